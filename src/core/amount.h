@@ -38,7 +38,13 @@ public:
   // The largest unit that keeps the value readable (ether >= 0.001 ether, gwei >= 1 gwei).
   std::string to_display() const;
 
-  auto operator<=>(const Amount&) const = default;
+  bool operator==(const Amount&) const = default;
+  // Boost 1.74's multiprecision predates <=>, so the ordering is spelled out.
+  std::strong_ordering operator<=>(const Amount& o) const {
+    if (m_wei < o.m_wei) return std::strong_ordering::less;
+    if (m_wei > o.m_wei) return std::strong_ordering::greater;
+    return std::strong_ordering::equal;
+  }
 
 private:
   U256 m_wei{0};

@@ -1,7 +1,6 @@
 #include "core/keccak.h"
 
-#include <nettle/sha3.h>
-
+#include <bit>
 #include <cstring>
 
 namespace openstreaming::core {
@@ -9,19 +8,19 @@ namespace openstreaming::core {
 namespace {
 uint64_t load_le64(const uint8_t* p) {
   uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, p, 8);
+  } else {
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  }
   return v;
 }
 } // namespace
 
 void Keccak256::absorb_block(const uint8_t* block) {
   // Lanes are little-endian 64-bit words (FIPS 202 §B.1).
-  for (std::size_t i = 0; i < kRate / 8; ++i) m_state[i] ^= load_le64(block + 8 * i);
-  static_assert(sizeof(sha3_state) == sizeof(m_state));
-  sha3_state st;
-  std::memcpy(st.a, m_state, sizeof(m_state));
-  sha3_permute(&st);
-  std::memcpy(m_state, st.a, sizeof(m_state));
+  for (std::size_t i = 0; i < kRate / 8; ++i) m_state.a[i] ^= load_le64(block + 8 * i);
+  sha3_permute(&m_state);
 }
 
 Keccak256& Keccak256::update(ByteView data) {
@@ -58,8 +57,12 @@ Hash256 Keccak256::finalize() {
   m_buffer[kRate - 1] ^= 0x80;
   absorb_block(m_buffer);
   m_buffered = 0;
-  Hash256 out{};
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(m_state[i / 8] >> (8 * (i % 8)));
+  Hash256 out;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out.data(), m_state.a, out.size());
+  } else {
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(m_state.a[i / 8] >> (8 * (i % 8)));
+  }
   return out;
 }
 

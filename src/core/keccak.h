@@ -9,6 +9,8 @@
 
 #include "core/bytes.h"
 
+#include <nettle/sha3.h>
+
 namespace openstreaming::core {
 
 // Incremental hasher. update() any number of times, then finalize() once.
@@ -28,8 +30,8 @@ public:
 private:
   void absorb_block(const uint8_t* block);
 
-  uint64_t m_state[25]{};
-  uint8_t m_buffer[kRate]{};
+  sha3_state m_state{}; // nettle's lanes, permuted in place
+  uint8_t m_buffer[kRate]; // only the first m_buffered bytes are meaningful
   std::size_t m_buffered = 0;
   uint8_t m_pad;
 };

@@ -22,9 +22,6 @@ namespace {
 constexpr uint64_t kMaxScryptN = uint64_t{1} << 20;
 constexpr uint64_t kMaxScryptMemory = uint64_t{1} << 30; // 128 * n * r bytes
 constexpr uint64_t kMaxScryptRP = 1 << 10;
-// 128*n*r*p: the standard parameters (2^18, 8, 1) use 2^28; allow 16x that.
-constexpr uint64_t kMaxScryptWork = uint64_t{1} << 32;
-constexpr uint64_t kMaxPbkdf2Iterations = 10'000'000;
 
 Error corrupt(const std::string& what) { return make_error(Errc::corrupt_keystore, "keystore: " + what); }
 
@@ -112,7 +109,7 @@ std::string encrypt(const PrivateKey& key, std::string_view password, RandomSour
   return j.dump(2) + "\n";
 }
 
-Result<PrivateKey> decrypt(std::string_view json_text, std::string_view password) {
+Result<PrivateKey> decrypt(std::string_view json_text, std::string_view password, const DecryptLimits& limits) {
   auto parsed = parse_json(json_text);
   if (!parsed) return parsed.error();
   const json& j = *parsed;
@@ -159,12 +156,14 @@ Result<PrivateKey> decrypt(std::string_view json_text, std::string_view password
     if (*n < 2 || (*n & (*n - 1)) != 0 || *n > kMaxScryptN) return corrupt("scrypt n must be a power of two <= 2^20");
     if (*r == 0 || *p == 0 || *r > kMaxScryptRP || *p > kMaxScryptRP) return corrupt("scrypt r and p must be 1..1024");
     if (128 * *n * *r > kMaxScryptMemory) return corrupt("scrypt parameters need more than 1 GiB of memory");
-    if (128 * *n * *r * *p > kMaxScryptWork) return corrupt("scrypt parameters need too much work (n*r*p too large)");
+    if (128 * *n * *r * *p > limits.max_scrypt_work) return corrupt("scrypt parameters need too much work (n*r*p too large)");
     if (!scrypt(password, *salt, *n, *r, *p, dk.data)) return corrupt("scrypt failed with these parameters");
   } else if (kdf == "pbkdf2") {
     auto iterations = uint_field(kp, "c");
     if (!iterations) return iterations.error();
-    if (*iterations == 0 || *iterations > kMaxPbkdf2Iterations) return corrupt("pbkdf2 c must be 1..10,000,000");
+    if (*iterations == 0 || *iterations > limits.max_pbkdf2_iterations) {
+      return corrupt("pbkdf2 c must be between 1 and " + std::to_string(limits.max_pbkdf2_iterations));
+    }
     if (!kp.contains("prf") || kp["prf"] != "hmac-sha256") {
       return make_error(Errc::unsupported, "keystore: only pbkdf2 prf hmac-sha256 is supported");
     }

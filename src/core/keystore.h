@@ -36,7 +36,14 @@ struct ScryptParams {
 std::string encrypt(const PrivateKey& key, std::string_view password, RandomSource& random,
                     const ScryptParams& params = ScryptParams::standard());
 
-Result<PrivateKey> decrypt(std::string_view json_text, std::string_view password);
+// Bounds on the KDF cost a keystore may ask for. The defaults admit every
+// real-world wallet file (geth standard: 128*n*r*p = 2^28) with 16x headroom.
+struct DecryptLimits {
+  uint64_t max_scrypt_work = uint64_t{1} << 32; // 128 * n * r * p
+  uint64_t max_pbkdf2_iterations = 10'000'000;
+};
+
+Result<PrivateKey> decrypt(std::string_view json_text, std::string_view password, const DecryptLimits& limits = {});
 
 // The "address" field, if present and well formed (no decryption needed).
 Result<Address> stated_address(std::string_view json_text);

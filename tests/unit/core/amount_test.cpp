@@ -78,6 +78,12 @@ TEST(Amount, CheckedArithmeticNeverWraps) {
   EXPECT_FALSE(mul_div(one, U256(1), U256(0)).ok());
 }
 
+TEST(Amount, OrdersByValue) {
+  EXPECT_LT(Amount::from_wei(1), Amount::from_wei(2));
+  EXPECT_GT(*Amount::parse("1ether"), *Amount::parse("999999999gwei"));
+  EXPECT_EQ(*Amount::parse("1gwei"), Amount::from_wei(1'000'000'000));
+}
+
 TEST(Amount, WordEncodingIsBigEndian) {
   auto w = to_word(U256(0x0102));
   EXPECT_EQ(w[30], 0x01);
