@@ -1,0 +1,191 @@
+// Node: the sans-I/O peer-to-peer core (DESIGN.md §3, STYLE.md §1).
+//
+// What it does: peer management as policy. It decides whom to dial (bootstrap
+// list, then addresses learned by peer exchange), runs the handshake that binds
+// a node address to a TLS session, keeps peers alive with pings (and measures
+// RTT), limits connections, queues outgoing frames per peer with byte limits,
+// and disconnects with a reason. Later issues add media, the agent modules and
+// payments on top of the same input/output discipline.
+//
+// What it does not do: any I/O. It never opens a socket, reads a clock, sleeps,
+// starts a thread or touches a file. A runtime (src/net for the daemon, the
+// simulator, or a unit test's in-memory network) drives it:
+//
+//   inputs   handle_start, handle_connected, handle_connect_failed, handle_accepted,
+//            handle_frame, handle_framing_error, handle_sent, handle_closed,
+//            handle_timeout, handle_shutdown — each with the current time `now`.
+//   outputs  after any input, drain in this order:
+//              1. poll_transmit() until empty   (frames to write, per connection in order)
+//              2. poll_action()   until empty   (connect / close requests)
+//              3. poll_event()    until empty   (for logs and APIs)
+//              4. poll_timeout()                (call handle_timeout at that time)
+//            Transmits come before actions so a Disconnect frame is queued
+//            before the close that follows it.
+//
+// Backpressure: each peer has a send queue limited in bytes (options.send_queue_limit)
+// and a window of bytes handed to the runtime but not yet confirmed written
+// (options.send_window, confirmed through handle_sent). A frame that would
+// overflow the queue is dropped and counted; a peer that stays over for a
+// control frame is disconnected (send_queue_overflow). Memory is bounded by
+// max_peers × (send_queue_limit + send_window).
+//
+// Thread safety: none. One Node is driven by one thread (the runtime's event loop).
+// Complexity: every input is O(log peers) apart from the periodic tick, which is
+// O(peers + address book).
+#pragma once
+
+#include "agent/peer_types.h"
+#include "core/random.h"
+#include "core/secp256k1.h"
+#include "core/time.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+namespace openstreaming::agent {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kMinProtocolVersion = 1;
+
+// What a node needs from its surroundings. Implemented once by the live
+// runtime and once by the simulator (STYLE.md §3). Time is not here: it is a
+// parameter of every input.
+class Environment {
+public:
+  virtual ~Environment() = default;
+  virtual core::RandomSource& random() = 0;
+};
+
+struct NodeOptions {
+  std::string listen_endpoint;    // advertised to peers ("host:port"); empty: we accept no one
+  std::vector<std::string> roles; // relay, broadcaster, viewer, transcoder, orchestrator
+  std::vector<core::Endpoint> bootstrap;
+  std::size_t target_peers = 8;   // dial until this many
+  std::size_t max_peers = 16;     // refuse inbound beyond this
+  bool peer_exchange = true;      // learn and dial addresses from peers
+  std::string agent = "openstreaming";
+  // Wire protocol versions this node speaks; tests override them to check negotiation.
+  uint32_t version = kProtocolVersion;
+  uint32_t min_version = kMinProtocolVersion;
+
+  Duration tick = 250ms;              // periodic maintenance cadence
+  Duration handshake_timeout = 10s;
+  Duration ping_interval = 5s;
+  Duration idle_timeout = 20s;        // nothing received for this long: disconnect
+  Duration reconnect_base = 1s;       // backoff after the first failure; doubles per failure
+  Duration reconnect_max = 60s;
+  Duration pex_interval = 30s;
+  std::size_t max_concurrent_dials = 4;
+  std::size_t max_pending_inbound = 32;   // handshakes in progress beyond max_peers
+  std::size_t send_queue_limit = 8 << 20; // bytes queued per peer
+  std::size_t send_window = 1 << 20;      // bytes with the runtime, not yet written
+  std::size_t address_book_limit = 1000;
+};
+
+struct PeerInfo {
+  ConnId conn;
+  core::Address address;
+  core::Endpoint remote;          // transport-level endpoint
+  std::string listen_endpoint;    // what the peer advertises
+  Direction direction;
+  std::vector<std::string> roles;
+  double rtt_ms = 0;              // smoothed (RFC 6298 SRTT); 0 until the first pong
+  uint64_t bytes_in = 0, bytes_out = 0;
+  double connected_s = 0;
+};
+
+// Counters for /metrics. Keys are frame type names and disconnect reason names.
+struct NodeMetrics {
+  std::map<std::string, uint64_t> frames_in, frames_out, bytes_in, bytes_out;
+  std::map<std::pair<std::string, std::string>, uint64_t> disconnects; // (reason, "local"|"remote")
+  std::map<std::string, uint64_t> handshake_failures;                  // by reason
+  std::map<std::string, uint64_t> protocol_errors;                     // by reason, for hostile input
+  uint64_t connections_inbound = 0;
+  uint64_t connections_outbound = 0;
+  uint64_t dials_failed = 0;
+  uint64_t frames_dropped_backpressure = 0;
+  uint64_t peer_records_rejected = 0;
+};
+
+class Node {
+public:
+  Node(const core::PrivateKey& key, NodeOptions options, Environment& env);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // ---- Inputs -----------------------------------------------------------------
+  void handle_start(Timestamp now);
+  void handle_connected(ConnId conn, const Hash256& tls_exporter, Timestamp now);
+  void handle_connect_failed(ConnId conn, Timestamp now);
+  // A peer connected to us and finished TLS. Returns the id for later calls.
+  ConnId handle_accepted(const core::Endpoint& remote, const Hash256& tls_exporter, Timestamp now);
+  void handle_frame(ConnId conn, core::Frame frame, Timestamp now);
+  void handle_framing_error(ConnId conn, DisconnectReason reason, const std::string& detail, Timestamp now);
+  void handle_sent(ConnId conn, std::size_t bytes, Timestamp now);
+  void handle_closed(ConnId conn, Timestamp now);
+  void handle_timeout(Timestamp now);
+  void handle_shutdown(Timestamp now);
+
+  // ---- Outputs (see the order above) ------------------------------------------
+  std::optional<Transmit> poll_transmit();
+  std::optional<Action> poll_action();
+  std::optional<Event> poll_event();
+  std::optional<Timestamp> poll_timeout() const;
+
+  // ---- State --------------------------------------------------------------------
+  const core::Address& address() const { return m_address; }
+  const NodeOptions& options() const { return m_options; }
+  std::vector<PeerInfo> peers(Timestamp now) const;
+  std::size_t established_count() const;
+  const NodeMetrics& metrics() const { return m_metrics; }
+  bool shutting_down() const { return m_shutting_down; }
+  bool shutdown_complete() const { return m_shutting_down && m_peers.empty(); }
+
+private:
+  struct Peer;
+  struct BookEntry;
+
+  Peer* find(ConnId conn);
+  ConnId new_conn_id() { return m_next_conn++; }
+  void start_session(Peer& p, const Hash256& exporter, Timestamp now);
+  void on_hello(Peer& p, const core::Frame& f, Timestamp now);
+  void on_established_frame(Peer& p, const core::Frame& f, Timestamp now);
+  void disconnect(Peer& p, DisconnectReason reason, const std::string& detail, Timestamp now);
+  void remove_peer(ConnId conn, Timestamp now);
+  bool enqueue(Peer& p, core::Frame frame);
+  template <class Msg>
+  bool send(Peer& p, core::FrameType type, const Msg& msg);
+  void maintain(Timestamp now);
+  void dial_more(Timestamp now);
+  void learn(const core::Endpoint& ep, std::optional<core::Address> addr, bool bootstrap);
+  void note_dial_result(const core::Endpoint& ep, bool established, Timestamp now);
+  Duration backoff(uint32_t failures);
+
+  core::PrivateKey m_key;
+  core::Address m_address;
+  NodeOptions m_options;
+  Environment& m_env;
+  std::optional<core::Endpoint> m_listen;
+
+  std::map<ConnId, std::unique_ptr<Peer>> m_peers;
+  std::map<core::Endpoint, BookEntry> m_book;
+  ConnId m_next_conn = 1;
+
+  std::deque<ConnId> m_ready; // peers with frames to transmit and window to spare
+  std::set<ConnId> m_in_ready;
+  std::deque<Action> m_actions;
+  std::deque<Event> m_events;
+
+  Timestamp m_started{};
+  Timestamp m_next_tick{};
+  Timestamp m_next_pex{};
+  bool m_started_flag = false;
+  bool m_shutting_down = false;
+  NodeMetrics m_metrics;
+};
+
+} // namespace openstreaming::agent

@@ -1,0 +1,233 @@
+#include "support/mem_network.h"
+
+#include <set>
+
+namespace openstreaming::test {
+
+namespace {
+class SeededEnv final : public agent::Environment {
+public:
+  explicit SeededEnv(uint64_t seed) : m_random(seed) {}
+  core::RandomSource& random() override { return m_random; }
+
+private:
+  core::DeterministicRandom m_random;
+};
+} // namespace
+
+struct MemNetwork::Slot {
+  core::PrivateKey key;
+  agent::NodeOptions options;
+  std::unique_ptr<SeededEnv> env;
+  std::unique_ptr<agent::Node> node;
+  bool alive = false;
+  uint64_t generation = 0; // bumps on kill/restart so stale events are ignored
+  std::optional<Timestamp> wake;
+};
+
+MemNetwork::MemNetwork(uint64_t seed, Duration latency)
+    : m_random(seed), m_latency(latency), m_now(timestamp_from_us(1'700'000'000'000'000)) {}
+
+MemNetwork::~MemNetwork() = default;
+
+bool MemNetwork::alive(std::size_t i) const { return m_slots[i]->alive; }
+agent::Node& MemNetwork::node(std::size_t i) { return *m_slots[i]->node; }
+const core::PrivateKey& MemNetwork::key(std::size_t i) const { return m_slots[i]->key; }
+
+std::size_t MemNetwork::add(agent::NodeOptions options) {
+  std::size_t i = m_slots.size();
+  options.listen_endpoint = endpoint_of(i).to_string();
+  auto slot = std::unique_ptr<Slot>(
+      new Slot{core::PrivateKey::generate(m_random), std::move(options), nullptr, nullptr, false, 0, std::nullopt});
+  slot->env = std::make_unique<SeededEnv>(m_random.next_u64());
+  slot->node = std::make_unique<agent::Node>(slot->key, slot->options, *slot->env);
+  m_slots.push_back(std::move(slot));
+  return i;
+}
+
+void MemNetwork::start(std::size_t i) {
+  m_slots[i]->alive = true;
+  m_slots[i]->node->handle_start(m_now);
+  pump(i);
+}
+
+void MemNetwork::start_all() {
+  for (std::size_t i = 0; i < m_slots.size(); ++i) start(i);
+}
+
+void MemNetwork::kill(std::size_t i) {
+  Slot& s = *m_slots[i];
+  s.alive = false;
+  ++s.generation;
+  s.wake.reset();
+  std::vector<std::pair<std::size_t, agent::ConnId>> gone;
+  for (auto it = m_links.begin(); it != m_links.end();) {
+    if (it->first.first == i) {
+      gone.push_back(it->second);
+      it = m_links.erase(it);
+    } else if (it->second.first == i) {
+      it = m_links.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto [j, conn] : gone) {
+    uint64_t gen = m_slots[j]->generation;
+    at(m_now + m_latency, [this, j, conn, gen] {
+      if (!m_slots[j]->alive || m_slots[j]->generation != gen) return;
+      m_slots[j]->node->handle_closed(conn, m_now);
+      pump(j);
+    });
+  }
+}
+
+void MemNetwork::restart(std::size_t i) {
+  if (m_slots[i]->alive) kill(i);
+  Slot& s = *m_slots[i];
+  s.env = std::make_unique<SeededEnv>(m_random.next_u64());
+  s.node = std::make_unique<agent::Node>(s.key, s.options, *s.env);
+  start(i);
+}
+
+void MemNetwork::shutdown(std::size_t i) {
+  m_slots[i]->node->handle_shutdown(m_now);
+  pump(i);
+}
+
+void MemNetwork::at(Timestamp t, std::function<void()> fn) { m_queue.push(Ev{t, m_seq++, std::move(fn)}); }
+
+void MemNetwork::deliver(std::size_t from, agent::ConnId conn, core::Frame frame) {
+  auto it = m_links.find({from, conn});
+  if (it == m_links.end()) return;
+  auto [to, to_conn] = it->second;
+  uint64_t gen = m_slots[to]->generation;
+  auto shared = std::make_shared<core::Frame>(std::move(frame));
+  at(m_now + m_latency, [this, to, to_conn, gen, shared] {
+    if (!m_slots[to]->alive || m_slots[to]->generation != gen) return;
+    m_slots[to]->node->handle_frame(to_conn, std::move(*shared), m_now);
+    pump(to);
+  });
+}
+
+void MemNetwork::pump(std::size_t i) {
+  Slot& s = *m_slots[i];
+  if (!s.alive) return;
+  agent::Node& n = *s.node;
+  while (auto t = n.poll_transmit()) {
+    std::size_t size = t->frame.wire_size();
+    deliver(i, t->conn, std::move(t->frame));
+    n.handle_sent(t->conn, size, m_now); // written to the "socket" at once
+  }
+  while (auto a = n.poll_action()) {
+    if (auto* c = std::get_if<agent::ConnectRequest>(&*a)) {
+      agent::ConnId conn = c->conn;
+      std::size_t target = SIZE_MAX;
+      for (std::size_t j = 0; j < m_slots.size(); ++j) {
+        if (endpoint_of(j) == c->endpoint) target = j;
+      }
+      uint64_t gen = s.generation;
+      if (target == SIZE_MAX || !m_slots[target]->alive) {
+        at(m_now + m_latency, [this, i, conn, gen] {
+          if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
+          m_slots[i]->node->handle_connect_failed(conn, m_now);
+          pump(i);
+        });
+        continue;
+      }
+      Hash256 exporter = m_random.bytes<32>();
+      uint64_t tgen = m_slots[target]->generation;
+      at(m_now + m_latency, [this, i, conn, gen, target, tgen, exporter] {
+        bool a_ok = m_slots[i]->alive && m_slots[i]->generation == gen;
+        bool b_ok = m_slots[target]->alive && m_slots[target]->generation == tgen;
+        if (!a_ok) return;
+        if (!b_ok) {
+          m_slots[i]->node->handle_connect_failed(conn, m_now);
+          pump(i);
+          return;
+        }
+        agent::ConnId back = m_slots[target]->node->handle_accepted(endpoint_of(i), exporter, m_now);
+        m_links[{i, conn}] = {target, back};
+        m_links[{target, back}] = {i, conn};
+        m_slots[i]->node->handle_connected(conn, exporter, m_now);
+        pump(target);
+        pump(i);
+      });
+    } else {
+      const auto& close = std::get<agent::CloseRequest>(*a);
+      agent::ConnId conn = close.conn;
+      auto it = m_links.find({i, conn});
+      if (it != m_links.end()) {
+        auto [j, jconn] = it->second;
+        m_links.erase(it);
+        m_links.erase({j, jconn});
+        uint64_t jgen = m_slots[j]->generation;
+        at(m_now + m_latency, [this, j, jconn, jgen] {
+          if (!m_slots[j]->alive || m_slots[j]->generation != jgen) return;
+          m_slots[j]->node->handle_closed(jconn, m_now);
+          pump(j);
+        });
+      }
+      uint64_t gen = s.generation;
+      at(m_now, [this, i, conn, gen] {
+        if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
+        m_slots[i]->node->handle_closed(conn, m_now);
+        pump(i);
+      });
+    }
+  }
+  while (auto e = n.poll_event()) m_events.emplace_back(i, std::move(*e));
+  if (auto t = n.poll_timeout(); t && (!s.wake || *t < *s.wake || *s.wake <= m_now)) {
+    s.wake = *t;
+    uint64_t gen = s.generation;
+    Timestamp when = std::max(*t, m_now);
+    at(when, [this, i, gen, when] {
+      Slot& sl = *m_slots[i];
+      if (!sl.alive || sl.generation != gen || sl.wake != when) return;
+      sl.wake.reset();
+      sl.node->handle_timeout(m_now);
+      pump(i);
+    });
+  }
+}
+
+void MemNetwork::run_for(Duration d) {
+  run_until([] { return false; }, d);
+}
+
+bool MemNetwork::run_until(const std::function<bool()>& done, Duration limit) {
+  Timestamp end = m_now + limit;
+  while (!done()) {
+    if (m_queue.empty() || m_queue.top().t > end) {
+      m_now = end;
+      return done();
+    }
+    Ev ev = m_queue.top();
+    m_queue.pop();
+    m_now = ev.t;
+    ev.fn();
+  }
+  return true;
+}
+
+bool MemNetwork::connected() const {
+  std::vector<std::size_t> live;
+  for (std::size_t i = 0; i < m_slots.size(); ++i) {
+    if (m_slots[i]->alive) live.push_back(i);
+  }
+  if (live.empty()) return true;
+  std::map<core::Address, std::size_t> index;
+  for (std::size_t i : live) index[m_slots[i]->key.address()] = i;
+  std::set<std::size_t> seen{live[0]};
+  std::vector<std::size_t> stack{live[0]};
+  while (!stack.empty()) {
+    std::size_t i = stack.back();
+    stack.pop_back();
+    for (const auto& p : m_slots[i]->node->peers(m_now)) {
+      auto it = index.find(p.address);
+      if (it != index.end() && seen.insert(it->second).second) stack.push_back(it->second);
+    }
+  }
+  return seen.size() == live.size();
+}
+
+} // namespace openstreaming::test
