@@ -28,5 +28,6 @@ inline int fail(const Error& e) {
 }
 
 void add_keys_command(CLI::App& app, Runner& runner);
+void add_node_command(CLI::App& app, Runner& runner);
 
 } // namespace openstreaming::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
 
   cli::Runner runner;
   cli::add_keys_command(app, runner);
+  cli::add_node_command(app, runner);
 
   try {
     app.parse(argc, argv);

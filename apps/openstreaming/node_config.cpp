@@ -1,0 +1,125 @@
+#include "apps/openstreaming/node_config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <set>
+
+namespace openstreaming::cli {
+
+namespace {
+
+Error config_error(const std::string& source, const std::string& what) {
+  return make_error(Errc::invalid_input, source + ": " + what);
+}
+
+template <class T>
+Result<void> get(const toml::table& t, const char* key, const std::string& source, T& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!n->is_string()) return config_error(source, std::string("'") + key + "' must be a string");
+    out = *n->value<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!n->is_boolean()) return config_error(source, std::string("'") + key + "' must be true or false");
+    out = *n->value<bool>();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (!n->is_integer()) return config_error(source, std::string("'") + key + "' must be an integer");
+    out = *n->value<int64_t>();
+  } else {
+    const toml::array* arr = n->as_array();
+    if (!arr) return config_error(source, std::string("'") + key + "' must be an array of strings");
+    out.clear();
+    for (const auto& item : *arr) {
+      if (!item.is_string()) return config_error(source, std::string("'") + key + "' must be an array of strings");
+      out.push_back(*item.value<std::string>());
+    }
+  }
+  return {};
+}
+
+Result<void> check_keys(const toml::table& t, const std::set<std::string>& allowed, const std::string& where,
+                        const std::string& source) {
+  for (const auto& [k, v] : t) {
+    if (!allowed.count(std::string(k.str()))) {
+      return config_error(source, "unknown key '" + where + std::string(k.str()) + "'");
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+Result<void> parse_node_config(std::string_view toml_text, const std::string& source, NodeConfig& c) {
+  toml::table t;
+  try { // Debian's toml++ is built with exceptions: parse errors throw
+    t = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& err) {
+    return config_error(source, "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
+  }
+  if (auto r = check_keys(t, {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
+                              "target_peers", "peer_exchange", "timing"}, "", source); !r) {
+    return r;
+  }
+  Result<void> r;
+  if (!(r = get(t, "key", source, c.key))) return r;
+  if (!(r = get(t, "password_file", source, c.password_file))) return r;
+  if (!(r = get(t, "data_dir", source, c.data_dir))) return r;
+  if (!(r = get(t, "listen", source, c.listen))) return r;
+  if (!(r = get(t, "api", source, c.api))) return r;
+  if (!(r = get(t, "bootstrap", source, c.bootstrap))) return r;
+  if (!(r = get(t, "roles", source, c.roles))) return r;
+  if (!(r = get(t, "max_peers", source, c.max_peers))) return r;
+  if (!(r = get(t, "target_peers", source, c.target_peers))) return r;
+  if (!(r = get(t, "peer_exchange", source, c.peer_exchange))) return r;
+  if (const toml::node* timing = t.get("timing")) {
+    const toml::table* tt = timing->as_table();
+    if (!tt) return config_error(source, "'timing' must be a table");
+    if (auto k = check_keys(*tt, {"ping_interval_ms", "idle_timeout_ms", "handshake_timeout_ms", "reconnect_base_ms",
+                                  "reconnect_max_ms"}, "timing.", source); !k) {
+      return k;
+    }
+    if (!(r = get(*tt, "ping_interval_ms", source, c.ping_interval_ms))) return r;
+    if (!(r = get(*tt, "idle_timeout_ms", source, c.idle_timeout_ms))) return r;
+    if (!(r = get(*tt, "handshake_timeout_ms", source, c.handshake_timeout_ms))) return r;
+    if (!(r = get(*tt, "reconnect_base_ms", source, c.reconnect_base_ms))) return r;
+    if (!(r = get(*tt, "reconnect_max_ms", source, c.reconnect_max_ms))) return r;
+  }
+  return {};
+}
+
+Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
+  auto bad = [](const std::string& what) { return make_error(Errc::invalid_input, what); };
+  if (c.key.empty()) return bad("no key: pass --key FILE or set key = \"FILE\" (create one with `openstreaming keys new`)");
+  if (auto l = core::Endpoint::parse(c.listen, true); !l) return bad("--listen: " + l.error().message);
+  if (auto a = core::Endpoint::parse(c.api, true); !a) return bad("--api: " + a.error().message);
+  if (c.max_peers < 1 || c.max_peers > 10000) return bad("max_peers must be between 1 and 10000");
+  if (c.target_peers < 0 || c.target_peers > c.max_peers) return bad("target_peers must be between 0 and max_peers");
+  for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms, c.reconnect_max_ms}) {
+    if (v < 10 || v > 3'600'000) return bad("timing values must be between 10 ms and 1 hour");
+  }
+  if (c.idle_timeout_ms <= c.ping_interval_ms) return bad("timing.idle_timeout_ms must exceed timing.ping_interval_ms");
+  agent::NodeOptions o;
+  for (const auto& b : c.bootstrap) {
+    auto ep = core::Endpoint::parse(b);
+    if (!ep) return bad("--bootstrap: " + ep.error().message);
+    o.bootstrap.push_back(*ep);
+  }
+  for (const auto& r : c.roles) {
+    if (std::find(known_roles().begin(), known_roles().end(), r) == known_roles().end()) {
+      return bad("unknown role '" + r + "' (relay, broadcaster, viewer, transcoder, orchestrator)");
+    }
+  }
+  o.roles = c.roles;
+  o.max_peers = static_cast<std::size_t>(c.max_peers);
+  o.target_peers = static_cast<std::size_t>(c.target_peers);
+  o.peer_exchange = c.peer_exchange;
+  o.ping_interval = std::chrono::milliseconds(c.ping_interval_ms);
+  o.idle_timeout = std::chrono::milliseconds(c.idle_timeout_ms);
+  o.handshake_timeout = std::chrono::milliseconds(c.handshake_timeout_ms);
+  o.reconnect_base = std::chrono::milliseconds(c.reconnect_base_ms);
+  o.reconnect_max = std::chrono::milliseconds(std::max(c.reconnect_max_ms, c.reconnect_base_ms));
+  return o;
+}
+
+} // namespace openstreaming::cli

@@ -1,0 +1,44 @@
+// Configuration of `openstreaming node`: a TOML file, then flags on top
+// (docs/config.md). Unknown keys are errors, so a typo never silently falls
+// back to a default.
+#pragma once
+
+#include "agent/node.h"
+#include "core/result.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace openstreaming::cli {
+
+struct NodeConfig {
+  std::string key;           // keystore file (required)
+  std::string password_file; // optional; else OPENSTREAMING_PASSWORD, else a prompt
+  std::string data_dir = "openstreaming-data";
+  std::string listen = "127.0.0.1:0";
+  std::string api = "127.0.0.1:0";
+  std::vector<std::string> bootstrap;
+  std::vector<std::string> roles = {"relay"};
+  int64_t max_peers = 16;
+  int64_t target_peers = 8;
+  bool peer_exchange = true;
+  // [timing], in milliseconds; defaults suit real networks, tests shorten them.
+  int64_t ping_interval_ms = 5000;
+  int64_t idle_timeout_ms = 20000;
+  int64_t handshake_timeout_ms = 10000;
+  int64_t reconnect_base_ms = 1000;
+  int64_t reconnect_max_ms = 60000;
+};
+
+inline const std::vector<std::string>& known_roles() {
+  static const std::vector<std::string> roles = {"relay", "broadcaster", "viewer", "transcoder", "orchestrator"};
+  return roles;
+}
+
+// Parses TOML text into `config` (fields absent from the text keep their values).
+Result<void> parse_node_config(std::string_view toml_text, const std::string& source_name, NodeConfig& config);
+// Checks the final configuration (after flags) and fills node options.
+Result<agent::NodeOptions> to_node_options(const NodeConfig& config);
+
+} // namespace openstreaming::cli

@@ -1,0 +1,49 @@
+// A small HTTP/1.1 server on Boost.Beast for the node's API. GET and HEAD
+// only for now; each request is answered by a synchronous handler on the
+// event loop thread (handlers must be quick: they read in-memory state).
+// Limits: 8 KiB of headers, no request bodies, 30 s idle per connection,
+// at most `max_connections` open at once (beyond, new ones are closed).
+#pragma once
+
+#include "core/result.h"
+
+#include <boost/asio.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace openstreaming::api {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;  // without the query string
+  std::string query; // after '?', undecoded
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+class HttpServer {
+public:
+  HttpServer(boost::asio::io_context& io, Handler handler, std::size_t max_connections = 128);
+  ~HttpServer();
+  Result<boost::asio::ip::tcp::endpoint> listen(const std::string& host, uint16_t port);
+  void stop();
+
+private:
+  class Session;
+  void accept_next();
+  boost::asio::io_context& m_io;
+  Handler m_handler;
+  boost::asio::ip::tcp::acceptor m_acceptor;
+  std::size_t m_max_connections;
+  std::shared_ptr<std::size_t> m_open; // shared with sessions, which may outlive a stopped server
+};
+
+} // namespace openstreaming::api

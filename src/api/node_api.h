@@ -1,0 +1,25 @@
+// The node's HTTP API (docs/api.md): /api/status, /api/peers, /metrics.
+#pragma once
+
+#include "api/http_server.h"
+#include "net/node_runtime.h"
+
+#include <string>
+#include <vector>
+
+namespace openstreaming::api {
+
+struct NodeApiInfo {
+  std::string version;
+  std::vector<std::string> roles;
+  std::string p2p_endpoint;
+  std::string api_endpoint;
+};
+
+// Builds the request handler over a running node. The runtime must outlive it.
+Handler make_node_api(net::NodeRuntime& runtime, const NodeApiInfo& info);
+
+// Prometheus text exposition (version 0.0.4) of node and transport counters.
+std::string prometheus_metrics(net::NodeRuntime& runtime);
+
+} // namespace openstreaming::api

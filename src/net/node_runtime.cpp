@@ -1,0 +1,360 @@
+#include "net/node_runtime.h"
+
+#include "platform/system_random.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <deque>
+
+namespace openstreaming::net {
+
+namespace {
+
+class LiveEnvironment final : public agent::Environment {
+public:
+  core::RandomSource& random() override { return m_random; }
+
+private:
+  platform::SystemRandom m_random;
+};
+
+std::chrono::steady_clock::time_point to_steady(Timestamp t) {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(t.time_since_epoch()));
+}
+
+agent::DisconnectReason reason_of(core::FrameError e) {
+  return e == core::FrameError::oversized ? agent::DisconnectReason::oversized_frame : agent::DisconnectReason::bad_frame;
+}
+
+constexpr std::size_t kCoalesceLimit = 64 << 10; // bytes of small frames per TLS write
+constexpr std::size_t kSmallPayload = 16 << 10;  // payloads above this are written from their own buffer
+
+} // namespace
+
+class NodeRuntime::Connection {
+public:
+  Connection(asio::io_context& io, tcp::socket sock, ssl::context& ctx, std::size_t max_frame)
+      : stream(std::move(sock), ctx), timer(io), decoder(max_frame) {}
+  ssl::stream<tcp::socket> stream;
+  asio::steady_timer timer;
+  core::FrameDecoder decoder;
+  agent::ConnId id = 0;
+  core::Endpoint remote;
+  bool registered = false; // the node knows this id as a live session
+  bool closing = false;    // close requested: flush, then shut down
+  bool finished = false;
+  bool writing = false;
+  std::array<uint8_t, 64 << 10> rbuf{};
+  std::deque<core::Frame> queue;
+  Bytes scratch; // coalesced small frames of the write in progress
+  core::Frame big; // a frame whose payload is written from its own buffer
+  std::array<uint8_t, core::Frame::kPrefixSize> big_prefix{};
+};
+
+NodeRuntime::NodeRuntime(asio::io_context& io, RuntimeOptions options)
+    : m_io(io), m_options(std::move(options)), m_acceptor(io), m_resolver(io), m_timer(io) {}
+
+NodeRuntime::~NodeRuntime() = default;
+
+Result<std::unique_ptr<NodeRuntime>> NodeRuntime::create(asio::io_context& io, const core::PrivateKey& key,
+                                                         agent::NodeOptions node_options, RuntimeOptions options) {
+  std::unique_ptr<NodeRuntime> rt(new NodeRuntime(io, std::move(options)));
+  auto server_ctx = make_server_context();
+  if (!server_ctx) return server_ctx.error();
+  rt->m_server_ctx = *server_ctx;
+  rt->m_client_ctx = make_client_context();
+
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(rt->m_options.listen_host, ec);
+  if (ec) return make_error(Errc::invalid_input, "--listen: '" + rt->m_options.listen_host + "' is not an IP address");
+  tcp::endpoint ep(addr, rt->m_options.listen_port);
+  rt->m_acceptor.open(ep.protocol(), ec);
+  if (!ec) rt->m_acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) rt->m_acceptor.bind(ep, ec);
+  if (!ec) rt->m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(Errc::io, "cannot listen on " + rt->m_options.listen_host + ":" +
+                                    std::to_string(rt->m_options.listen_port) + ": " + ec.message());
+  }
+  rt->m_bound = rt->m_acceptor.local_endpoint();
+  node_options.listen_endpoint = core::Endpoint{rt->m_bound.address().to_string(), rt->m_bound.port()}.to_string();
+  rt->m_env = std::make_unique<LiveEnvironment>();
+  rt->m_node = std::make_unique<agent::Node>(key, std::move(node_options), *rt->m_env);
+  return rt;
+}
+
+Timestamp NodeRuntime::now() const {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch());
+  return Timestamp(us);
+}
+
+double NodeRuntime::uptime_s() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
+}
+
+void NodeRuntime::start() {
+  accept_next();
+  m_node->handle_start(now());
+  pump();
+}
+
+void NodeRuntime::accept_next() {
+  m_acceptor.async_accept([this](boost::system::error_code ec, tcp::socket sock) {
+    if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) return;
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      accept_next();
+      return;
+    }
+    if (m_pending_tls >= m_options.max_pending_tls || m_stopping) {
+      // A flood of half-open connections must not starve everyone else.
+      ++m_metrics.connections_rejected;
+      boost::system::error_code ignore;
+      sock.close(ignore);
+      accept_next();
+      return;
+    }
+    boost::system::error_code ignore;
+    sock.set_option(tcp::no_delay(true), ignore);
+    auto remote = sock.remote_endpoint(ignore);
+    auto c = std::make_shared<Connection>(m_io, std::move(sock), *m_server_ctx, m_options.max_frame_size);
+    c->remote = core::Endpoint{remote.address().to_string(), remote.port()};
+    ++m_pending_tls;
+    c->timer.expires_after(std::chrono::microseconds(m_options.tls_timeout.count()));
+    c->timer.async_wait([c](boost::system::error_code tec) {
+      if (!tec) c->stream.lowest_layer().close(tec);
+    });
+    c->stream.async_handshake(ssl::stream_base::server, [this, c](boost::system::error_code hec) {
+      --m_pending_tls;
+      c->timer.cancel();
+      auto exporter = hec ? Result<Hash256>(make_error(Errc::io, hec.message())) : export_identity_secret(c->stream.native_handle());
+      if (!exporter || m_stopping) {
+        ++m_metrics.tls_handshake_failures;
+        spdlog::debug("inbound TLS handshake from {} failed: {}", c->remote.to_string(),
+                      exporter ? "stopping" : exporter.error().message);
+        boost::system::error_code ignore2;
+        c->stream.lowest_layer().close(ignore2);
+        return;
+      }
+      c->id = m_node->handle_accepted(c->remote, *exporter, now());
+      c->registered = true;
+      m_conns[c->id] = c;
+      start_read(c);
+      pump();
+    });
+    accept_next();
+  });
+}
+
+void NodeRuntime::connect(agent::ConnId id, const core::Endpoint& ep) {
+  auto c = std::make_shared<Connection>(m_io, tcp::socket(m_io), *m_client_ctx, m_options.max_frame_size);
+  c->id = id;
+  c->remote = ep;
+  m_conns[id] = c;
+  c->timer.expires_after(std::chrono::microseconds(m_options.tls_timeout.count()));
+  c->timer.async_wait([c](boost::system::error_code ec) {
+    if (!ec) c->stream.lowest_layer().close(ec);
+  });
+  auto fail = [this, c](const std::string& why) {
+    if (c->finished) return;
+    ++m_metrics.connect_failures;
+    spdlog::debug("dial {} failed: {}", c->remote.to_string(), why);
+    finish(c);
+  };
+  m_resolver.async_resolve(ep.host, std::to_string(ep.port),
+                           [this, c, fail](boost::system::error_code ec, tcp::resolver::results_type results) {
+    if (ec || c->closing) return fail(ec ? ec.message() : "cancelled");
+    asio::async_connect(c->stream.lowest_layer(), results, [this, c, fail](boost::system::error_code cec, const tcp::endpoint&) {
+      if (cec || c->closing) return fail(cec ? cec.message() : "cancelled");
+      boost::system::error_code ignore;
+      c->stream.lowest_layer().set_option(tcp::no_delay(true), ignore);
+      c->stream.async_handshake(ssl::stream_base::client, [this, c, fail](boost::system::error_code hec) {
+        if (hec || c->closing) return fail(hec ? "TLS: " + hec.message() : "cancelled");
+        c->timer.cancel();
+        auto exporter = export_identity_secret(c->stream.native_handle());
+        if (!exporter) return fail(exporter.error().message);
+        c->registered = true;
+        m_node->handle_connected(c->id, *exporter, now());
+        start_read(c);
+        pump();
+      });
+    });
+  });
+}
+
+void NodeRuntime::start_read(const ConnPtr& c) {
+  c->stream.async_read_some(asio::buffer(c->rbuf), [this, c](boost::system::error_code ec, std::size_t n) {
+    if (c->finished) return;
+    if (ec) {
+      if (c->decoder.has_partial_frame() && !c->closing) {
+        m_node->handle_framing_error(c->id, agent::DisconnectReason::truncated_frame,
+                                     "connection closed inside a frame (" + std::to_string(c->decoder.buffered()) + " bytes)", now());
+      }
+      finish(c);
+      return;
+    }
+    std::vector<core::Frame> frames;
+    auto failure = c->decoder.feed(ByteView(c->rbuf.data(), n), frames);
+    Timestamp t = now();
+    for (auto& f : frames) m_node->handle_frame(c->id, std::move(f), t);
+    if (failure) m_node->handle_framing_error(c->id, reason_of(failure->error), failure->detail, t);
+    pump();
+    if (!c->finished) start_read(c); // keep reading while closing, to see the peer's EOF
+  });
+}
+
+void NodeRuntime::write(const ConnPtr& c, core::Frame frame) {
+  c->queue.push_back(std::move(frame));
+  if (!c->writing) flush(c);
+}
+
+void NodeRuntime::flush(const ConnPtr& c) {
+  if (c->finished) return;
+  if (c->queue.empty()) {
+    c->writing = false;
+    if (c->closing) request_close(c);
+    return;
+  }
+  c->writing = true;
+  c->scratch.clear();
+  std::vector<asio::const_buffer> bufs;
+  std::size_t bytes = 0;
+  if (c->queue.front().payload.size > kSmallPayload) {
+    // Large payload: prefix+header coalesced, payload straight from the shared buffer.
+    c->big = std::move(c->queue.front());
+    c->queue.pop_front();
+    c->big_prefix = core::encode_prefix(c->big);
+    c->scratch.insert(c->scratch.end(), c->big_prefix.begin(), c->big_prefix.end());
+    c->scratch.insert(c->scratch.end(), c->big.header.begin(), c->big.header.end());
+    auto payload = c->big.payload.view();
+    bufs.push_back(asio::buffer(c->scratch));
+    bufs.push_back(asio::buffer(payload.data(), payload.size()));
+    bytes = c->big.wire_size();
+  } else {
+    while (!c->queue.empty() && c->queue.front().payload.size <= kSmallPayload &&
+           (c->scratch.empty() || c->scratch.size() + c->queue.front().wire_size() <= kCoalesceLimit)) {
+      Bytes one = core::encode_frame(c->queue.front());
+      c->scratch.insert(c->scratch.end(), one.begin(), one.end());
+      c->queue.pop_front();
+    }
+    bufs.push_back(asio::buffer(c->scratch));
+    bytes = c->scratch.size();
+  }
+  asio::async_write(c->stream, bufs, [this, c, bytes](boost::system::error_code ec, std::size_t) {
+    if (c->finished) return;
+    c->big = core::Frame{};
+    if (ec) {
+      finish(c);
+      return;
+    }
+    m_node->handle_sent(c->id, bytes, now());
+    pump();
+    flush(c);
+  });
+}
+
+void NodeRuntime::request_close(const ConnPtr& c) {
+  c->closing = true;
+  if (c->finished || c->writing) return; // flush() comes back here when the queue is empty
+  if (!c->registered) {
+    // Still dialing: abandon it; the pending operation fails and finishes it.
+    boost::system::error_code ignore;
+    c->stream.lowest_layer().close(ignore);
+    finish(c);
+    return;
+  }
+  // Our last frame is written: half-close and give the peer a moment to read it.
+  boost::system::error_code ignore;
+  c->stream.lowest_layer().shutdown(tcp::socket::shutdown_send, ignore);
+  c->timer.expires_after(std::chrono::microseconds(m_options.close_linger.count()));
+  c->timer.async_wait([this, c](boost::system::error_code ec) {
+    if (!ec) finish(c);
+  });
+}
+
+void NodeRuntime::finish(const ConnPtr& c) {
+  if (c->finished) return;
+  c->finished = true;
+  boost::system::error_code ignore;
+  c->timer.cancel();
+  c->stream.lowest_layer().close(ignore);
+  m_conns.erase(c->id);
+  if (c->registered) m_node->handle_closed(c->id, now());
+  else m_node->handle_connect_failed(c->id, now());
+  pump();
+}
+
+void NodeRuntime::pump() {
+  while (auto t = m_node->poll_transmit()) {
+    auto it = m_conns.find(t->conn);
+    if (it != m_conns.end() && !it->second->finished) write(it->second, std::move(t->frame));
+  }
+  while (auto a = m_node->poll_action()) {
+    if (auto* cr = std::get_if<agent::ConnectRequest>(&*a)) {
+      connect(cr->conn, cr->endpoint);
+    } else {
+      auto id = std::get<agent::CloseRequest>(*a).conn;
+      if (auto it = m_conns.find(id); it != m_conns.end()) request_close(it->second);
+    }
+  }
+  while (auto e = m_node->poll_event()) {
+    log_event(*e);
+    if (on_event) on_event(*e);
+  }
+  arm_timer();
+  if (m_on_shutdown && m_node->shutdown_complete()) {
+    auto done = std::move(m_on_shutdown);
+    m_on_shutdown = nullptr;
+    if (m_shutdown_deadline) m_shutdown_deadline->cancel();
+    done();
+  }
+}
+
+void NodeRuntime::arm_timer() {
+  auto t = m_node->poll_timeout();
+  if (!t || (m_timer_at && *m_timer_at == *t)) return;
+  m_timer_at = *t;
+  m_timer.expires_at(to_steady(*t));
+  m_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    m_timer_at.reset();
+    m_node->handle_timeout(now());
+    pump();
+  });
+}
+
+void NodeRuntime::shutdown(std::function<void()> done) {
+  m_stopping = true;
+  boost::system::error_code ignore;
+  m_acceptor.close(ignore);
+  m_on_shutdown = std::move(done);
+  m_shutdown_deadline = std::make_unique<asio::steady_timer>(m_io, std::chrono::seconds(3));
+  m_shutdown_deadline->async_wait([this](boost::system::error_code ec) {
+    if (ec || !m_on_shutdown) return;
+    spdlog::warn("shutdown: peers did not close in time; stopping anyway");
+    auto cb = std::move(m_on_shutdown);
+    m_on_shutdown = nullptr;
+    cb();
+  });
+  m_node->handle_shutdown(now());
+  pump();
+}
+
+void NodeRuntime::log_event(const agent::Event& e) {
+  if (auto* pe = std::get_if<agent::PeerEstablished>(&e)) {
+    spdlog::info("peer {} connected ({} {})", pe->address.to_checksum_hex(), agent::direction_name(pe->direction),
+                 pe->remote.to_string());
+  } else if (auto* pc = std::get_if<agent::PeerClosed>(&e)) {
+    std::string who = pc->address ? pc->address->to_checksum_hex() : "connection " + std::to_string(pc->conn);
+    auto level = pc->reason == agent::DisconnectReason::shutdown || pc->reason == agent::DisconnectReason::transport_closed ||
+                         pc->reason == agent::DisconnectReason::connect_failed
+                     ? spdlog::level::info
+                     : spdlog::level::warn;
+    spdlog::log(level, "peer {} disconnected: {} ({}){}", who, agent::reason_name(pc->reason),
+                pc->by_peer ? "by peer" : "by us", pc->detail.empty() ? "" : " " + pc->detail);
+  }
+}
+
+} // namespace openstreaming::net
