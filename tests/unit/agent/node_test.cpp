@@ -4,6 +4,7 @@
 #include "agent/identity.h"
 #include "agent/node.h"
 #include "support/mem_network.h"
+#include "support/wire.h"
 
 #include <gtest/gtest.h>
 #include <wire.pb.h>
@@ -16,6 +17,8 @@ namespace {
 namespace wire = openstreaming::wire::v1;
 using core::Frame;
 using core::FrameType;
+using test::disconnect_reason;
+using test::frame_of;
 using test::MemNetwork;
 
 class TestEnv final : public Environment {
@@ -24,15 +27,6 @@ public:
   core::RandomSource& random() override { return rng; }
   core::DeterministicRandom rng;
 };
-
-template <class Msg>
-Frame frame_of(FrameType type, const Msg& msg) {
-  Frame f;
-  f.type = static_cast<uint16_t>(type);
-  f.header.resize(msg.ByteSizeLong());
-  msg.SerializeToArray(f.header.data(), static_cast<int>(f.header.size()));
-  return f;
-}
 
 // A node under test plus a hand-driven remote peer.
 struct Scripted : ::testing::Test {
@@ -59,13 +53,7 @@ struct Scripted : ::testing::Test {
     while (auto e = node->poll_event()) events.push_back(std::move(*e));
   }
   wire::Hello hello(const core::PrivateKey& signer, TlsSide side, std::optional<core::Address> claim = std::nullopt) {
-    wire::Hello h;
-    h.set_version(kProtocolVersion);
-    h.set_min_version(kMinProtocolVersion);
-    core::Address a = claim.value_or(signer.address());
-    h.set_address(std::string(a.bytes().begin(), a.bytes().end()));
-    auto proof = prove_identity(signer, side, exporter);
-    h.set_identity_proof(std::string(proof.bytes().begin(), proof.bytes().end()));
+    wire::Hello h = test::make_hello(signer, side, exporter, claim);
     h.set_listen_endpoint("127.0.0.1:7001");
     return h;
   }
@@ -83,10 +71,8 @@ struct Scripted : ::testing::Test {
   }
   std::optional<DisconnectReason> disconnect_sent(ConnId c) const {
     for (const auto& t : sent) {
-      if (t.conn == c && t.frame.type == static_cast<uint16_t>(FrameType::disconnect)) {
-        wire::Disconnect d;
-        d.ParseFromArray(t.frame.header.data(), static_cast<int>(t.frame.header.size()));
-        return reason_from_wire(d.reason());
+      if (t.conn == c) {
+        if (auto r = disconnect_reason(t.frame)) return r;
       }
     }
     return std::nullopt;
