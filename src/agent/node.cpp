@@ -398,6 +398,10 @@ void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
   case FrameType::disconnect: // handled in handle_frame
     return;
   }
+  if (m_options.app_frame_types.count(f.type)) {
+    m_events.push_back(AppFrame{p.conn, *p.address, f});
+    return;
+  }
   disconnect(p, DisconnectReason::unknown_frame_type, "frame type " + std::to_string(f.type), now);
 }
 
@@ -461,6 +465,20 @@ void Node::handle_shutdown(Timestamp now) {
       disconnect(*p, DisconnectReason::shutdown, "node is stopping", now);
     }
   }
+}
+
+bool Node::send_app_frame(ConnId conn, Frame frame) {
+  Peer* p = find(conn);
+  if (!p || p->state != Peer::State::established || frame.type < core::kFirstAppFrameType) {
+    ++m_metrics.frames_dropped_backpressure;
+    return false;
+  }
+  return enqueue(*p, std::move(frame));
+}
+
+std::size_t Node::queued_bytes(ConnId conn) const {
+  auto it = m_peers.find(conn);
+  return it == m_peers.end() ? 0 : it->second->queued_bytes;
 }
 
 // ---- Outputs ------------------------------------------------------------------

@@ -83,6 +83,9 @@ struct NodeOptions {
   std::size_t send_queue_limit = 8 << 20; // bytes queued per peer
   std::size_t send_window = 1 << 20;      // bytes with the runtime, not yet written
   std::size_t address_book_limit = 1000;
+  // Application frame types (>= core::kFirstAppFrameType) delivered as AppFrame
+  // events; any other unknown type disconnects the sender.
+  std::set<uint16_t> app_frame_types;
 };
 
 struct PeerInfo {
@@ -129,6 +132,9 @@ public:
   void handle_closed(ConnId conn, Timestamp now);
   void handle_timeout(Timestamp now);
   void handle_shutdown(Timestamp now);
+  // Queues an application frame to an established peer. False (and counted as
+  // dropped) when the peer is unknown, not established, or its queue is full.
+  bool send_app_frame(ConnId conn, core::Frame frame);
 
   // ---- Outputs (see the order above) ------------------------------------------
   std::optional<Transmit> poll_transmit();
@@ -141,6 +147,8 @@ public:
   const NodeOptions& options() const { return m_options; }
   std::vector<PeerInfo> peers(Timestamp now) const;
   std::size_t established_count() const;
+  // Bytes queued for `conn` and not yet handed to the runtime (0 if unknown).
+  std::size_t queued_bytes(ConnId conn) const;
   const NodeMetrics& metrics() const { return m_metrics; }
   bool shutting_down() const { return m_shutting_down; }
   bool shutdown_complete() const { return m_shutting_down && m_peers.empty(); }

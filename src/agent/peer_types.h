@@ -75,6 +75,13 @@ struct PeerClosed {
   bool by_peer = false; // the peer sent Disconnect (or vanished), as opposed to us deciding
   std::string detail;
 };
-using Event = std::variant<PeerEstablished, PeerClosed>;
+// A frame of an application type the node was told to accept (NodeOptions::app_frame_types),
+// from an established peer. Media (parts, announcements) arrives this way.
+struct AppFrame {
+  ConnId conn;
+  core::Address from;
+  core::Frame frame;
+};
+using Event = std::variant<PeerEstablished, PeerClosed, AppFrame>;
 
 } // namespace openstreaming::agent

@@ -22,6 +22,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,10 @@ enum class FrameType : uint16_t {
   get_peers = 4,
   peers = 5,
   disconnect = 6,
+  // 7..15 reserved for the peer protocol; 16 and above are application frames
+  // (media, payments), passed up only when the node accepts that type.
 };
+inline constexpr uint16_t kFirstAppFrameType = 16;
 const char* frame_type_name(uint16_t type); // "hello", ..., or "unknown"
 
 // A read-only view into a shared buffer.
@@ -67,26 +71,46 @@ Bytes encode_frame(const Frame& frame);
 enum class FrameError { oversized, undersized, bad_header_length };
 const char* frame_error_name(FrameError e);
 
-// Incremental decoder. feed() any chunking of the byte stream; complete frames
-// are appended to `out`. After an error the stream is unusable: the caller
-// must close the connection (the error says why, for the disconnect reason).
+// Incremental decoder. Two ways to give it bytes:
+//  - feed(bytes): copies them in (tests, fuzzing, any chunking);
+//  - prepare() then commit(n): the caller reads straight into the span that
+//    prepare() returns. Once a large frame's header is known, that span is the
+//    frame's own payload buffer, so the payload is never copied after the
+//    socket read (the zero-copy receive path of the live runtime).
+// After an error the stream is unusable: the caller must close the connection
+// (the failure says why, for the disconnect reason).
 class FrameDecoder {
 public:
+  // Frames with a body above this size are assembled in their own buffer.
+  static constexpr std::size_t kLargeFrame = 16 << 10;
+  static constexpr std::size_t kReadChunk = 64 << 10;
+
   explicit FrameDecoder(std::size_t max_frame_size = kDefaultMaxFrameSize) : m_max(max_frame_size) {}
 
   struct Failure {
     FrameError error;
     std::string detail;
   };
-  // Returns the failure, if any; frames decoded before it are still in `out`.
+
+  std::span<uint8_t> prepare();
+  // `n` bytes were written at the start of the span from the last prepare().
+  // Complete frames are appended to `out`; returns the failure, if any.
+  std::optional<Failure> commit(std::size_t n, std::vector<Frame>& out);
   std::optional<Failure> feed(ByteView bytes, std::vector<Frame>& out);
+
   // Bytes of an unfinished frame are buffered (a close now means a truncated frame).
-  bool has_partial_frame() const { return !m_buffer.empty(); }
-  std::size_t buffered() const { return m_buffer.size(); }
+  bool has_partial_frame() const { return m_large != nullptr || m_stage_len > 0; }
+  std::size_t buffered() const { return m_large ? m_large_filled : m_stage_len; }
 
 private:
+  std::optional<Failure> process(std::vector<Frame>& out);
+  void finish_large(std::vector<Frame>& out);
+
   std::size_t m_max;
-  Bytes m_buffer;
+  Bytes m_stage;               // staging area for prefixes and small frames
+  std::size_t m_stage_len = 0; // valid bytes in m_stage
+  std::shared_ptr<Bytes> m_large; // the large frame being received, length prefix included
+  std::size_t m_large_filled = 0;
   bool m_failed = false;
 };
 

@@ -46,7 +46,6 @@ public:
   bool closing = false;    // close requested: flush, then shut down
   bool finished = false;
   bool writing = false;
-  std::array<uint8_t, 64 << 10> rbuf{};
   std::deque<core::Frame> queue;
   Bytes scratch; // coalesced small frames of the write in progress
   core::Frame big; // a frame whose payload is written from its own buffer
@@ -185,7 +184,8 @@ void NodeRuntime::connect(agent::ConnId id, const core::Endpoint& ep) {
 }
 
 void NodeRuntime::start_read(const ConnPtr& c) {
-  c->stream.async_read_some(asio::buffer(c->rbuf), [this, c](boost::system::error_code ec, std::size_t n) {
+  auto target = c->decoder.prepare(); // for a large frame: its own payload buffer (zero copy)
+  c->stream.async_read_some(asio::buffer(target.data(), target.size()), [this, c](boost::system::error_code ec, std::size_t n) {
     if (c->finished) return;
     if (ec) {
       if (c->decoder.has_partial_frame() && !c->closing) {
@@ -196,7 +196,7 @@ void NodeRuntime::start_read(const ConnPtr& c) {
       return;
     }
     std::vector<core::Frame> frames;
-    auto failure = c->decoder.feed(ByteView(c->rbuf.data(), n), frames);
+    auto failure = c->decoder.commit(n, frames);
     Timestamp t = now();
     for (auto& f : frames) m_node->handle_frame(c->id, std::move(f), t);
     if (failure) m_node->handle_framing_error(c->id, reason_of(failure->error), failure->detail, t);
@@ -300,7 +300,7 @@ void NodeRuntime::pump() {
     }
   }
   while (auto e = m_node->poll_event()) {
-    log_event(*e);
+    if (!std::holds_alternative<agent::AppFrame>(*e)) log_event(*e);
     if (on_event) on_event(*e);
   }
   arm_timer();

@@ -51,6 +51,12 @@ public:
   // Tells every peer, flushes, then calls `done` (or after a deadline). Stops accepting at once.
   void shutdown(std::function<void()> done);
 
+  // Runs `fn` with the node (e.g. to send application frames), then flushes its outputs.
+  void post(const std::function<void(agent::Node&)>& fn) {
+    fn(*m_node);
+    pump();
+  }
+
   tcp::endpoint p2p_endpoint() const { return m_bound; }
   agent::Node& node() { return *m_node; }
   const TransportMetrics& transport_metrics() const { return m_metrics; }

@@ -187,6 +187,36 @@ TEST_F(Scripted, UnknownFrameTypeAndSecondHelloDisconnect) {
   EXPECT_EQ(disconnect_sent(d), DisconnectReason::protocol_error);
 }
 
+TEST_F(Scripted, AcceptedAppFramesArePassedUpOthersDisconnect) {
+  NodeOptions o;
+  o.app_frame_types = {20};
+  make(o);
+  ConnId c = accept_and_handshake();
+  Frame part;
+  part.type = 20;
+  part.payload = core::SharedSlice::copy_of(as_bytes("media bytes"));
+  node->handle_frame(c, part, now);
+  drain();
+  bool delivered = false;
+  for (const auto& e : events) {
+    if (auto* af = std::get_if<AppFrame>(&e)) {
+      delivered = af->from == peer_key.address() && af->frame.payload.view().size() == 11;
+    }
+  }
+  EXPECT_TRUE(delivered);
+  EXPECT_EQ(node->established_count(), 1u);
+  // Sending: only app types, only to established peers.
+  EXPECT_TRUE(node->send_app_frame(c, part));
+  Frame ping;
+  ping.type = static_cast<uint16_t>(FrameType::ping);
+  EXPECT_FALSE(node->send_app_frame(c, ping));
+  EXPECT_FALSE(node->send_app_frame(9999, part));
+  part.type = 21; // not accepted by this node: a peer sending it is disconnected
+  node->handle_frame(c, part, now);
+  drain();
+  EXPECT_EQ(disconnect_sent(c), DisconnectReason::unknown_frame_type);
+}
+
 TEST_F(Scripted, FramingErrorsFromTheRuntimeDisconnect) {
   make();
   ConnId c = accept_and_handshake();
