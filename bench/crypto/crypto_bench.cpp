@@ -130,7 +130,7 @@ BENCHMARK(BM_keccak_wrapper)->Arg(0)->Arg(1);
 BENCHMARK(BM_keccak_direct)->Arg(0)->Arg(1);
 
 struct Pair {
-  const char* name;
+  std::string name;
   std::function<void()> wrapper;
   std::function<void()> direct;
 };
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
   };
   for (const Bytes* d : {&f.data_small, &f.data_large}) {
     std::string name = "keccak256 " + std::to_string(d->size()) + " B";
-    pairs.push_back({strdup(name.c_str()), [d] { benchmark::DoNotOptimize(core::keccak256(*d)); },
+    pairs.push_back({name, [d] { benchmark::DoNotOptimize(core::keccak256(*d)); },
                      [d] {
                        sha3_256_ctx ctx;
                        sha3_256_init(&ctx);
@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
     auto r = bench::paired(p.wrapper, p.direct, rounds, batch_ms);
     bool ok = r.ratio <= 1.05;
     all_ok = all_ok && ok;
-    std::printf("%-28s %12.1f %12.1f %8.3f %8.3f..%-8.3f  %s\n", p.name, r.a_ns, r.b_ns, r.ratio, r.ratio_p25,
+    std::printf("%-28s %12.1f %12.1f %8.3f %8.3f..%-8.3f  %s\n", p.name.c_str(), r.a_ns, r.b_ns, r.ratio, r.ratio_p25,
                 r.ratio_p75, ok ? "ok" : "OVER");
   }
   std::printf("%s\n", all_ok ? "all wrapper overheads within 5 %" : "some wrapper overhead above 5 % (see OVER)");
