@@ -1,8 +1,12 @@
 // The node core fed an inbound session whose frames come from the fuzzer,
 // with time advanced by the input (STYLE.md §10: state machines with fuzzed
-// time). Checks our own invariants: bounded peers, bounded queues, and that
-// nothing before a valid Hello establishes a session.
+// time). The first byte may inject a genuinely valid Hello on connection 0,
+// so the fuzzer also explores established sessions (it cannot forge one).
+// Invariants: only that connection can ever be established, queues stay bounded.
+#include "agent/identity.h"
 #include "agent/node.h"
+
+#include <wire.pb.h>
 
 #include <cstdlib>
 
@@ -39,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     wire::v1::Hello h;
     h.set_version(agent::kProtocolVersion);
     h.set_min_version(agent::kMinProtocolVersion);
-    h.set_address(std::string(peer.address().bytes().begin(), peer.address().bytes().end()));
+    const core::Address peer_address = peer.address(); // one object: begin() and end() must match
+    h.set_address(std::string(peer_address.bytes().begin(), peer_address.bytes().end()));
     auto proof = agent::prove_identity(peer, agent::TlsSide::client, exporter);
     h.set_identity_proof(std::string(proof.bytes().begin(), proof.bytes().end()));
     core::Frame f;

@@ -25,6 +25,13 @@ const char* frame_type_name(uint16_t type) {
   case FrameType::peers: return "peers";
   case FrameType::disconnect: return "disconnect";
   }
+  switch (static_cast<MediaFrameType>(type)) {
+  case MediaFrameType::part: return "part";
+  case MediaFrameType::announcement: return "announcement";
+  case MediaFrameType::subscribe: return "subscribe";
+  case MediaFrameType::unsubscribe: return "unsubscribe";
+  case MediaFrameType::have: return "have";
+  }
   return type >= kFirstAppFrameType ? "app" : "unknown";
 }
 

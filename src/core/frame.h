@@ -39,6 +39,9 @@ enum class FrameType : uint16_t {
   // (media, payments), passed up only when the node accepts that type.
 };
 inline constexpr uint16_t kFirstAppFrameType = 16;
+
+// Media frame types (application range).
+enum class MediaFrameType : uint16_t { part = 16, announcement = 17, subscribe = 18, unsubscribe = 19, have = 20 };
 const char* frame_type_name(uint16_t type); // "hello", ..., or "unknown"
 
 // A read-only view into a shared buffer.

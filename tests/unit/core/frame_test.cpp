@@ -108,7 +108,8 @@ TEST(Frame, PrefixIsBigEndianLengthTypeHeaderLength) {
   EXPECT_EQ(f.wire_size(), 18u);
   EXPECT_STREQ(frame_type_name(1), "hello");
   EXPECT_STREQ(frame_type_name(9), "unknown");
-  EXPECT_STREQ(frame_type_name(16), "app");
+  EXPECT_STREQ(frame_type_name(16), "part");
+  EXPECT_STREQ(frame_type_name(99), "app");
 }
 
 } // namespace
