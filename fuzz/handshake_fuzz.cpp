@@ -16,6 +16,7 @@ namespace {
 class FuzzEnv final : public agent::Environment {
 public:
   core::RandomSource& random() override { return rng; }
+  int64_t wall_clock_ms(Timestamp now) override { return 1'700'000'000'000 + to_us(now) / 1000; }
   core::DeterministicRandom rng{1};
 };
 } // namespace

@@ -22,10 +22,12 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr uint16_t kBenchFrameType = core::kFirstAppFrameType; // an application frame, like a media part
+constexpr uint16_t kBenchFrameType = 64; // an application frame outside the media range, sized like a part
 
 void run_until(asio::io_context& io, const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("bench_transport: no progress for 120 s");
     if (io.stopped()) io.restart();
     io.run_one_for(std::chrono::milliseconds(50));
   }

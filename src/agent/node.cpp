@@ -115,6 +115,7 @@ Node::Node(const core::PrivateKey& key, NodeOptions options, Environment& env)
     if (auto ep = core::Endpoint::parse(m_options.listen_endpoint)) m_listen = *ep;
   }
   m_options.max_peers = std::max<std::size_t>(m_options.max_peers, 1);
+  m_streams = std::make_unique<StreamRouter>(*this, m_key);
   m_options.target_peers = std::min(m_options.target_peers, m_options.max_peers);
 }
 
@@ -322,6 +323,7 @@ void Node::on_hello(Peer& p, const Frame& f, Timestamp now) {
     gp.set_max(kMaxPeerRecords);
     send(p, FrameType::get_peers, gp);
   }
+  m_streams->on_peer_up(p.conn, now);
 }
 
 void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
@@ -398,6 +400,12 @@ void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
   case FrameType::disconnect: // handled in handle_frame
     return;
   }
+  if (f.type >= static_cast<uint16_t>(core::MediaFrameType::part) && f.type <= static_cast<uint16_t>(core::MediaFrameType::have)) {
+    if (!m_streams->on_frame(p.conn, *p.address, f, now)) {
+      disconnect(p, DisconnectReason::protocol_error, std::string("malformed ") + core::frame_type_name(f.type), now);
+    }
+    return;
+  }
   if (m_options.app_frame_types.count(f.type)) {
     m_events.push_back(AppFrame{p.conn, *p.address, f});
     return;
@@ -434,6 +442,7 @@ void Node::handle_closed(ConnId conn, Timestamp now) {
 void Node::remove_peer(ConnId conn, Timestamp now) {
   Peer* p = find(conn);
   if (!p) return;
+  bool was_up = p->was_established;
   if (p->direction == Direction::outbound && p->was_established) {
     // It worked before: try again soon rather than after a long backoff.
     if (auto it = m_book.find(p->remote); it != m_book.end()) {
@@ -442,6 +451,7 @@ void Node::remove_peer(ConnId conn, Timestamp now) {
   }
   m_in_ready.erase(conn);
   m_peers.erase(conn);
+  if (was_up) m_streams->on_peer_down(conn, now);
 }
 
 void Node::handle_timeout(Timestamp now) {
@@ -475,6 +485,22 @@ bool Node::send_app_frame(ConnId conn, Frame frame) {
   }
   return enqueue(*p, std::move(frame));
 }
+
+std::vector<ConnId> Node::established_conns() const {
+  std::vector<ConnId> out;
+  for (const auto& [id, p] : m_peers) {
+    if (p->state == Peer::State::established) out.push_back(id);
+  }
+  return out;
+}
+
+double Node::rtt_ms(ConnId conn) const {
+  auto it = m_peers.find(conn);
+  if (it == m_peers.end() || it->second->srtt.count() == 0) return 1e9;
+  return to_ms(it->second->srtt);
+}
+
+void Node::note_invalid_part(ConnId /*conn*/, const std::string& why) { ++m_metrics.parts_invalid[why]; }
 
 std::size_t Node::queued_bytes(ConnId conn) const {
   auto it = m_peers.find(conn);
@@ -606,6 +632,7 @@ void Node::maintain(Timestamp now) {
     }
   }
   if (m_shutting_down) return;
+  m_streams->tick(now);
   if (m_options.peer_exchange && now >= m_next_pex) {
     m_next_pex = now + m_options.pex_interval;
     std::vector<Peer*> established;

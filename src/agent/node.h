@@ -35,6 +35,7 @@
 #pragma once
 
 #include "agent/peer_types.h"
+#include "agent/streams.h"
 #include "core/random.h"
 #include "core/secp256k1.h"
 #include "core/time.h"
@@ -57,6 +58,9 @@ class Environment {
 public:
   virtual ~Environment() = default;
   virtual core::RandomSource& random() = 0;
+  // Unix time in milliseconds at monotonic time `now`: stamps parts at ingest and
+  // measures glass-to-glass latency. The simulator maps `now` onto a fixed epoch.
+  virtual int64_t wall_clock_ms(Timestamp now) = 0;
 };
 
 struct NodeOptions {
@@ -86,6 +90,9 @@ struct NodeOptions {
   // Application frame types (>= core::kFirstAppFrameType) delivered as AppFrame
   // events; any other unknown type disconnects the sender.
   std::set<uint16_t> app_frame_types;
+  // Test and demo fault injection (--misbehave corrupt:P): flip a byte in this
+  // fraction of forwarded parts. Honest nodes downstream must reject them.
+  double corrupt_forwarded_parts = 0.0;
 };
 
 struct PeerInfo {
@@ -111,6 +118,7 @@ struct NodeMetrics {
   uint64_t dials_failed = 0;
   uint64_t frames_dropped_backpressure = 0;
   uint64_t peer_records_rejected = 0;
+  std::map<std::string, uint64_t> parts_invalid; // by check result: bad_hash, bad_signature, wrong_producer
 };
 
 class Node {
@@ -149,6 +157,13 @@ public:
   std::size_t established_count() const;
   // Bytes queued for `conn` and not yet handed to the runtime (0 if unknown).
   std::size_t queued_bytes(ConnId conn) const;
+  std::vector<ConnId> established_conns() const;
+  double rtt_ms(ConnId conn) const; // smoothed RTT; large if unknown
+  Environment& environment() { return m_env; }
+  StreamRouter& streams() { return *m_streams; }
+  const StreamRouter& streams() const { return *m_streams; }
+  // The media layer reports a part that failed verification (blamed on `conn`).
+  void note_invalid_part(ConnId conn, const std::string& why);
   const NodeMetrics& metrics() const { return m_metrics; }
   bool shutting_down() const { return m_shutting_down; }
   bool shutdown_complete() const { return m_shutting_down && m_peers.empty(); }
@@ -194,6 +209,7 @@ private:
   bool m_started_flag = false;
   bool m_shutting_down = false;
   NodeMetrics m_metrics;
+  std::unique_ptr<StreamRouter> m_streams;
 };
 
 } // namespace openstreaming::agent

@@ -14,6 +14,8 @@ namespace {
 class LiveEnvironment final : public agent::Environment {
 public:
   core::RandomSource& random() override { return m_random; }
+  int64_t wall_clock_ms(Timestamp now) override { (void)now;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 private:
   platform::SystemRandom m_random;

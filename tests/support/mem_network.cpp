@@ -9,6 +9,7 @@ class SeededEnv final : public agent::Environment {
 public:
   explicit SeededEnv(uint64_t seed) : m_random(seed) {}
   core::RandomSource& random() override { return m_random; }
+  int64_t wall_clock_ms(Timestamp now) override { return 1'700'000'000'000 + to_us(now) / 1000; }
 
 private:
   core::DeterministicRandom m_random;
@@ -188,6 +189,11 @@ void MemNetwork::pump(std::size_t i) {
       pump(i);
     });
   }
+}
+
+void MemNetwork::with(std::size_t i, const std::function<void(agent::Node&)>& fn) {
+  fn(*m_slots[i]->node);
+  pump(i);
 }
 
 void MemNetwork::run_for(Duration d) {

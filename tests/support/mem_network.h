@@ -43,6 +43,8 @@ public:
   Timestamp now() const { return m_now; }
   const std::vector<std::pair<std::size_t, agent::Event>>& events() const { return m_events; }
 
+  // Runs `fn` on node i and then delivers its outputs (e.g. to publish a part).
+  void with(std::size_t i, const std::function<void(agent::Node&)>& fn);
   void run_for(Duration d);
   bool run_until(const std::function<bool()>& done, Duration limit);
   // True when every live node reaches every other live node over established links.

@@ -25,6 +25,7 @@ class TestEnv final : public Environment {
 public:
   explicit TestEnv(uint64_t seed) : rng(seed) {}
   core::RandomSource& random() override { return rng; }
+  int64_t wall_clock_ms(Timestamp now) override { return 1'700'000'000'000 + to_us(now) / 1000; }
   core::DeterministicRandom rng;
 };
 
@@ -189,11 +190,11 @@ TEST_F(Scripted, UnknownFrameTypeAndSecondHelloDisconnect) {
 
 TEST_F(Scripted, AcceptedAppFramesArePassedUpOthersDisconnect) {
   NodeOptions o;
-  o.app_frame_types = {20};
+  o.app_frame_types = {30};
   make(o);
   ConnId c = accept_and_handshake();
   Frame part;
-  part.type = 20;
+  part.type = 30;
   part.payload = core::SharedSlice::copy_of(as_bytes("media bytes"));
   node->handle_frame(c, part, now);
   drain();
@@ -211,7 +212,7 @@ TEST_F(Scripted, AcceptedAppFramesArePassedUpOthersDisconnect) {
   ping.type = static_cast<uint16_t>(FrameType::ping);
   EXPECT_FALSE(node->send_app_frame(c, ping));
   EXPECT_FALSE(node->send_app_frame(9999, part));
-  part.type = 21; // not accepted by this node: a peer sending it is disconnected
+  part.type = 31; // not accepted by this node: a peer sending it is disconnected
   node->handle_frame(c, part, now);
   drain();
   EXPECT_EQ(disconnect_sent(c), DisconnectReason::unknown_frame_type);

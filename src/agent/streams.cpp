@@ -1,0 +1,464 @@
+#include "agent/streams.h"
+
+#include "agent/node.h"
+#include "core/hex.h"
+#include "core/keccak.h"
+
+#include <wire.pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+namespace openstreaming::agent {
+
+namespace wire = openstreaming::wire::v1;
+using core::Frame;
+using core::MediaFrameType;
+
+namespace {
+
+constexpr std::size_t kLatencySamples = 512;
+constexpr std::size_t kLivePlaylistSegments = 6;
+constexpr std::size_t kMaxAnnouncementBytes = 64 << 10;
+
+template <class Msg>
+Frame media_frame(MediaFrameType type, const Msg& msg) {
+  Frame f;
+  f.type = static_cast<uint16_t>(type);
+  f.header.resize(msg.ByteSizeLong());
+  msg.SerializeToArray(f.header.data(), static_cast<int>(f.header.size()));
+  return f;
+}
+
+template <class Msg>
+bool parse(Msg& msg, const Frame& f) {
+  return msg.ParseFromArray(f.header.data(), static_cast<int>(f.header.size()));
+}
+
+std::optional<core::StreamId> stream_id_from(const std::string& bytes) {
+  if (bytes.size() != 32) return std::nullopt;
+  core::StreamId id{};
+  std::memcpy(id.data(), bytes.data(), 32);
+  return id;
+}
+
+std::string bytes_of(const core::StreamId& id) { return std::string(id.begin(), id.end()); }
+
+// The Ethereum address of the key whose x-only form is `xonly`: BIP-340 drops
+// the y parity, so try both and accept the one that matches `claimed`.
+bool xonly_matches_address(const std::string& xonly_hex, const core::Address& claimed) {
+  auto x = core::from_hex_fixed<32>(xonly_hex);
+  if (!x) return false;
+  for (uint8_t prefix : {0x02, 0x03}) {
+    Bytes compressed(33);
+    compressed[0] = prefix;
+    std::memcpy(compressed.data() + 1, x->data(), 32);
+    auto pub = core::PublicKey::parse(compressed);
+    if (pub && pub->address() == claimed) return true;
+  }
+  return false;
+}
+
+} // namespace
+
+double Segment::duration_s() const {
+  uint64_t us = 0;
+  for (const auto& [i, p] : parts) us += p.info.duration_us;
+  return static_cast<double>(us) / 1e6;
+}
+
+void StreamStats::add_latency(double ms) {
+  if (latency_ms.size() < kLatencySamples) {
+    latency_ms.push_back(ms);
+  } else {
+    latency_ms[latency_next] = ms;
+    latency_next = (latency_next + 1) % kLatencySamples;
+  }
+}
+
+double StreamStats::latency_quantile(double q) const {
+  if (latency_ms.empty()) return 0;
+  std::vector<double> v = latency_ms;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
+StreamRouter::StreamRouter(Node& node, const core::PrivateKey& key) : m_node(node), m_key(key), m_address(key.address()) {}
+
+const Stream* StreamRouter::find(const core::StreamId& id) const {
+  auto it = m_streams.find(id);
+  return it == m_streams.end() ? nullptr : &it->second;
+}
+
+std::optional<core::StreamId> StreamRouter::resolve(const std::string& id_or_name) const {
+  if (auto id = core::from_hex_fixed<32>(id_or_name)) return *id;
+  for (const auto& [id, s] : m_streams) {
+    if (s.name == id_or_name) return id;
+  }
+  return std::nullopt;
+}
+
+// ---- Producer -------------------------------------------------------------------
+
+core::StreamId StreamRouter::start_stream(const std::string& name, const std::string& title, const std::string& hls_url,
+                                          Timestamp now) {
+  core::StreamId id = core::make_stream_id(m_address, name);
+  Stream& s = m_streams[id];
+  s.id = id;
+  s.name = name;
+  s.broadcaster = m_address;
+  s.producer = true;
+  s.status = "live";
+  s.announcement.tags = {{"title", title}, {"streaming", hls_url}};
+  announce(s, now);
+  route(s, now);
+  return id;
+}
+
+void StreamRouter::announce(Stream& s, Timestamp now) {
+  int64_t created = m_node.environment().wall_clock_ms(now) / 1000;
+  if (!s.announcement.id.empty() && created <= s.announcement.created_at) created = s.announcement.created_at + 1;
+  std::string title = core::first_tag(s.announcement, "title").value_or(s.name);
+  std::string streaming = core::first_tag(s.announcement, "streaming").value_or("");
+  core::NostrTags tags = {{"d", s.name},
+                          {"title", title},
+                          {"status", s.status},
+                          {"streaming", streaming},
+                          {"openstreaming:stream", core::to_hex(s.id, false)},
+                          {"openstreaming:address", s.broadcaster.to_checksum_hex()},
+                          {"openstreaming:renditions", "source"}};
+  s.announcement = core::sign_event(m_key, created, 30311, std::move(tags), "", m_node.environment().random().bytes<32>());
+  m_next_announce[s.id] = now + kAnnounceRefresh;
+  for (ConnId c : m_node.established_conns()) send_announcement(s, c);
+}
+
+void StreamRouter::send_announcement(const Stream& s, ConnId conn) {
+  if (s.announcement.id.empty()) return;
+  wire::Announcement a;
+  a.set_event_json(core::to_json(s.announcement).dump());
+  m_node.send_app_frame(conn, media_frame(MediaFrameType::announcement, a));
+}
+
+void StreamRouter::publish_part(core::PartInfo info, core::SharedSlice payload, Timestamp now) {
+  auto it = m_streams.find(info.stream_id);
+  if (it == m_streams.end() || !it->second.producer || it->second.ended) return;
+  Stream& s = it->second;
+  info.payload_hash = core::keccak256(payload.view());
+  auto sig = core::sign_part(m_key, info);
+  wire::PartHeader h;
+  h.set_stream_id(bytes_of(info.stream_id));
+  h.set_rendition(info.rendition);
+  h.set_segment(info.segment);
+  h.set_part(info.part);
+  h.set_independent(info.independent);
+  h.set_pts_us(info.pts_us);
+  h.set_duration_us(info.duration_us);
+  h.set_ingest_unix_ms(info.ingest_unix_ms);
+  h.set_payload_hash(std::string(info.payload_hash.begin(), info.payload_hash.end()));
+  h.set_end_of_stream(info.end_of_stream);
+  h.set_producer_signature(std::string(sig.bytes().begin(), sig.bytes().end()));
+  Frame f = media_frame(MediaFrameType::part, h);
+  f.payload = payload;
+  store(s, StoredPart{info, payload});
+  forward(s, f, std::nullopt);
+  if (info.end_of_stream) end_stream(s.id, now);
+}
+
+void StreamRouter::end_stream(const core::StreamId& id, Timestamp now) {
+  auto it = m_streams.find(id);
+  if (it == m_streams.end() || it->second.status == "ended") return;
+  Stream& s = it->second;
+  s.ended = true;
+  s.status = "ended";
+  for (auto& [seq, seg] : s.segments) seg.complete = true;
+  if (s.producer) announce(s, now);
+}
+
+// ---- Viewer ---------------------------------------------------------------------
+
+void StreamRouter::watch(const std::string& id_or_name, Timestamp now) {
+  if (auto id = resolve(id_or_name); id && m_streams.count(*id)) {
+    want(*id, now);
+  } else {
+    m_pending_watch.insert(id_or_name);
+  }
+}
+
+void StreamRouter::want(const core::StreamId& id, Timestamp now) {
+  auto it = m_streams.find(id);
+  if (it == m_streams.end()) {
+    m_pending_watch.insert(core::to_hex(id, false));
+    return;
+  }
+  if (!it->second.wanted) {
+    it->second.wanted = true;
+    route(it->second, now);
+  }
+}
+
+// ---- Peers and frames -----------------------------------------------------------
+
+void StreamRouter::on_peer_up(ConnId conn, Timestamp /*now*/) {
+  for (const auto& [id, s] : m_streams) {
+    send_announcement(s, conn);
+    if (s.hops < kNoRoute) send_have(s, conn);
+  }
+}
+
+void StreamRouter::on_peer_down(ConnId conn, Timestamp now) {
+  for (auto& [id, s] : m_streams) {
+    s.haves.erase(conn);
+    s.subscribers.erase(conn);
+    if (s.upstream == conn) s.upstream.reset();
+    route(s, now);
+  }
+}
+
+bool StreamRouter::on_frame(ConnId conn, const core::Address& from, const Frame& f, Timestamp now) {
+  switch (static_cast<MediaFrameType>(f.type)) {
+  case MediaFrameType::part:
+    return on_part(conn, from, f, now);
+  case MediaFrameType::announcement:
+    return on_announcement(conn, f, now);
+  case MediaFrameType::subscribe:
+  case MediaFrameType::unsubscribe: {
+    wire::Subscribe sub;
+    if (!parse(sub, f)) return false;
+    auto id = stream_id_from(sub.stream_id());
+    if (!id) return false;
+    auto it = m_streams.find(*id);
+    if (it == m_streams.end()) return true; // not announced to us (yet): nothing to serve
+    if (f.type == static_cast<uint16_t>(MediaFrameType::subscribe)) it->second.subscribers.insert(conn);
+    else it->second.subscribers.erase(conn);
+    route(it->second, now);
+    return true;
+  }
+  case MediaFrameType::have: {
+    wire::Have have;
+    if (!parse(have, f)) return false;
+    auto id = stream_id_from(have.stream_id());
+    if (!id) return false;
+    auto it = m_streams.find(*id);
+    if (it == m_streams.end()) return true;
+    it->second.haves[conn] = have.hops() >= kMaxHops ? kNoRoute : have.hops();
+    route(it->second, now);
+    return true;
+  }
+  }
+  return false;
+}
+
+bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
+  wire::Announcement a;
+  if (!parse(a, f) || a.event_json().size() > kMaxAnnouncementBytes) return false;
+  auto j = nlohmann::json::parse(a.event_json(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return false;
+  auto ev = core::event_from_json(j);
+  if (!ev || ev->kind != 30311 || !core::verify_event(*ev)) return false;
+  auto name = core::first_tag(*ev, "d");
+  auto addr_text = core::first_tag(*ev, "openstreaming:address");
+  auto id_text = core::first_tag(*ev, "openstreaming:stream");
+  if (!name || !addr_text || !id_text) return false;
+  auto addr = core::Address::parse(*addr_text);
+  if (!addr || !xonly_matches_address(ev->pubkey, *addr)) return false; // signed by someone else
+  core::StreamId id = core::make_stream_id(*addr, *name);
+  if (core::to_hex(id, false) != *id_text) return false;
+
+  Stream& s = m_streams[id];
+  if (s.producer) return true;
+  if (!s.announcement.id.empty() && s.announcement.created_at >= ev->created_at) return true; // not newer
+  bool fresh = s.announcement.id.empty();
+  s.id = id;
+  s.name = *name;
+  s.broadcaster = *addr;
+  s.announcement = *ev;
+  s.status = core::first_tag(*ev, "status").value_or("live");
+  if (s.status == "ended") {
+    s.ended = true;
+    for (auto& [seq, seg] : s.segments) seg.complete = true;
+  }
+  for (ConnId c : m_node.established_conns()) {
+    if (c != conn) send_announcement(s, c); // flood; duplicates stop at "not newer"
+  }
+  if (fresh && (m_pending_watch.erase(*name) || m_pending_watch.erase(*id_text))) want(id, now);
+  return true;
+}
+
+bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& f, Timestamp now) {
+  wire::PartHeader h;
+  if (!parse(h, f)) return false;
+  auto id = stream_id_from(h.stream_id());
+  if (!id || h.payload_hash().size() != 32 || h.rendition().size() > 32) return false;
+  auto it = m_streams.find(*id);
+  if (it == m_streams.end()) return true; // unknown stream: not ours to judge yet
+  Stream& s = it->second;
+  core::PartInfo info;
+  info.stream_id = *id;
+  info.rendition = h.rendition();
+  info.segment = h.segment();
+  info.part = h.part();
+  info.independent = h.independent();
+  info.pts_us = h.pts_us();
+  info.duration_us = h.duration_us();
+  info.ingest_unix_ms = h.ingest_unix_ms();
+  std::memcpy(info.payload_hash.data(), h.payload_hash().data(), 32);
+  info.end_of_stream = h.end_of_stream();
+  auto check = core::verify_part(info, f.payload.view(), as_bytes(h.producer_signature()), s.broadcaster);
+  if (check != core::PartCheck::ok) {
+    ++s.stats.parts_invalid;
+    ++s.invalid_by_neighbour[from.to_checksum_hex()];
+    m_node.note_invalid_part(conn, core::part_check_name(check));
+    return true; // dropped and blamed; never stored or forwarded
+  }
+  if (!s.seen.insert({info.segment, info.part}).second) return true; // duplicate
+  ++s.stats.parts_received;
+  if (!info.end_of_stream) {
+    s.stats.add_latency(static_cast<double>(m_node.environment().wall_clock_ms(now) - info.ingest_unix_ms));
+  }
+  store(s, StoredPart{info, f.payload});
+  forward(s, f, conn);
+  if (info.end_of_stream) {
+    s.ended = true;
+    s.status = "ended";
+  }
+  return true;
+}
+
+void StreamRouter::store(Stream& s, const StoredPart& p) {
+  if (!s.segments.empty() && p.info.segment < s.segments.begin()->first) {
+    ++s.stats.parts_late;
+    return;
+  }
+  auto seg_it = s.segments.find(p.info.segment);
+  if (seg_it != s.segments.end() && seg_it->second.complete && !p.info.end_of_stream) ++s.stats.parts_late;
+  if (p.info.independent || p.info.end_of_stream) {
+    for (auto& [seq, seg] : s.segments) {
+      if (seq < p.info.segment || p.info.end_of_stream) seg.complete = true;
+    }
+  }
+  if (!p.info.end_of_stream || p.payload.size > 0) {
+    Segment& seg = s.segments[p.info.segment];
+    seg.sequence = p.info.segment;
+    seg.parts[p.info.part] = p;
+    if (p.info.end_of_stream) seg.complete = true;
+  }
+  while (s.segments.size() > kSegmentWindow) s.segments.erase(s.segments.begin());
+  uint64_t oldest = s.segments.empty() ? 0 : s.segments.begin()->first;
+  while (!s.seen.empty() && s.seen.begin()->first < oldest) s.seen.erase(s.seen.begin());
+}
+
+void StreamRouter::forward(Stream& s, const Frame& f, std::optional<ConnId> except) {
+  for (ConnId sub : s.subscribers) {
+    if (sub == except) continue;
+    Frame out = f; // same payload buffer, no copy
+    double p = m_node.options().corrupt_forwarded_parts;
+    if (p > 0 && f.payload.size > 0 &&
+        static_cast<double>(m_node.environment().random().uniform(1'000'000)) < p * 1e6) {
+      Bytes bad(f.payload.view().begin(), f.payload.view().end()); // fault injection only
+      bad[bad.size() / 2] ^= 0xff;
+      out.payload = core::SharedSlice::copy_of(bad);
+    }
+    if (m_node.send_app_frame(sub, std::move(out))) ++s.stats.parts_forwarded;
+  }
+}
+
+void StreamRouter::route(Stream& s, Timestamp /*now*/) {
+  std::optional<ConnId> best;
+  uint32_t new_hops = kNoRoute;
+  if (s.producer) {
+    new_hops = 0;
+  } else {
+    auto valid = [&](ConnId c) {
+      auto h = s.haves.find(c);
+      return h != s.haves.end() && h->second < kMaxHops;
+    };
+    if (s.upstream && valid(*s.upstream)) {
+      best = s.upstream; // hysteresis: keep a working upstream
+    } else {
+      for (const auto& [c, h] : s.haves) {
+        if (h >= kMaxHops) continue;
+        if (!best || h < s.haves[*best] || (h == s.haves[*best] && m_node.rtt_ms(c) < m_node.rtt_ms(*best))) best = c;
+      }
+    }
+    if (best) new_hops = s.haves[*best] + 1;
+    if (new_hops >= kMaxHops) {
+      best.reset();
+      new_hops = kNoRoute;
+    }
+  }
+  bool need = !s.producer && !s.ended && (s.wanted || !s.subscribers.empty());
+  std::optional<ConnId> old = s.upstream;
+  bool subscribed_before = s.subscribed;
+  if (best != old || need != subscribed_before) {
+    if (old && subscribed_before) send_subscription(s, *old, false);
+    s.upstream = best;
+    s.subscribed = need && best.has_value();
+    if (s.subscribed) send_subscription(s, *best, true);
+  }
+  if (new_hops != s.hops || best != old) {
+    s.hops = new_hops;
+    for (ConnId c : m_node.established_conns()) send_have(s, c);
+  }
+}
+
+void StreamRouter::send_have(const Stream& s, ConnId conn) {
+  wire::Have h;
+  h.set_stream_id(bytes_of(s.id));
+  h.set_rendition("source");
+  h.set_hops(s.upstream == conn ? kNoRoute : s.hops); // poisoned reverse
+  m_node.send_app_frame(conn, media_frame(MediaFrameType::have, h));
+}
+
+void StreamRouter::send_subscription(const Stream& s, ConnId conn, bool subscribe) {
+  wire::Subscribe sub;
+  sub.set_stream_id(bytes_of(s.id));
+  sub.set_rendition("source");
+  m_node.send_app_frame(conn, media_frame(subscribe ? MediaFrameType::subscribe : MediaFrameType::unsubscribe, sub));
+}
+
+void StreamRouter::tick(Timestamp now) {
+  for (auto& [id, s] : m_streams) {
+    if (s.producer && !s.ended && now >= m_next_announce[id]) announce(s, now);
+    if (!s.producer && !s.subscribed) route(s, now);
+  }
+}
+
+// ---- HLS ------------------------------------------------------------------------
+
+std::optional<std::string> StreamRouter::playlist(const core::StreamId& id) const {
+  const Stream* s = find(id);
+  if (!s) return std::nullopt;
+  std::vector<const Segment*> done;
+  for (const auto& [seq, seg] : s->segments) {
+    if (seg.complete && !seg.parts.empty()) done.push_back(&seg);
+  }
+  if (done.empty()) return std::nullopt;
+  if (!s->ended && done.size() > kLivePlaylistSegments) done.erase(done.begin(), done.end() - kLivePlaylistSegments);
+  double target = 1;
+  for (const auto* seg : done) target = std::max(target, std::ceil(seg->duration_s()));
+  std::ostringstream out;
+  out << "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" << static_cast<int>(target)
+      << "\n#EXT-X-MEDIA-SEQUENCE:" << done.front()->sequence << "\n";
+  out.setf(std::ios::fixed);
+  out.precision(3);
+  for (const auto* seg : done) out << "#EXTINF:" << seg->duration_s() << ",\nseg_" << seg->sequence << ".ts\n";
+  if (s->ended) out << "#EXT-X-ENDLIST\n";
+  return out.str();
+}
+
+std::optional<Bytes> StreamRouter::segment_bytes(const core::StreamId& id, uint64_t sequence) const {
+  const Stream* s = find(id);
+  if (!s) return std::nullopt;
+  auto it = s->segments.find(sequence);
+  if (it == s->segments.end() || !it->second.complete) return std::nullopt;
+  Bytes out;
+  for (const auto& [i, p] : it->second.parts) {
+    auto v = p.payload.view();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+} // namespace openstreaming::agent

@@ -1,0 +1,138 @@
+// StreamRouter: live streams inside the sans-I/O node (DESIGN.md §4).
+//
+// - Announcements: NIP-53 kind-30311 events signed (BIP-340) by the broadcaster,
+//   flooded to every peer, refreshed while live, "ended" when the broadcast stops.
+//   An announcement is accepted only if its Schnorr key is the broadcaster's own
+//   key (the x-only key must lift to the announced Ethereum address) and its
+//   stream id is keccak256(address ‖ d-tag).
+// - Routing (the simple policy of issue #4, to be replaced by the propagation
+//   engine of issue #5): a distance vector over `Have` frames. A node advertises
+//   its hop distance to the producer to every peer (infinity to its own upstream:
+//   poisoned reverse), distances above kMaxHops are unreachable, and a node that
+//   wants a stream — or has subscribers for it — subscribes to the neighbour
+//   with the fewest hops, then the lowest RTT. Subscriptions pull the stream
+//   through relays that do not watch it themselves.
+// - Parts: every received part is checked (payload hash, producer signature)
+//   before it is stored or forwarded; a bad part is dropped, counted and blamed
+//   on the neighbour that sent it. Good parts go to every subscriber with the
+//   same payload buffer (no copy) and into a window of recent segments that the
+//   HLS server reads.
+//
+// No I/O. Driven by Node; time comes in as `now`, wall-clock time through
+// Environment::wall_clock_ms.
+#pragma once
+
+#include "agent/peer_types.h"
+#include "core/nostr.h"
+#include "core/part.h"
+#include "core/time.h"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace openstreaming::agent {
+
+class Node;
+
+inline constexpr uint32_t kMaxHops = 32;
+inline constexpr uint32_t kNoRoute = 0xffffffff;
+
+struct StoredPart {
+  core::PartInfo info;
+  core::SharedSlice payload;
+};
+
+struct Segment {
+  uint64_t sequence = 0;
+  std::map<uint32_t, StoredPart> parts;
+  bool complete = false; // a later segment started, or the stream ended
+  double duration_s() const;
+};
+
+struct StreamStats {
+  uint64_t parts_received = 0;
+  uint64_t parts_late = 0;    // arrived after a later segment was already complete
+  uint64_t parts_invalid = 0; // failed verification (dropped)
+  uint64_t parts_forwarded = 0;
+  std::vector<double> latency_ms; // ring of recent ingest -> arrival samples
+  std::size_t latency_next = 0;
+  void add_latency(double ms);
+  double latency_quantile(double q) const;
+};
+
+struct Stream {
+  core::StreamId id{};
+  std::string name;
+  core::Address broadcaster;
+  std::string status = "live"; // live | ended
+  core::NostrEvent announcement;
+  bool producer = false; // we ingest it
+  bool wanted = false;   // a viewer here (--watch or an HLS request)
+  std::optional<ConnId> upstream; // best route to the producer
+  bool subscribed = false;        // we sent Subscribe to `upstream`
+  std::map<ConnId, uint32_t> haves; // neighbour -> its advertised hops
+  uint32_t hops = kNoRoute;         // ours, as last advertised
+  std::set<ConnId> subscribers;
+  std::map<uint64_t, Segment> segments;
+  std::set<std::pair<uint64_t, uint32_t>> seen; // recent (segment, part) to drop duplicates
+  bool ended = false;
+  StreamStats stats;
+  std::map<std::string, uint64_t> invalid_by_neighbour; // address -> count (blame)
+};
+
+class StreamRouter {
+public:
+  static constexpr std::size_t kSegmentWindow = 12; // segments kept in memory
+  static constexpr Duration kAnnounceRefresh = 10s;
+
+  StreamRouter(Node& node, const core::PrivateKey& key);
+
+  // Producer side: start a stream named `name` and return its id.
+  core::StreamId start_stream(const std::string& name, const std::string& title, const std::string& hls_url,
+                              Timestamp now);
+  // Producer side: publish a part of our own stream (signs it and sends it to subscribers).
+  void publish_part(core::PartInfo info, core::SharedSlice payload, Timestamp now);
+  void end_stream(const core::StreamId& id, Timestamp now);
+  // Viewer side: want a stream by id or (once announced) by name.
+  void watch(const std::string& id_or_name, Timestamp now);
+  void want(const core::StreamId& id, Timestamp now);
+
+  // From Node.
+  void on_peer_up(ConnId conn, Timestamp now);
+  void on_peer_down(ConnId conn, Timestamp now);
+  // Returns false if the frame is malformed (the node disconnects the peer).
+  bool on_frame(ConnId conn, const core::Address& from, const core::Frame& f, Timestamp now);
+  void tick(Timestamp now);
+
+  // State (for APIs and the HLS server).
+  const std::map<core::StreamId, Stream>& streams() const { return m_streams; }
+  const Stream* find(const core::StreamId& id) const;
+  std::optional<core::StreamId> resolve(const std::string& id_or_name) const;
+  // HLS media playlist of the complete segments in the window; nullopt if none yet.
+  std::optional<std::string> playlist(const core::StreamId& id) const;
+  // A complete segment's bytes (its parts concatenated), or nullopt.
+  std::optional<Bytes> segment_bytes(const core::StreamId& id, uint64_t sequence) const;
+
+private:
+  bool on_part(ConnId conn, const core::Address& from, const core::Frame& f, Timestamp now);
+  bool on_announcement(ConnId conn, const core::Frame& f, Timestamp now);
+  void store(Stream& s, const StoredPart& p);
+  void forward(Stream& s, const core::Frame& f, std::optional<ConnId> except);
+  void announce(Stream& s, Timestamp now);
+  void send_announcement(const Stream& s, ConnId conn);
+  void route(Stream& s, Timestamp now); // recompute hops and upstream; advertise changes
+  void send_have(const Stream& s, ConnId conn);
+  void send_subscription(const Stream& s, ConnId conn, bool subscribe);
+
+  Node& m_node;
+  core::PrivateKey m_key;
+  core::Address m_address;
+  std::map<core::StreamId, Stream> m_streams;
+  std::set<std::string> m_pending_watch; // names not yet announced
+  std::map<core::StreamId, Timestamp> m_next_announce;
+};
+
+} // namespace openstreaming::agent
