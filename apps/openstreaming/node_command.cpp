@@ -1,5 +1,8 @@
 // openstreaming node: run a node (interface fixed by issue #3; docs/cli.md, docs/config.md).
 #include "api/node_api.h"
+#include "core/hex.h"
+#include "core/part.h"
+#include "media/ingest.h"
 #include "apps/openstreaming/cli.h"
 #include "apps/openstreaming/node_config.h"
 #include "net/node_runtime.h"
@@ -10,7 +13,10 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
+#include <sstream>
 #include <csignal>
+#include <thread>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -23,8 +29,10 @@ struct NodeFlags {
   std::string config;
   NodeConfig overrides;
   bool no_peer_exchange = false;
+  std::string misbehave;
   // Which flags were given (flags override the file only when present).
-  CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers;
+  CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers, *ingest, *stream,
+      *rtmp_listen, *watch;
 };
 
 int run_node(const NodeFlags& f) {
@@ -47,9 +55,26 @@ int run_node(const NodeFlags& f) {
     c.target_peers = std::min(c.target_peers, c.max_peers);
   }
   if (f.no_peer_exchange) c.peer_exchange = false;
+  if (*f.ingest) c.ingest = o.ingest;
+  if (*f.stream) c.stream = o.stream;
+  if (*f.rtmp_listen) c.rtmp_listen = o.rtmp_listen;
+  if (*f.watch) c.watch = o.watch;
+  if ((!c.ingest.empty() || !c.rtmp_listen.empty()) &&
+      std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
+    c.roles.push_back("broadcaster");
+  }
 
   auto options = to_node_options(c);
   if (!options) return fail(options.error());
+  if (!f.misbehave.empty()) {
+    // Test and demo only. More behaviours (drop, delay, lie-capacity, overprice) come with the agent (issue #5).
+    double p = 0;
+    if (f.misbehave.rfind("corrupt:", 0) != 0 || !(std::istringstream(f.misbehave.substr(8)) >> p) || p < 0 || p > 1) {
+      return fail(make_error(Errc::invalid_input, "--misbehave: only corrupt:P (0 <= P <= 1) is supported so far"));
+    }
+    options->corrupt_forwarded_parts = p;
+    spdlog::warn("MISBEHAVING ON PURPOSE: corrupting {}% of forwarded parts (--misbehave {})", p * 100, f.misbehave);
+  }
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   if (ec) return fail(make_error(Errc::io, "--data-dir " + c.data_dir + ": " + ec.message()));
@@ -84,8 +109,73 @@ int run_node(const NodeFlags& f) {
 
   spdlog::info("node {} starting (roles: {})", key->address().to_checksum_hex(), fmt::join(c.roles, ","));
   std::cout << "listening p2p " << info.p2p_endpoint << "\n"
-            << "listening api " << info.api_endpoint << "\n"
-            << std::flush;
+            << "listening api " << info.api_endpoint << "\n";
+  if (!c.rtmp_listen.empty()) std::cout << "listening rtmp " << c.rtmp_listen << "\n";
+  std::cout << std::flush;
+
+  // Media: a broadcaster's ingest thread hands parts to the event loop.
+  int exit_code = kOk;
+  std::unique_ptr<media::Ingest> ingest;
+  std::function<void()> start_ingest;
+  if (!c.ingest.empty() || !c.rtmp_listen.empty()) {
+    core::StreamId id = core::make_stream_id(key->address(), c.stream);
+    std::string hls = "http://" + info.api_endpoint + "/hls/" + core::to_hex(id, false) + "/source/index.m3u8";
+    rt.post([&](agent::Node& n) { n.streams().start_stream(c.stream, c.stream, hls, rt.now()); });
+    spdlog::info("stream '{}' id {} -> {}", c.stream, core::to_hex(id, false), hls);
+    media::IngestOptions io_opts;
+    if (!c.rtmp_listen.empty()) {
+      io_opts.source = "rtmp://" + c.rtmp_listen + "/live/" + c.stream;
+      io_opts.input_options["listen"] = "1";
+      io_opts.realtime = false;
+    } else {
+      io_opts.source = c.ingest;
+      io_opts.realtime = c.ingest == "testsrc" || c.ingest.find("://") == std::string::npos;
+    }
+    bool rtmp = !c.rtmp_listen.empty();
+    start_ingest = [&, id, io_opts, rtmp] {
+      ingest = std::make_unique<media::Ingest>(
+          io_opts,
+          [&, id](media::IngestedPart part) {
+            auto payload = core::SharedSlice::copy_of(part.payload);
+            boost::asio::post(io, [&, id, part = std::move(part), payload]() mutable {
+              core::PartInfo pinfo;
+              pinfo.stream_id = id;
+              pinfo.segment = part.segment;
+              pinfo.part = part.part;
+              pinfo.independent = part.independent;
+              pinfo.pts_us = part.pts_us;
+              pinfo.duration_us = part.duration_us;
+              pinfo.ingest_unix_ms = part.unix_ms;
+              pinfo.end_of_stream = part.end_of_stream;
+              rt.post([&](agent::Node& n) { n.streams().publish_part(pinfo, part.end_of_stream ? core::SharedSlice{} : payload, rt.now()); });
+              if (part.end_of_stream) spdlog::info("stream '{}' ended", c.stream);
+            });
+          },
+          [&, rtmp](std::string error) {
+            boost::asio::post(io, [&, rtmp, error] {
+              if (rtmp) {
+                // A bad or vanished RTMP client must not take the node down: log it and listen again.
+                spdlog::error("rtmp ingest: {}; listening again", error);
+                auto old = std::move(ingest);
+                std::thread([old = std::move(old)]() mutable { old.reset(); }).detach();
+                start_ingest();
+                return;
+              }
+              std::cerr << "error: ingest: " << error << "\n";
+              exit_code = kBadInput;
+              rt.post([&](agent::Node& n) {
+                n.streams().end_stream(core::make_stream_id(n.address(), c.stream), rt.now());
+              });
+              std::raise(SIGTERM);
+            });
+          });
+      ingest->start();
+    };
+    start_ingest();
+  }
+  for (const auto& w : c.watch) {
+    rt.post([&, w](agent::Node& n) { n.streams().watch(w, rt.now()); });
+  }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   bool stopping = false;
@@ -106,8 +196,9 @@ int run_node(const NodeFlags& f) {
   wait_signal();
   rt.start();
   io.run();
+  if (ingest) ingest->stop();
   spdlog::info("stopped");
-  return kOk;
+  return exit_code;
 }
 
 } // namespace
@@ -126,6 +217,12 @@ void add_node_command(CLI::App& app, Runner& runner) {
   f->roles = cmd->add_option("--role", f->overrides.roles, "relay, broadcaster, viewer, transcoder, orchestrator (repeatable)");
   f->max_peers = cmd->add_option("--max-peers", f->overrides.max_peers, "Most peer sessions at once");
   cmd->add_flag("--no-peer-exchange", f->no_peer_exchange, "Dial only the bootstrap peers (exact topologies)");
+  f->ingest = cmd->add_option("--ingest", f->overrides.ingest, "Broadcast SOURCE: testsrc, a file, or a URL FFmpeg can open");
+  f->stream = cmd->add_option("--stream", f->overrides.stream, "Name of the stream to broadcast");
+  f->rtmp_listen = cmd->add_option("--rtmp-listen", f->overrides.rtmp_listen,
+                                   "Accept an RTMP push at rtmp://HOST:PORT/live/STREAM_NAME");
+  cmd->add_option("--misbehave", f->misbehave, "TEST AND DEMO ONLY: corrupt:P corrupts that fraction of forwarded parts");
+  f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_node(*f); }; });
 }
 

@@ -58,7 +58,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source, "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
   if (auto r = check_keys(t, {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
-                              "target_peers", "peer_exchange", "timing"}, "", source); !r) {
+                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "watch"}, "", source); !r) {
     return r;
   }
   Result<void> r;
@@ -72,6 +72,10 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "max_peers", source, c.max_peers))) return r;
   if (!(r = get(t, "target_peers", source, c.target_peers))) return r;
   if (!(r = get(t, "peer_exchange", source, c.peer_exchange))) return r;
+  if (!(r = get(t, "ingest", source, c.ingest))) return r;
+  if (!(r = get(t, "stream", source, c.stream))) return r;
+  if (!(r = get(t, "rtmp_listen", source, c.rtmp_listen))) return r;
+  if (!(r = get(t, "watch", source, c.watch))) return r;
   if (const toml::node* timing = t.get("timing")) {
     const toml::table* tt = timing->as_table();
     if (!tt) return config_error(source, "'timing' must be a table");
@@ -99,6 +103,13 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
     if (v < 10 || v > 3'600'000) return bad("timing values must be between 10 ms and 1 hour");
   }
   if (c.idle_timeout_ms <= c.ping_interval_ms) return bad("timing.idle_timeout_ms must exceed timing.ping_interval_ms");
+  if (!c.ingest.empty() && !c.rtmp_listen.empty()) return bad("--ingest and --rtmp-listen exclude each other");
+  if ((!c.ingest.empty() || !c.rtmp_listen.empty()) && c.stream.empty()) return bad("--ingest and --rtmp-listen need --stream NAME");
+  if (c.stream.size() > 64 || c.stream.find_first_of("/?#\\ ") != std::string::npos) return bad("--stream: 1-64 characters, no spaces, / ? # or \\");
+  if (!c.rtmp_listen.empty()) {
+    auto ep = core::Endpoint::parse(c.rtmp_listen);
+    if (!ep) return bad("--rtmp-listen: " + ep.error().message);
+  }
   agent::NodeOptions o;
   for (const auto& b : c.bootstrap) {
     auto ep = core::Endpoint::parse(b);

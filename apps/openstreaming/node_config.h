@@ -23,6 +23,12 @@ struct NodeConfig {
   int64_t max_peers = 16;
   int64_t target_peers = 8;
   bool peer_exchange = true;
+  // Media (docs/config.md): a broadcaster ingests `ingest` (testsrc, a file or a URL)
+  // or listens for RTMP pushes; any node may watch streams by id or name.
+  std::string ingest;
+  std::string stream;
+  std::string rtmp_listen;
+  std::vector<std::string> watch;
   // [timing], in milliseconds; defaults suit real networks, tests shorten them.
   int64_t ping_interval_ms = 5000;
   int64_t idle_timeout_ms = 20000;

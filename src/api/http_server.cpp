@@ -66,6 +66,7 @@ private:
     res->set(http::field::server, "openstreaming");
     res->set(http::field::content_type, r.content_type);
     res->set(http::field::cache_control, "no-store");
+    res->set(http::field::access_control_allow_origin, "*"); // players on other local origins
     res->keep_alive(keep_alive);
     if (head) {
       res->content_length(r.body.size());

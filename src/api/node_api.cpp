@@ -1,5 +1,7 @@
 #include "api/node_api.h"
 
+#include "core/hex.h"
+
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -90,11 +92,70 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
   e.sample("openstreaming_frames_dropped_total", {{"reason", "backpressure"}}, static_cast<double>(m.frames_dropped_backpressure));
   e.family("openstreaming_peer_records_rejected_total", "counter", "Peer-exchange records ignored as malformed.");
   e.sample("openstreaming_peer_records_rejected_total", {}, static_cast<double>(m.peer_records_rejected));
+  e.family("openstreaming_parts_invalid_total", "counter", "Parts that failed verification and were dropped, by cause.");
+  for (const auto& [why, n] : m.parts_invalid) e.sample("openstreaming_parts_invalid_total", {{"reason", why}}, static_cast<double>(n));
   return e.str();
 }
 
+namespace {
+
+json streams_json(net::NodeRuntime& rt) {
+  json list = json::array();
+  for (const auto& [id, s] : rt.node().streams().streams()) {
+    if (s.announcement.id.empty()) continue;
+    list.push_back({{"id", core::to_hex(id, false)},
+                    {"name", s.name},
+                    {"broadcaster", s.broadcaster.to_checksum_hex()},
+                    {"status", s.status},
+                    {"renditions", json::array({"source"})},
+                    {"announcement", core::to_json(s.announcement)},
+                    {"hops", s.hops == agent::kNoRoute ? json(nullptr) : json(s.hops)},
+                    {"stats",
+                     {{"parts_received", s.stats.parts_received},
+                      {"parts_late", s.stats.parts_late},
+                      {"parts_invalid", s.stats.parts_invalid},
+                      {"parts_forwarded", s.stats.parts_forwarded},
+                      {"latency_ms", {{"p50", s.stats.latency_quantile(0.5)}, {"p95", s.stats.latency_quantile(0.95)}}}}}});
+  }
+  return list;
+}
+
+// GET /hls/STREAM_ID/RENDITION/index.m3u8 and .../seg_N.ts. A playlist request
+// for a stream this node does not carry yet subscribes it, like a CDN edge.
+HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
+  auto not_found = [](const std::string& why) { return HttpResponse{404, "application/json", json{{"error", why}}.dump() + "\n"}; };
+  std::string rest = path.substr(5); // after "/hls/"
+  auto slash1 = rest.find('/');
+  auto slash2 = slash1 == std::string::npos ? std::string::npos : rest.find('/', slash1 + 1);
+  if (slash2 == std::string::npos) return not_found("use /hls/STREAM_ID/RENDITION/index.m3u8");
+  std::string id_text = rest.substr(0, slash1), rendition = rest.substr(slash1 + 1, slash2 - slash1 - 1);
+  std::string file = rest.substr(slash2 + 1);
+  auto id = rt.node().streams().resolve(id_text);
+  if (!id || !rt.node().streams().find(*id)) return not_found("unknown stream " + id_text);
+  if (rendition != "source") return not_found("unknown rendition " + rendition);
+  if (file == "index.m3u8") {
+    const agent::Stream* s = rt.node().streams().find(*id);
+    if (!s->producer && !s->wanted) rt.post([&rt, sid = *id](agent::Node& n) { n.streams().want(sid, rt.now()); });
+    auto pl = rt.node().streams().playlist(*id);
+    if (!pl) return not_found("no complete segment yet; retry shortly");
+    return HttpResponse{200, "application/vnd.apple.mpegurl", *pl};
+  }
+  if (file.rfind("seg_", 0) == 0 && file.size() > 7 && file.substr(file.size() - 3) == ".ts") {
+    std::string num = file.substr(4, file.size() - 7);
+    if (num.empty() || num.size() > 18 || num.find_first_not_of("0123456789") != std::string::npos) return not_found("bad segment name");
+    auto bytes = rt.node().streams().segment_bytes(*id, std::stoull(num));
+    if (!bytes) return not_found("segment " + num + " is not (or no longer) available");
+    return HttpResponse{200, "video/mp2t", std::string(bytes->begin(), bytes->end())};
+  }
+  return not_found("unknown file " + file);
+}
+
+} // namespace
+
 Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
   return [&rt, info](const HttpRequest& req) -> HttpResponse {
+    if (req.path == "/api/streams") return json_response(streams_json(rt));
+    if (req.path.rfind("/hls/", 0) == 0) return hls(rt, req.path);
     if (req.path == "/api/status") {
       return json_response({{"address", rt.node().address().to_checksum_hex()},
                             {"version", info.version},

@@ -1,0 +1,67 @@
+// Ingest: turns a source into MPEG-TS parts and segments, on its own thread.
+//
+// Sources: "testsrc" (FFmpeg lavfi testsrc2, generated: no media file is ever
+// downloaded), a file path, or any URL FFmpeg can open — including an RTMP
+// listener (rtmp://HOST:PORT/live/NAME with listen=1) that OBS or ffmpeg push to.
+// Video is encoded with libx264 (fixed GOP = segment length, no B-frames,
+// zerolatency), so every segment starts with a keyframe and PAT/PMT; parts are
+// cut every `part_s` of media time at frame boundaries.
+//
+// Thread: "ingest" — FFmpeg calls block (network reads, encoding), so they run
+// here and each finished part is handed to `on_part`, which must be cheap and
+// thread-safe (the daemon posts it to its event loop). Files and testsrc are
+// paced to real time.
+#pragma once
+
+#include "core/bytes.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace openstreaming::media {
+
+struct IngestOptions {
+  std::string source = "testsrc";
+  std::map<std::string, std::string> input_options; // passed to avformat_open_input (e.g. listen=1)
+  double segment_s = 2.0;
+  double part_s = 0.5;
+  int width = 640, height = 360, fps = 30; // for testsrc and re-encoding
+  int bitrate_kbps = 1500;
+  double max_duration_s = 0; // 0: until the source ends (testsrc: forever)
+  bool realtime = true;      // pace reading to media time (files, testsrc)
+};
+
+struct IngestedPart {
+  uint64_t segment = 0;
+  uint32_t part = 0;
+  bool independent = false;
+  int64_t pts_us = 0;
+  uint32_t duration_us = 0;
+  int64_t unix_ms = 0; // when it was cut
+  Bytes payload;       // MPEG-TS
+  bool end_of_stream = false;
+};
+
+class Ingest {
+public:
+  using PartCallback = std::function<void(IngestedPart)>;
+  using ErrorCallback = std::function<void(std::string)>; // fatal: the ingest has stopped
+
+  Ingest(IngestOptions options, PartCallback on_part, ErrorCallback on_error);
+  ~Ingest(); // stops and joins
+  void start();
+  void stop();
+
+private:
+  void run();
+  IngestOptions m_options;
+  PartCallback m_on_part;
+  ErrorCallback m_on_error;
+  std::atomic<bool> m_stop{false};
+  std::thread m_thread;
+};
+
+} // namespace openstreaming::media
