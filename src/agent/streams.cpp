@@ -432,7 +432,10 @@ std::optional<std::string> StreamRouter::playlist(const core::StreamId& id) cons
   if (!s) return std::nullopt;
   std::vector<const Segment*> done;
   for (const auto& [seq, seg] : s->segments) {
-    if (seg.complete && !seg.parts.empty()) done.push_back(&seg);
+    // Only whole segments: a viewer that joined mid-segment lacks its keyframe part.
+    bool whole = !seg.parts.empty() && seg.parts.begin()->first == 0 && seg.parts.begin()->second.info.independent &&
+                 seg.parts.rbegin()->first + 1 == seg.parts.size();
+    if (seg.complete && whole) done.push_back(&seg);
   }
   if (done.empty()) return std::nullopt;
   if (!s->ended && done.size() > kLivePlaylistSegments) done.erase(done.begin(), done.end() - kLivePlaylistSegments);

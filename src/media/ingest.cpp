@@ -99,7 +99,8 @@ public:
 
   void finish(int64_t frame_us) {
     if (!m_started) throw Fail("the source produced no video frames");
-    av_write_trailer(m_oc);
+    av_write_trailer(m_oc); // flushes the muxer; it must not be written to again
+    m_trailer_written = true;
     emit(m_last_pts + frame_us, false);
     IngestedPart end;
     end.segment = m_segment + 1;
@@ -124,7 +125,7 @@ private:
   }
 
   void emit(int64_t next_pts, bool end) {
-    av_write_frame(m_oc, nullptr); // flush the muxer's queued PES data
+    if (!m_trailer_written) av_write_frame(m_oc, nullptr); // flush the muxer's queued PES data
     avio_flush(m_oc->pb);
     if (m_current.empty()) return;
     IngestedPart p;
@@ -147,6 +148,7 @@ private:
   uint8_t* m_buf = nullptr;
   Bytes m_current;
   bool m_started = false;
+  bool m_trailer_written = false;
   bool m_independent = true;
   uint64_t m_segment = 0;
   uint32_t m_part = 0;
