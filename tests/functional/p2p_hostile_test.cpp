@@ -3,6 +3,7 @@
 // counted in /metrics, and the node keeps serving its honest peer and its API.
 #include "core/keccak.h"
 #include "support/node_process.h"
+#include "support/wait.h"
 #include "support/tls_client.h"
 #include "support/wire.h"
 
@@ -21,14 +22,7 @@ using core::FrameType;
 using test::NodeProcess;
 using test::TlsClient;
 
-bool wait_until(const std::function<bool()>& pred, std::chrono::seconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
+using test::wait_until;
 
 class P2pHostile : public ::testing::Test {
 protected:

@@ -1,5 +1,6 @@
 // Six real `openstreaming node` processes on loopback, bootstrapped in a chain.
 #include "support/node_process.h"
+#include "support/wait.h"
 
 #include <gtest/gtest.h>
 
@@ -14,14 +15,7 @@ namespace {
 using test::NodeProcess;
 using test::NodeSpec;
 
-bool wait_until(const std::function<bool()>& pred, std::chrono::seconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
+using test::wait_until;
 
 // The running nodes form one connected graph over the links their APIs report.
 bool mesh_connected(const std::vector<std::unique_ptr<NodeProcess>>& nodes) {
