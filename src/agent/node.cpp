@@ -695,7 +695,6 @@ void Node::dial_more(Timestamp now) {
 }
 
 void Node::learn(const core::Endpoint& ep, std::optional<core::Address> addr, bool bootstrap) {
-  static uint64_t seq = 0;
   auto it = m_book.find(ep);
   if (it == m_book.end()) {
     if (m_book.size() >= m_options.address_book_limit) {
@@ -708,7 +707,7 @@ void Node::learn(const core::Endpoint& ep, std::optional<core::Address> addr, bo
       m_book.erase(victim);
     }
     it = m_book.emplace(ep, BookEntry{}).first;
-    it->second.seq = ++seq;
+    it->second.seq = ++m_book_seq;
   }
   if (bootstrap) it->second.bootstrap = true;
   if (addr) it->second.address = addr;

@@ -196,6 +196,7 @@ private:
 
   std::map<ConnId, std::unique_ptr<Peer>> m_peers;
   std::map<core::Endpoint, BookEntry> m_book;
+  uint64_t m_book_seq = 0; // insertion order of address-book entries, per node
   ConnId m_next_conn = 1;
 
   std::deque<ConnId> m_ready; // peers with frames to transmit and window to spare
