@@ -32,7 +32,7 @@ struct NodeFlags {
   std::string misbehave;
   // Which flags were given (flags override the file only when present).
   CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers, *ingest, *stream,
-      *rtmp_listen, *watch;
+      *rtmp_listen, *srt_listen, *watch;
 };
 
 int run_node(const NodeFlags& f) {
@@ -58,9 +58,10 @@ int run_node(const NodeFlags& f) {
   if (*f.ingest) c.ingest = o.ingest;
   if (*f.stream) c.stream = o.stream;
   if (*f.rtmp_listen) c.rtmp_listen = o.rtmp_listen;
+  if (*f.srt_listen) c.srt_listen = o.srt_listen;
   if (*f.watch) c.watch = o.watch;
-  if ((!c.ingest.empty() || !c.rtmp_listen.empty()) &&
-      std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
+  const bool broadcasting = !c.ingest.empty() || !c.rtmp_listen.empty() || !c.srt_listen.empty();
+  if (broadcasting && std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
     c.roles.push_back("broadcaster");
   }
 
@@ -111,13 +112,16 @@ int run_node(const NodeFlags& f) {
   std::cout << "listening p2p " << info.p2p_endpoint << "\n"
             << "listening api " << info.api_endpoint << "\n";
   if (!c.rtmp_listen.empty()) std::cout << "listening rtmp " << c.rtmp_listen << "\n";
+  if (!c.srt_listen.empty()) std::cout << "listening srt " << c.srt_listen << "\n";
   std::cout << std::flush;
 
   // Media: a broadcaster's ingest thread hands parts to the event loop.
   int exit_code = kOk;
+  bool stopping = false;
   std::unique_ptr<media::Ingest> ingest;
   std::function<void()> start_ingest;
-  if (!c.ingest.empty() || !c.rtmp_listen.empty()) {
+  const core::StreamId own_id = core::make_stream_id(key->address(), c.stream);
+  if (broadcasting) {
     core::StreamId id = core::make_stream_id(key->address(), c.stream);
     std::string hls = "http://" + info.api_endpoint + "/hls/" + core::to_hex(id, false) + "/source/index.m3u8";
     rt.post([&](agent::Node& n) { n.streams().start_stream(c.stream, c.stream, hls, rt.now()); });
@@ -127,11 +131,14 @@ int run_node(const NodeFlags& f) {
       io_opts.source = "rtmp://" + c.rtmp_listen + "/live/" + c.stream;
       io_opts.input_options["listen"] = "1";
       io_opts.realtime = false;
+    } else if (!c.srt_listen.empty()) {
+      io_opts.source = "srt://" + c.srt_listen + "?mode=listener";
+      io_opts.realtime = false;
     } else {
       io_opts.source = c.ingest;
       io_opts.realtime = c.ingest == "testsrc" || c.ingest.find("://") == std::string::npos;
     }
-    bool rtmp = !c.rtmp_listen.empty();
+    bool rtmp = !c.rtmp_listen.empty() || !c.srt_listen.empty(); // a push listener: survives bad clients
     start_ingest = [&, id, io_opts, rtmp] {
       ingest = std::make_unique<media::Ingest>(
           io_opts,
@@ -155,7 +162,8 @@ int run_node(const NodeFlags& f) {
             boost::asio::post(io, [&, rtmp, error] {
               if (rtmp) {
                 // A bad or vanished RTMP client must not take the node down: log it and listen again.
-                spdlog::error("rtmp ingest: {}; listening again", error);
+                spdlog::error("{} ingest: {}; listening again", c.srt_listen.empty() ? "rtmp" : "srt", error);
+                if (stopping) return;
                 auto old = std::move(ingest);
                 std::thread([old = std::move(old)]() mutable { old.reset(); }).detach();
                 start_ingest();
@@ -178,7 +186,6 @@ int run_node(const NodeFlags& f) {
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  bool stopping = false;
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code sec, int sig) {
       if (sec) return;
@@ -189,7 +196,14 @@ int run_node(const NodeFlags& f) {
       stopping = true;
       spdlog::info("signal {}: telling peers and stopping", sig);
       http.stop();
-      rt.shutdown([&] { io.stop(); });
+      // A broadcaster ends its stream first: the ingest flushes its last part and
+      // end-of-stream (posted to this loop before the shutdown below), and the
+      // "ended" announcement goes out, so viewers' playlists end cleanly.
+      if (ingest) ingest->stop();
+      boost::asio::post(io, [&] {
+        if (broadcasting) rt.post([&](agent::Node& n) { n.streams().end_stream(own_id, rt.now()); });
+        rt.shutdown([&] { io.stop(); });
+      });
       wait_signal();
     });
   };
@@ -221,6 +235,8 @@ void add_node_command(CLI::App& app, Runner& runner) {
   f->stream = cmd->add_option("--stream", f->overrides.stream, "Name of the stream to broadcast");
   f->rtmp_listen = cmd->add_option("--rtmp-listen", f->overrides.rtmp_listen,
                                    "Accept an RTMP push at rtmp://HOST:PORT/live/STREAM_NAME");
+  f->srt_listen = cmd->add_option("--srt-listen", f->overrides.srt_listen,
+                                  "Accept an SRT push (caller mode) at srt://HOST:PORT");
   cmd->add_option("--misbehave", f->misbehave, "TEST AND DEMO ONLY: corrupt:P corrupts that fraction of forwarded parts");
   f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_node(*f); }; });

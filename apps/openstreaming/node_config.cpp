@@ -58,7 +58,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source, "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
   if (auto r = check_keys(t, {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
-                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "watch"}, "", source); !r) {
+                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen", "watch"}, "", source); !r) {
     return r;
   }
   Result<void> r;
@@ -75,12 +75,13 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "ingest", source, c.ingest))) return r;
   if (!(r = get(t, "stream", source, c.stream))) return r;
   if (!(r = get(t, "rtmp_listen", source, c.rtmp_listen))) return r;
+  if (!(r = get(t, "srt_listen", source, c.srt_listen))) return r;
   if (!(r = get(t, "watch", source, c.watch))) return r;
   if (const toml::node* timing = t.get("timing")) {
     const toml::table* tt = timing->as_table();
     if (!tt) return config_error(source, "'timing' must be a table");
     if (auto k = check_keys(*tt, {"ping_interval_ms", "idle_timeout_ms", "handshake_timeout_ms", "reconnect_base_ms",
-                                  "reconnect_max_ms"}, "timing.", source); !k) {
+                                  "reconnect_max_ms", "stream_stall_ms"}, "timing.", source); !k) {
       return k;
     }
     if (!(r = get(*tt, "ping_interval_ms", source, c.ping_interval_ms))) return r;
@@ -88,6 +89,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!(r = get(*tt, "handshake_timeout_ms", source, c.handshake_timeout_ms))) return r;
     if (!(r = get(*tt, "reconnect_base_ms", source, c.reconnect_base_ms))) return r;
     if (!(r = get(*tt, "reconnect_max_ms", source, c.reconnect_max_ms))) return r;
+    if (!(r = get(*tt, "stream_stall_ms", source, c.stream_stall_ms))) return r;
   }
   return {};
 }
@@ -99,16 +101,22 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   if (auto a = core::Endpoint::parse(c.api, true); !a) return bad("--api: " + a.error().message);
   if (c.max_peers < 1 || c.max_peers > 10000) return bad("max_peers must be between 1 and 10000");
   if (c.target_peers < 0 || c.target_peers > c.max_peers) return bad("target_peers must be between 0 and max_peers");
-  for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms, c.reconnect_max_ms}) {
+  for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms, c.reconnect_max_ms,
+                    c.stream_stall_ms}) {
     if (v < 10 || v > 3'600'000) return bad("timing values must be between 10 ms and 1 hour");
   }
   if (c.idle_timeout_ms <= c.ping_interval_ms) return bad("timing.idle_timeout_ms must exceed timing.ping_interval_ms");
-  if (!c.ingest.empty() && !c.rtmp_listen.empty()) return bad("--ingest and --rtmp-listen exclude each other");
-  if ((!c.ingest.empty() || !c.rtmp_listen.empty()) && c.stream.empty()) return bad("--ingest and --rtmp-listen need --stream NAME");
+  int sources = !c.ingest.empty() + !c.rtmp_listen.empty() + !c.srt_listen.empty();
+  if (sources > 1) return bad("--ingest, --rtmp-listen and --srt-listen exclude each other");
+  if (sources == 1 && c.stream.empty()) return bad("--ingest, --rtmp-listen and --srt-listen need --stream NAME");
   if (c.stream.size() > 64 || c.stream.find_first_of("/?#\\ ") != std::string::npos) return bad("--stream: 1-64 characters, no spaces, / ? # or \\");
   if (!c.rtmp_listen.empty()) {
     auto ep = core::Endpoint::parse(c.rtmp_listen);
     if (!ep) return bad("--rtmp-listen: " + ep.error().message);
+  }
+  if (!c.srt_listen.empty()) {
+    auto ep = core::Endpoint::parse(c.srt_listen);
+    if (!ep) return bad("--srt-listen: " + ep.error().message);
   }
   agent::NodeOptions o;
   for (const auto& b : c.bootstrap) {
@@ -130,6 +138,8 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   o.handshake_timeout = std::chrono::milliseconds(c.handshake_timeout_ms);
   o.reconnect_base = std::chrono::milliseconds(c.reconnect_base_ms);
   o.reconnect_max = std::chrono::milliseconds(std::max(c.reconnect_max_ms, c.reconnect_base_ms));
+  o.stream_stall_timeout = std::chrono::milliseconds(c.stream_stall_ms);
+  o.upstream_silence = std::chrono::milliseconds(std::max<int64_t>(c.stream_stall_ms * 3 / 10, 10));
   return o;
 }
 

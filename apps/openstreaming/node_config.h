@@ -24,10 +24,11 @@ struct NodeConfig {
   int64_t target_peers = 8;
   bool peer_exchange = true;
   // Media (docs/config.md): a broadcaster ingests `ingest` (testsrc, a file or a URL)
-  // or listens for RTMP pushes; any node may watch streams by id or name.
+  // or listens for RTMP/SRT pushes; any node may watch streams by id or name.
   std::string ingest;
   std::string stream;
   std::string rtmp_listen;
+  std::string srt_listen;
   std::vector<std::string> watch;
   // [timing], in milliseconds; defaults suit real networks, tests shorten them.
   int64_t ping_interval_ms = 5000;
@@ -35,6 +36,7 @@ struct NodeConfig {
   int64_t handshake_timeout_ms = 10000;
   int64_t reconnect_base_ms = 1000;
   int64_t reconnect_max_ms = 60000;
+  int64_t stream_stall_ms = 10000; // a flowing stream silent this long ends (killed broadcaster)
 };
 
 inline const std::vector<std::string>& known_roles() {

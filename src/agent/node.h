@@ -87,6 +87,10 @@ struct NodeOptions {
   std::size_t send_queue_limit = 8 << 20; // bytes queued per peer
   std::size_t send_window = 1 << 20;      // bytes with the runtime, not yet written
   std::size_t address_book_limit = 1000;
+  // Media: a stream that delivered parts and then none for this long ends here
+  // (killed broadcaster); an upstream silent for `upstream_silence` is left for the backup.
+  Duration stream_stall_timeout = 10s;
+  Duration upstream_silence = 3s;
   // Application frame types (>= core::kFirstAppFrameType) delivered as AppFrame
   // events; any other unknown type disconnects the sender.
   std::set<uint16_t> app_frame_types;

@@ -70,6 +70,8 @@ double Segment::duration_s() const {
 }
 
 void StreamStats::add_latency(double ms) {
+  latency_sum_ms += ms;
+  ++latency_count;
   if (latency_ms.size() < kLatencySamples) {
     latency_ms.push_back(ms);
   } else {
@@ -85,7 +87,8 @@ double StreamStats::latency_quantile(double q) const {
   return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
-StreamRouter::StreamRouter(Node& node, const core::PrivateKey& key) : m_node(node), m_key(key), m_address(key.address()) {}
+StreamRouter::StreamRouter(Node& node, const core::PrivateKey& key)
+    : m_node(node), m_policy(std::make_unique<NearestUpstream>()), m_key(key), m_address(key.address()) {}
 
 const Stream* StreamRouter::find(const core::StreamId& id) const {
   auto it = m_streams.find(id);
@@ -274,10 +277,18 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   s.name = *name;
   s.broadcaster = *addr;
   s.announcement = *ev;
-  s.status = core::first_tag(*ev, "status").value_or("live");
-  if (s.status == "ended") {
-    s.ended = true;
-    for (auto& [seq, seg] : s.segments) seg.complete = true;
+  s.last_announcement_at = now;
+  std::string status = core::first_tag(*ev, "status").value_or("live");
+  if (status == "ended") {
+    end_locally(s, "ended");
+  } else if (s.ended && s.end_reason != "ended") {
+    // We had given up on it (stalled or expired) but the broadcaster is still live.
+    s.ended = false;
+    s.status = "live";
+    s.end_reason.clear();
+    s.last_part_at.reset();
+    s.avoid.reset();
+    route(s, now);
   }
   for (ConnId c : m_node.established_conns()) {
     if (c != conn) send_announcement(s, c); // flood; duplicates stop at "not newer"
@@ -310,19 +321,18 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
     ++s.stats.parts_invalid;
     ++s.invalid_by_neighbour[from.to_checksum_hex()];
     m_node.note_invalid_part(conn, core::part_check_name(check));
+    if (s.upstream == conn) leave_upstream(s, now);
     return true; // dropped and blamed; never stored or forwarded
   }
   if (!s.seen.insert({info.segment, info.part}).second) return true; // duplicate
   ++s.stats.parts_received;
+  s.last_part_at = now;
   if (!info.end_of_stream) {
     s.stats.add_latency(static_cast<double>(m_node.environment().wall_clock_ms(now) - info.ingest_unix_ms));
   }
   store(s, StoredPart{info, f.payload});
   forward(s, f, conn);
-  if (info.end_of_stream) {
-    s.ended = true;
-    s.status = "ended";
-  }
+  if (info.end_of_stream) end_locally(s, "ended");
   return true;
 }
 
@@ -364,38 +374,37 @@ void StreamRouter::forward(Stream& s, const Frame& f, std::optional<ConnId> exce
   }
 }
 
-void StreamRouter::route(Stream& s, Timestamp /*now*/) {
+void StreamRouter::route(Stream& s, Timestamp now) {
   std::optional<ConnId> best;
   uint32_t new_hops = kNoRoute;
   if (s.producer) {
     new_hops = 0;
   } else {
-    auto valid = [&](ConnId c) {
-      auto h = s.haves.find(c);
-      return h != s.haves.end() && h->second < kMaxHops;
-    };
-    if (s.upstream && valid(*s.upstream)) {
-      best = s.upstream; // hysteresis: keep a working upstream
-    } else {
-      for (const auto& [c, h] : s.haves) {
-        if (h >= kMaxHops) continue;
-        if (!best || h < s.haves[*best] || (h == s.haves[*best] && m_node.rtt_ms(c) < m_node.rtt_ms(*best))) best = c;
-      }
+    std::vector<UpstreamCandidate> candidates;
+    for (const auto& [c, h] : s.haves) {
+      if (h < kMaxHops - 1 && c != s.avoid) candidates.push_back({c, h, m_node.rtt_ms(c)});
     }
+    if (candidates.empty() && s.avoid) { // the one we left is all there is
+      auto h = s.haves.find(*s.avoid);
+      if (h != s.haves.end() && h->second < kMaxHops - 1) candidates.push_back({h->first, h->second, m_node.rtt_ms(h->first)});
+    }
+    UpstreamChoice choice = m_policy->choose(s.id, candidates, s.upstream);
+    best = choice.primary;
+    s.backup = choice.backup;
     if (best) new_hops = s.haves[*best] + 1;
-    if (new_hops >= kMaxHops) {
-      best.reset();
-      new_hops = kNoRoute;
-    }
   }
   bool need = !s.producer && !s.ended && (s.wanted || !s.subscribers.empty());
   std::optional<ConnId> old = s.upstream;
   bool subscribed_before = s.subscribed;
   if (best != old || need != subscribed_before) {
     if (old && subscribed_before) send_subscription(s, *old, false);
+    if (best != old && old && best) ++s.upstream_switches;
     s.upstream = best;
     s.subscribed = need && best.has_value();
-    if (s.subscribed) send_subscription(s, *best, true);
+    if (s.subscribed) {
+      send_subscription(s, *best, true);
+      s.subscribed_at = now;
+    }
   }
   if (new_hops != s.hops || best != old) {
     s.hops = new_hops;
@@ -418,37 +427,114 @@ void StreamRouter::send_subscription(const Stream& s, ConnId conn, bool subscrib
   m_node.send_app_frame(conn, media_frame(subscribe ? MediaFrameType::subscribe : MediaFrameType::unsubscribe, sub));
 }
 
+void StreamRouter::end_locally(Stream& s, const std::string& reason) {
+  if (s.ended) {
+    if (reason == "ended") s.end_reason = reason; // the broadcaster's word is final
+    return;
+  }
+  s.ended = true;
+  s.status = "ended";
+  s.end_reason = reason;
+  for (auto& [seq, seg] : s.segments) seg.complete = true;
+}
+
+void StreamRouter::leave_upstream(Stream& s, Timestamp now) {
+  if (!s.upstream) return;
+  s.avoid = s.upstream;
+  route(s, now);
+}
+
 void StreamRouter::tick(Timestamp now) {
+  const NodeOptions& o = m_node.options();
   for (auto& [id, s] : m_streams) {
-    if (s.producer && !s.ended && now >= m_next_announce[id]) announce(s, now);
-    if (!s.producer && !s.subscribed) route(s, now);
+    if (s.producer) {
+      if (!s.ended && now >= m_next_announce[id]) announce(s, now);
+      continue;
+    }
+    if (!s.ended) {
+      if (now - s.last_announcement_at > kAnnouncementExpiry) {
+        end_locally(s, "expired");
+      } else if (s.last_part_at && now - *s.last_part_at > o.stream_stall_timeout) {
+        end_locally(s, "stalled"); // it was flowing and stopped: the broadcaster is gone
+      } else if (s.subscribed && s.last_part_at && s.backup && now - std::max(*s.last_part_at, s.subscribed_at) > o.upstream_silence) {
+        leave_upstream(s, now); // flowing before, silent now: try the backup
+      }
+    }
+    route(s, now); // also unsubscribes a stream that just ended
   }
 }
 
 // ---- HLS ------------------------------------------------------------------------
 
+namespace {
+// Parts 0..n-1 with part 0 independent: a player can start at this segment.
+bool whole_prefix(const Segment& seg) {
+  return !seg.parts.empty() && seg.parts.begin()->first == 0 && seg.parts.begin()->second.info.independent &&
+         seg.parts.rbegin()->first + 1 == seg.parts.size();
+}
+} // namespace
+
+// HLS (RFC 8216) with Low-Latency HLS partial segments: complete segments as
+// usual, plus EXT-X-PART lines for the newest segments so a part is playable as
+// soon as it arrives. Players without LL-HLS support ignore the part tags.
 std::optional<std::string> StreamRouter::playlist(const core::StreamId& id) const {
   const Stream* s = find(id);
   if (!s) return std::nullopt;
   std::vector<const Segment*> done;
+  const Segment* open = nullptr; // the segment still arriving
   for (const auto& [seq, seg] : s->segments) {
     // Only whole segments: a viewer that joined mid-segment lacks its keyframe part.
-    bool whole = !seg.parts.empty() && seg.parts.begin()->first == 0 && seg.parts.begin()->second.info.independent &&
-                 seg.parts.rbegin()->first + 1 == seg.parts.size();
-    if (seg.complete && whole) done.push_back(&seg);
+    if (!whole_prefix(seg)) continue;
+    if (seg.complete) done.push_back(&seg);
+    else open = &seg;
   }
+  if (open && !done.empty() && open->sequence != done.back()->sequence + 1) open = nullptr; // a gap: wait
+  if (s->ended) open = nullptr;
   if (done.empty()) return std::nullopt;
   if (!s->ended && done.size() > kLivePlaylistSegments) done.erase(done.begin(), done.end() - kLivePlaylistSegments);
   double target = 1;
-  for (const auto* seg : done) target = std::max(target, std::ceil(seg->duration_s()));
+  uint32_t part_target_us = 1;
+  for (const auto* seg : done) {
+    target = std::max(target, std::ceil(seg->duration_s()));
+    for (const auto& [i, p] : seg->parts) part_target_us = std::max(part_target_us, p.info.duration_us);
+  }
+  if (open) {
+    for (const auto& [i, p] : open->parts) part_target_us = std::max(part_target_us, p.info.duration_us);
+  }
+  double part_target = std::ceil(static_cast<double>(part_target_us) / 1000.0) / 1000.0;
   std::ostringstream out;
-  out << "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" << static_cast<int>(target)
-      << "\n#EXT-X-MEDIA-SEQUENCE:" << done.front()->sequence << "\n";
   out.setf(std::ios::fixed);
   out.precision(3);
-  for (const auto* seg : done) out << "#EXTINF:" << seg->duration_s() << ",\nseg_" << seg->sequence << ".ts\n";
+  out << "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:" << static_cast<int>(target) << "\n";
+  if (!s->ended) {
+    out << "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=NO,PART-HOLD-BACK=" << 3 * part_target << "\n"
+        << "#EXT-X-PART-INF:PART-TARGET=" << part_target << "\n";
+  }
+  out << "#EXT-X-MEDIA-SEQUENCE:" << done.front()->sequence << "\n";
+  auto parts_of = [&](const Segment& seg) {
+    for (const auto& [i, p] : seg.parts) {
+      out << "#EXT-X-PART:DURATION=" << static_cast<double>(p.info.duration_us) / 1e6 << ",URI=\"seg_" << seg.sequence
+          << "." << i << ".ts\"" << (p.info.independent ? ",INDEPENDENT=YES" : "") << "\n";
+    }
+  };
+  for (std::size_t k = 0; k < done.size(); ++k) {
+    // LL-HLS: parts of the last few segments only (RFC 8216bis §4.4.4.9).
+    if (!s->ended && k + 2 >= done.size()) parts_of(*done[k]);
+    out << "#EXTINF:" << done[k]->duration_s() << ",\nseg_" << done[k]->sequence << ".ts\n";
+  }
+  if (open) parts_of(*open);
   if (s->ended) out << "#EXT-X-ENDLIST\n";
   return out.str();
+}
+
+std::optional<core::SharedSlice> StreamRouter::part_bytes(const core::StreamId& id, uint64_t sequence, uint32_t part) const {
+  const Stream* s = find(id);
+  if (!s) return std::nullopt;
+  auto it = s->segments.find(sequence);
+  if (it == s->segments.end()) return std::nullopt;
+  auto p = it->second.parts.find(part);
+  if (p == it->second.parts.end()) return std::nullopt;
+  return p->second.payload;
 }
 
 std::optional<Bytes> StreamRouter::segment_bytes(const core::StreamId& id, uint64_t sequence) const {

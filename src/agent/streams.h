@@ -9,9 +9,15 @@
 //   engine of issue #5): a distance vector over `Have` frames. A node advertises
 //   its hop distance to the producer to every peer (infinity to its own upstream:
 //   poisoned reverse), distances above kMaxHops are unreachable, and a node that
-//   wants a stream — or has subscribers for it — subscribes to the neighbour
-//   with the fewest hops, then the lowest RTT. Subscriptions pull the stream
-//   through relays that do not watch it themselves.
+//   wants a stream — or has subscribers for it — subscribes to the primary that
+//   its UpstreamPolicy picks among the neighbours with a route (default: fewest
+//   hops, then lowest RTT, with a backup). Subscriptions pull the stream through
+//   relays that do not watch it themselves. An upstream that goes silent or
+//   sends a bad part is left for the backup.
+// - Ending: the producer's "ended" announcement (or end-of-stream part) ends a
+//   stream everywhere; a relayed stream that stops delivering parts for
+//   NodeOptions::stream_stall_timeout (a killed broadcaster) or whose
+//   announcement is not refreshed ends locally, so players see #EXT-X-ENDLIST.
 // - Parts: every received part is checked (payload hash, producer signature)
 //   before it is stored or forwarded; a bad part is dropped, counted and blamed
 //   on the neighbour that sent it. Good parts go to every subscriber with the
@@ -23,11 +29,13 @@
 #pragma once
 
 #include "agent/peer_types.h"
+#include "agent/upstream_policy.h"
 #include "core/nostr.h"
 #include "core/part.h"
 #include "core/time.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -57,6 +65,8 @@ struct StreamStats {
   uint64_t parts_late = 0;    // arrived after a later segment was already complete
   uint64_t parts_invalid = 0; // failed verification (dropped)
   uint64_t parts_forwarded = 0;
+  double latency_sum_ms = 0; // over every sample, for the mean
+  uint64_t latency_count = 0;
   std::vector<double> latency_ms; // ring of recent ingest -> arrival samples
   std::size_t latency_next = 0;
   void add_latency(double ms);
@@ -71,8 +81,15 @@ struct Stream {
   core::NostrEvent announcement;
   bool producer = false; // we ingest it
   bool wanted = false;   // a viewer here (--watch or an HLS request)
-  std::optional<ConnId> upstream; // best route to the producer
+  std::optional<ConnId> upstream; // primary route to the producer (chosen by the UpstreamPolicy)
+  std::optional<ConnId> backup;   // where to go at once if the primary fails
+  std::optional<ConnId> avoid;    // an upstream we left (silent or sent bad parts); last resort only
   bool subscribed = false;        // we sent Subscribe to `upstream`
+  Timestamp subscribed_at{};
+  std::optional<Timestamp> last_part_at; // last valid new part
+  Timestamp last_announcement_at{};
+  std::string end_reason;         // "" while live; ended | stalled | expired
+  uint64_t upstream_switches = 0;
   std::map<ConnId, uint32_t> haves; // neighbour -> its advertised hops
   uint32_t hops = kNoRoute;         // ours, as last advertised
   std::set<ConnId> subscribers;
@@ -87,8 +104,13 @@ class StreamRouter {
 public:
   static constexpr std::size_t kSegmentWindow = 12; // segments kept in memory
   static constexpr Duration kAnnounceRefresh = 10s;
+  // A relayed stream whose announcement has not been refreshed for this long is over.
+  static constexpr Duration kAnnouncementExpiry = 4 * kAnnounceRefresh;
 
   StreamRouter(Node& node, const core::PrivateKey& key);
+  // Replaces the upstream policy (default: NearestUpstream).
+  void set_policy(std::unique_ptr<UpstreamPolicy> policy) { m_policy = std::move(policy); }
+  const UpstreamPolicy& policy() const { return *m_policy; }
 
   // Producer side: start a stream named `name` and return its id.
   core::StreamId start_stream(const std::string& name, const std::string& title, const std::string& hls_url,
@@ -115,6 +137,8 @@ public:
   std::optional<std::string> playlist(const core::StreamId& id) const;
   // A complete segment's bytes (its parts concatenated), or nullopt.
   std::optional<Bytes> segment_bytes(const core::StreamId& id, uint64_t sequence) const;
+  // One part's bytes (LL-HLS partial segment), or nullopt.
+  std::optional<core::SharedSlice> part_bytes(const core::StreamId& id, uint64_t sequence, uint32_t part) const;
 
 private:
   bool on_part(ConnId conn, const core::Address& from, const core::Frame& f, Timestamp now);
@@ -124,10 +148,13 @@ private:
   void announce(Stream& s, Timestamp now);
   void send_announcement(const Stream& s, ConnId conn);
   void route(Stream& s, Timestamp now); // recompute hops and upstream; advertise changes
+  void end_locally(Stream& s, const std::string& reason);
+  void leave_upstream(Stream& s, Timestamp now); // the primary failed: avoid it, take the backup
   void send_have(const Stream& s, ConnId conn);
   void send_subscription(const Stream& s, ConnId conn, bool subscribe);
 
   Node& m_node;
+  std::unique_ptr<UpstreamPolicy> m_policy;
   core::PrivateKey m_key;
   core::Address m_address;
   std::map<core::StreamId, Stream> m_streams;

@@ -99,6 +99,14 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
 
 namespace {
 
+json conn_address(net::NodeRuntime& rt, std::optional<agent::ConnId> conn) {
+  if (!conn) return nullptr;
+  for (const auto& p : rt.node().peers(rt.now())) {
+    if (p.conn == *conn) return p.address.to_checksum_hex();
+  }
+  return nullptr;
+}
+
 json streams_json(net::NodeRuntime& rt) {
   json list = json::array();
   for (const auto& [id, s] : rt.node().streams().streams()) {
@@ -110,12 +118,21 @@ json streams_json(net::NodeRuntime& rt) {
                     {"renditions", json::array({"source"})},
                     {"announcement", core::to_json(s.announcement)},
                     {"hops", s.hops == agent::kNoRoute ? json(nullptr) : json(s.hops)},
+                    {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)},
+                    {"upstream", conn_address(rt, s.upstream)},
+                    {"backup", conn_address(rt, s.backup)},
+                    {"subscribers", s.subscribers.size()},
+                    {"upstream_switches", s.upstream_switches},
                     {"stats",
                      {{"parts_received", s.stats.parts_received},
                       {"parts_late", s.stats.parts_late},
                       {"parts_invalid", s.stats.parts_invalid},
                       {"parts_forwarded", s.stats.parts_forwarded},
-                      {"latency_ms", {{"p50", s.stats.latency_quantile(0.5)}, {"p95", s.stats.latency_quantile(0.95)}}}}}});
+                      {"latency_ms",
+                       {{"p50", s.stats.latency_quantile(0.5)},
+                        {"p95", s.stats.latency_quantile(0.95)},
+                        {"mean", s.stats.latency_count ? s.stats.latency_sum_ms / static_cast<double>(s.stats.latency_count) : 0.0},
+                        {"samples", s.stats.latency_count}}}}}});
   }
   return list;
 }
@@ -141,8 +158,20 @@ HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
     return HttpResponse{200, "application/vnd.apple.mpegurl", *pl};
   }
   if (file.rfind("seg_", 0) == 0 && file.size() > 7 && file.substr(file.size() - 3) == ".ts") {
-    std::string num = file.substr(4, file.size() - 7);
-    if (num.empty() || num.size() > 18 || num.find_first_not_of("0123456789") != std::string::npos) return not_found("bad segment name");
+    // seg_N.ts (a segment) or seg_N.M.ts (LL-HLS part M of segment N)
+    std::string name = file.substr(4, file.size() - 7);
+    auto dot = name.find('.');
+    std::string num = name.substr(0, dot), part = dot == std::string::npos ? "" : name.substr(dot + 1);
+    auto digits = [](const std::string& t, std::size_t max) {
+      return !t.empty() && t.size() <= max && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!digits(num, 18) || (dot != std::string::npos && !digits(part, 9))) return not_found("bad segment name");
+    if (dot != std::string::npos) {
+      auto slice = rt.node().streams().part_bytes(*id, std::stoull(num), static_cast<uint32_t>(std::stoul(part)));
+      if (!slice) return not_found("part " + name + " is not (or no longer) available");
+      auto v = slice->view();
+      return HttpResponse{200, "video/mp2t", std::string(v.begin(), v.end())};
+    }
     auto bytes = rt.node().streams().segment_bytes(*id, std::stoull(num));
     if (!bytes) return not_found("segment " + num + " is not (or no longer) available");
     return HttpResponse{200, "video/mp2t", std::string(bytes->begin(), bytes->end())};

@@ -98,7 +98,7 @@ public:
   }
 
   void finish(int64_t frame_us) {
-    if (!m_started) throw Fail("the source produced no video frames");
+    if (!m_started) throw Fail("the source produced no decodable video frames (no keyframe?)");
     av_write_trailer(m_oc); // flushes the muxer; it must not be written to again
     m_trailer_written = true;
     emit(m_last_pts + frame_us, false);
@@ -279,6 +279,10 @@ void Ingest::run() {
       }
     };
 
+    // A decoder can only start at a keyframe; a source that never sends one would
+    // otherwise keep us waiting forever.
+    constexpr int64_t kMaxPacketsWithoutFrame = 600;
+    int64_t video_packets = 0;
     while (!m_stop && (max_frames < 0 || n < max_frames)) {
       r = av_read_frame(in.get(), pkt.get());
       if (r == AVERROR_EOF) break;
@@ -286,8 +290,15 @@ void Ingest::run() {
         if (m_stop) break;
         throw Fail("reading '" + o.source + "' failed: " + av_err(r));
       }
-      if (pkt->stream_index == vidx && avcodec_send_packet(dctx.get(), pkt.get()) >= 0) drain_decoder();
+      if (pkt->stream_index == vidx) {
+        ++video_packets;
+        if (avcodec_send_packet(dctx.get(), pkt.get()) >= 0) drain_decoder();
+      }
       av_packet_unref(pkt.get());
+      if (n == 0 && video_packets >= kMaxPacketsWithoutFrame) {
+        throw Fail("no keyframe in the first " + std::to_string(kMaxPacketsWithoutFrame) + " video packets of '" + o.source +
+                   "': nothing can be decoded");
+      }
     }
     avcodec_send_packet(dctx.get(), nullptr);
     drain_decoder();

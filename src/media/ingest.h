@@ -2,7 +2,8 @@
 //
 // Sources: "testsrc" (FFmpeg lavfi testsrc2, generated: no media file is ever
 // downloaded), a file path, or any URL FFmpeg can open — including an RTMP
-// listener (rtmp://HOST:PORT/live/NAME with listen=1) that OBS or ffmpeg push to.
+// listener (rtmp://HOST:PORT/live/NAME with listen=1) or an SRT listener
+// (srt://HOST:PORT?mode=listener) that OBS or ffmpeg push to.
 // Video is encoded with libx264 (fixed GOP = segment length, no B-frames,
 // zerolatency), so every segment starts with a keyframe and PAT/PMT; parts are
 // cut every `part_s` of media time at frame boundaries.
@@ -10,7 +11,11 @@
 // Thread: "ingest" — FFmpeg calls block (network reads, encoding), so they run
 // here and each finished part is handed to `on_part`, which must be cheap and
 // thread-safe (the daemon posts it to its event loop). Files and testsrc are
-// paced to real time.
+// paced to real time. stop() ends the ingest cleanly: the encoder is flushed,
+// the last part and an end-of-stream marker are still delivered.
+//
+// Errors (on_error, then the thread ends): unopenable input, no video stream,
+// no keyframe within 600 video packets, decode/encode failures.
 #pragma once
 
 #include "core/bytes.h"

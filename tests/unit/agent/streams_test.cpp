@@ -137,6 +137,123 @@ TEST(Streams, ReroutesWhenTheUpstreamDies) {
   EXPECT_EQ(s->stats.parts_received, before + 4);
 }
 
+TEST(Streams, CorruptUpstreamIsLeftForTheBackup) {
+  // b - bad - v and b - good - v: v may start on either; after the first bad
+  // part from `bad` it takes the other and the stream plays.
+  MemNetwork net(24);
+  auto b = net.add(line_opts(std::nullopt));
+  NodeOptions bad_opts = line_opts(b);
+  bad_opts.corrupt_forwarded_parts = 1.0;
+  auto bad = net.add(bad_opts);
+  auto good = net.add(line_opts(b));
+  NodeOptions vo = line_opts(bad);
+  vo.bootstrap.push_back(MemNetwork::endpoint_of(good));
+  auto v = net.add(vo);
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.node(v).established_count() == 2 && net.node(b).established_count() == 2; }, 10s));
+  core::StreamId id{};
+  net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(2s);
+  broadcast(net, b, id, 3, true);
+  const Stream* s = net.node(v).streams().find(id);
+  ASSERT_NE(s, nullptr);
+  EXPECT_LE(s->stats.parts_invalid, 1u); // at most the one that gave `bad` away
+  EXPECT_GE(s->stats.parts_received, 12u);
+  auto playlist = net.node(v).streams().playlist(id);
+  ASSERT_TRUE(playlist);
+  EXPECT_NE(playlist->find("seg_2.ts"), std::string::npos);
+}
+
+TEST(Streams, KilledBroadcasterEndsTheStreamForViewers) {
+  MemNetwork net(25);
+  for (std::size_t i = 0; i < 3; ++i) {
+    NodeOptions o = line_opts(i ? std::optional<std::size_t>(i - 1) : std::nullopt);
+    o.stream_stall_timeout = 4s;
+    net.add(o);
+  }
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  core::StreamId id{};
+  net.with(0, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(2, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(2s);
+  broadcast(net, 0, id, 2, /*end=*/false);
+  const Stream* s = net.node(2).streams().find(id);
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(s->ended);
+  auto live = net.node(2).streams().playlist(id);
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->find("#EXT-X-ENDLIST"), std::string::npos);
+  net.kill(0);
+  net.run_for(6s);
+  EXPECT_TRUE(s->ended);
+  EXPECT_EQ(s->end_reason, "stalled");
+  EXPECT_FALSE(s->subscribed);
+  auto over = net.node(2).streams().playlist(id);
+  ASSERT_TRUE(over);
+  EXPECT_NE(over->find("seg_1.ts"), std::string::npos); // the last segment is closed, not lost
+  EXPECT_NE(over->find("#EXT-X-ENDLIST"), std::string::npos);
+  EXPECT_TRUE(net.node(1).streams().find(id)->ended); // the relay too
+}
+
+TEST(Streams, LivePlaylistListsPartsAsTheyArrive) {
+  MemNetwork net(26);
+  auto b = net.add(line_opts(std::nullopt));
+  auto v = net.add(line_opts(b));
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  core::StreamId id{};
+  net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(2s);
+  broadcast(net, b, id, 1, false);
+  // Two parts of the next segment: listed as LL-HLS parts before the segment completes.
+  broadcast(net, b, id, 0, false);
+  net.with(b, [&](Node& n) {
+    for (uint32_t part = 0; part < 2; ++part) {
+      core::PartInfo info;
+      info.stream_id = id;
+      info.segment = 1;
+      info.part = part;
+      info.independent = part == 0;
+      info.duration_us = 500'000;
+      info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
+      n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(100, 7)), net.now());
+    }
+  });
+  net.run_for(1s);
+  auto playlist = net.node(v).streams().playlist(id);
+  ASSERT_TRUE(playlist);
+  EXPECT_NE(playlist->find("#EXT-X-PART-INF:PART-TARGET=0.500"), std::string::npos) << *playlist;
+  EXPECT_NE(playlist->find("#EXTINF:2.000,\nseg_0.ts"), std::string::npos) << *playlist;
+  EXPECT_NE(playlist->find("URI=\"seg_1.0.ts\",INDEPENDENT=YES"), std::string::npos) << *playlist;
+  EXPECT_NE(playlist->find("URI=\"seg_1.1.ts\""), std::string::npos) << *playlist;
+  EXPECT_EQ(playlist->find("seg_1.ts"), std::string::npos) << *playlist; // not complete yet
+  auto part = net.node(v).streams().part_bytes(id, 1, 1);
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->size, 100u);
+}
+
+TEST(UpstreamPolicy, NearestWithBackupAndNoFlapping) {
+  NearestUpstream p;
+  core::StreamId id{};
+  std::vector<UpstreamCandidate> c = {{1, 2, 30.0}, {2, 1, 50.0}, {3, 1, 20.0}};
+  auto first = p.choose(id, c, std::nullopt);
+  EXPECT_EQ(first.primary, 3u); // fewest hops, then lowest RTT
+  EXPECT_EQ(first.backup, 2u);
+  c[1].rtt_ms = 10.0; // 2 is now faster, same hops: stay with 3
+  auto again = p.choose(id, c, 3);
+  EXPECT_EQ(again.primary, 3u);
+  EXPECT_EQ(again.backup, 2u);
+  c[0].hops = 0; // 1 is now nearer: switch
+  EXPECT_EQ(p.choose(id, c, 3).primary, 1u);
+  EXPECT_FALSE(p.choose(id, {}, 3).primary);
+  std::vector<UpstreamCandidate> one = {{5, 0, 1.0}};
+  EXPECT_EQ(p.choose(id, one, std::nullopt).primary, 5u);
+  EXPECT_FALSE(p.choose(id, one, std::nullopt).backup);
+}
+
 TEST(Streams, ForgedAnnouncementsAreRefused) {
   MemNetwork net(24);
   auto a = net.add(line_opts(std::nullopt));

@@ -1,0 +1,52 @@
+// UpstreamPolicy: which neighbour a node takes a stream from (issue #4's simple
+// policy; the propagation engine of issue #5 implements the same interface).
+//
+// The router hands the policy every neighbour with a loop-free route to the
+// producer (its advertised hop count and our smoothed RTT to it) and the
+// current upstream; the policy returns a primary and a backup. The router
+// subscribes to the primary and switches to the backup at once when the
+// primary goes away, goes silent or sends bad parts.
+//
+// No I/O; deterministic for the same input.
+#pragma once
+
+#include "agent/peer_types.h"
+#include "core/part.h"
+
+#include <optional>
+#include <span>
+
+namespace openstreaming::agent {
+
+struct UpstreamCandidate {
+  ConnId conn = 0;
+  uint32_t hops = 0;  // the neighbour's distance to the producer
+  double rtt_ms = 0;  // ours to the neighbour (large if not measured yet)
+};
+
+struct UpstreamChoice {
+  std::optional<ConnId> primary;
+  std::optional<ConnId> backup;
+};
+
+class UpstreamPolicy {
+public:
+  virtual ~UpstreamPolicy() = default;
+  // `candidates` may be empty; `current` is the present upstream (it may no
+  // longer be among the candidates).
+  virtual UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
+                                std::optional<ConnId> current) = 0;
+  virtual const char* name() const = 0;
+};
+
+// Issue #4's policy: fewest hops, then lowest RTT; the current upstream is kept
+// while no candidate is fewer hops away (no flapping on RTT noise); the backup
+// is the best of the rest.
+class NearestUpstream final : public UpstreamPolicy {
+public:
+  UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
+                        std::optional<ConnId> current) override;
+  const char* name() const override { return "nearest"; }
+};
+
+} // namespace openstreaming::agent
