@@ -500,7 +500,12 @@ double Node::rtt_ms(ConnId conn) const {
   return to_ms(it->second->srtt);
 }
 
-void Node::note_invalid_part(ConnId /*conn*/, const std::string& why) { ++m_metrics.parts_invalid[why]; }
+void Node::note_invalid_part(ConnId conn, const std::string& why) {
+  uint64_t total = ++m_metrics.parts_invalid[why];
+  for (const auto& [r, n] : m_metrics.parts_invalid) total += r == why ? 0 : n;
+  Peer* p = find(conn);
+  if (p && p->address) m_events.push_back(InvalidPart{conn, *p->address, why, total});
+}
 
 std::size_t Node::queued_bytes(ConnId conn) const {
   auto it = m_peers.find(conn);

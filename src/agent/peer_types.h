@@ -82,6 +82,13 @@ struct AppFrame {
   core::Address from;
   core::Frame frame;
 };
-using Event = std::variant<PeerEstablished, PeerClosed, AppFrame>;
+// A part from `from` failed verification and was dropped (blamed on that peer).
+struct InvalidPart {
+  ConnId conn;
+  core::Address from;
+  std::string reason; // bad_hash | bad_signature | wrong_producer
+  uint64_t total = 0; // invalid parts from anyone so far
+};
+using Event = std::variant<PeerEstablished, PeerClosed, AppFrame, InvalidPart>;
 
 } // namespace openstreaming::agent

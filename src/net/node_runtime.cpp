@@ -356,6 +356,10 @@ void NodeRuntime::log_event(const agent::Event& e) {
                      : spdlog::level::warn;
     spdlog::log(level, "peer {} disconnected: {} ({}){}", who, agent::reason_name(pc->reason),
                 pc->by_peer ? "by peer" : "by us", pc->detail.empty() ? "" : " " + pc->detail);
+  } else if (auto* ip = std::get_if<agent::InvalidPart>(&e)) {
+    if (ip->total == 1 || ip->total % 50 == 0) { // a liar sends many: log the first and then every 50th
+      spdlog::warn("invalid part from {}: {} (dropped; {} so far)", ip->from.to_checksum_hex(), ip->reason, ip->total);
+    }
   }
 }
 

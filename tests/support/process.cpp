@@ -1,6 +1,7 @@
 #include "support/process.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -29,6 +30,22 @@ Process::Process(const std::vector<std::string>& argv, const SpawnOptions& optio
     throw std::runtime_error("pipe failed");
   }
   // Build argv/envp before fork: only async-signal-safe calls in the child.
+  // A bare name ("ffmpeg") is looked up in PATH here, not in the child.
+  std::string program = argv.at(0);
+  if (program.find('/') == std::string::npos) {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/bin:/bin";
+    for (std::size_t start = 0; start <= dirs.size();) {
+      std::size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      std::string candidate = dirs.substr(start, end - start) + "/" + argv[0];
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        program = candidate;
+        break;
+      }
+      start = end + 1;
+    }
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -52,7 +69,7 @@ Process::Process(const std::vector<std::string>& argv, const SpawnOptions& optio
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
     ::setpgid(0, 0); // its own process group, so tests can kill what it spawns too
-    ::execve(args[0], args.data(), envp.data());
+    ::execve(program.c_str(), args.data(), envp.data());
     ::_exit(127);
   }
   ::close(out_pipe[1]);
@@ -71,6 +88,12 @@ Process::Process(const std::vector<std::string>& argv, const SpawnOptions& optio
   ::close(in_pipe[1]);
   m_out_fd = out_pipe[0];
   m_err_fd = err_pipe[0];
+  // Drain both pipes all the time: a chatty child (debug logs) must never block
+  // on a full pipe while the test is busy elsewhere.
+  m_reader = std::thread([this] {
+    while (!m_stop_reader && pump(std::chrono::milliseconds(50))) {
+    }
+  });
 }
 
 Process::~Process() {
@@ -80,10 +103,13 @@ Process::~Process() {
     int status = 0;
     ::waitpid(m_pid, &status, 0);
   }
+  m_stop_reader = true;
+  if (m_reader.joinable()) m_reader.join();
   if (m_out_fd >= 0) ::close(m_out_fd);
   if (m_err_fd >= 0) ::close(m_err_fd);
 }
 
+// Reader thread only. False once both pipes are closed.
 bool Process::pump(std::chrono::milliseconds timeout) {
   pollfd fds[2];
   int n = 0;
@@ -97,18 +123,31 @@ bool Process::pump(std::chrono::milliseconds timeout) {
     char buf[8192];
     ssize_t got = ::read(fds[i].fd, buf, sizeof(buf));
     bool is_out = fds[i].fd == m_out_fd;
+    std::lock_guard lock(m_mutex);
     if (got > 0) {
       (is_out ? m_out : m_err).append(buf, static_cast<std::size_t>(got));
     } else if (got == 0 || errno != EINTR) {
       ::close(fds[i].fd);
       (is_out ? m_out_fd : m_err_fd) = -1;
     }
+    m_changed.notify_all();
   }
   return true;
 }
 
+std::string Process::out() const {
+  std::lock_guard lock(m_mutex);
+  return m_out;
+}
+
+std::string Process::err() const {
+  std::lock_guard lock(m_mutex);
+  return m_err;
+}
+
 std::optional<std::string> Process::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
+  std::unique_lock lock(m_mutex);
   for (;;) {
     for (;;) {
       auto nl = m_out.find('\n', m_line_pos);
@@ -117,9 +156,8 @@ std::optional<std::string> Process::wait_for_line(const std::string& needle, std
       m_line_pos = nl + 1;
       if (line.find(needle) != std::string::npos) return line;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    if (!pump(std::min(left, std::chrono::milliseconds(100))) && m_out_fd < 0) return std::nullopt;
+    if (m_out_fd < 0) return std::nullopt; // no more output can come
+    if (m_changed.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
   }
 }
 
@@ -134,12 +172,14 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     int status = 0;
     pid_t r = ::waitpid(m_pid, &status, WNOHANG);
     if (r == m_pid) {
-      while (m_out_fd >= 0 || m_err_fd >= 0) pump(std::chrono::milliseconds(100)); // drain
       m_exit = decode_status(status);
+      // Let the reader collect the last output (bounded: a grandchild may hold the pipes).
+      std::unique_lock lock(m_mutex);
+      m_changed.wait_for(lock, std::chrono::seconds(2), [&] { return m_out_fd < 0 && m_err_fd < 0; });
       return m_exit;
     }
     if (Clock::now() >= deadline) return std::nullopt;
-    pump(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 

@@ -2,14 +2,19 @@
 //
 // Every Process is killed (SIGKILL) and reaped by its PID when the object
 // dies, so a failing assertion never leaves an orphan behind. Output is read
-// through pipes; wait_for_line() lets tests wait for "listening ..." lines.
+// through pipes by a reader thread; wait_for_line() lets tests wait for
+// "listening ..." lines.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 namespace openstreaming::test {
@@ -40,17 +45,22 @@ public:
   void signal(int sig);
   // Waits for exit, draining output; returns nullopt on timeout (process left running).
   std::optional<int> wait(std::chrono::milliseconds timeout);
-  const std::string& out() const { return m_out; }
-  const std::string& err() const { return m_err; }
+  // Everything the child wrote so far (a reader thread drains the pipes continuously).
+  std::string out() const;
+  std::string err() const;
 
 private:
-  bool pump(std::chrono::milliseconds timeout); // reads what is available; false if nothing more can come
+  bool pump(std::chrono::milliseconds timeout); // reader thread: reads what is available; false if nothing more can come
   pid_t m_pid = -1;
   int m_out_fd = -1;
   int m_err_fd = -1;
   std::string m_out, m_err;
   std::size_t m_line_pos = 0;
   std::optional<int> m_exit;
+  mutable std::mutex m_mutex; // guards m_out, m_err and the fds against the reader thread
+  std::condition_variable m_changed;
+  std::atomic<bool> m_stop_reader{false};
+  std::thread m_reader;
 };
 
 // Runs to completion (killed after `timeout`) and returns exit code and output.
