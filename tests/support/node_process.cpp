@@ -2,7 +2,6 @@
 
 #include "core/keystore.h"
 
-#include <gtest/gtest.h>
 
 #include <csignal>
 #include <fstream>
