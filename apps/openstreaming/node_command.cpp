@@ -131,9 +131,11 @@ int run_node(const NodeFlags& f) {
       io_opts.source = "rtmp://" + c.rtmp_listen + "/live/" + c.stream;
       io_opts.input_options["listen"] = "1";
       io_opts.realtime = false;
+      io_opts.push = true;
     } else if (!c.srt_listen.empty()) {
       io_opts.source = "srt://" + c.srt_listen + "?mode=listener";
       io_opts.realtime = false;
+      io_opts.push = true;
     } else {
       io_opts.source = c.ingest;
       io_opts.realtime = c.ingest == "testsrc" || c.ingest.find("://") == std::string::npos;

@@ -4,8 +4,10 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
+#include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 }
 
@@ -13,6 +15,7 @@ extern "C" {
 
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -47,11 +50,20 @@ struct FrameFree {
 struct PacketFree {
   void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
+struct SwrFree {
+  void operator()(SwrContext* s) const { swr_free(&s); }
+};
+struct FifoFree {
+  void operator()(AVAudioFifo* f) const { av_audio_fifo_free(f); }
+};
+
+constexpr int kAudioRate = 48000;
 
 // The MPEG-TS muxer writing into memory, and the part/segment cutter around it.
 class Cutter {
 public:
-  Cutter(const IngestOptions& o, const AVCodecContext* enc, Ingest::PartCallback& cb) : m_o(o), m_cb(cb) {
+  Cutter(const IngestOptions& o, const AVCodecContext* enc, const AVCodecContext* audio_enc, Ingest::PartCallback& cb)
+      : m_o(o), m_cb(cb) {
     if (avformat_alloc_output_context2(&m_oc, nullptr, "mpegts", nullptr) < 0 || !m_oc) throw Fail("cannot create the MPEG-TS muxer");
     m_buf = static_cast<uint8_t*>(av_malloc(kIoBuffer));
     m_oc->pb = avio_alloc_context(m_buf, kIoBuffer, 1, this, nullptr, &Cutter::write_cb, nullptr);
@@ -59,6 +71,11 @@ public:
     m_st = avformat_new_stream(m_oc, nullptr);
     avcodec_parameters_from_context(m_st->codecpar, enc);
     m_st->time_base = AVRational{1, 90000};
+    if (audio_enc) {
+      m_audio = avformat_new_stream(m_oc, nullptr);
+      avcodec_parameters_from_context(m_audio->codecpar, audio_enc);
+      m_audio->time_base = AVRational{1, 90000};
+    }
     int r = avformat_write_header(m_oc, nullptr);
     if (r < 0) throw Fail("cannot start the MPEG-TS muxer: " + av_err(r));
   }
@@ -72,9 +89,94 @@ public:
     }
   }
 
-  // `pkt` is in time base `tb`.
+  // Packets in, muxed in timestamp order. Parts and segments are cut by the
+  // video alone, so the two streams are interleaved here first: a video packet
+  // waits until the audio has caught up with it (sources deliver audio in
+  // bursts, ahead of or behind the video), at most kMaxHold90k; then each part
+  // holds the audio of its own time span. Audio before the first keyframe is dropped.
+  void write_audio(AVPacket* pkt, AVRational tb) {
+    if (m_trailer_written) return;
+    queue(m_audio_queue, pkt, tb, m_audio);
+    pump(false);
+  }
+
   void write(AVPacket* pkt, AVRational tb) {
-    int64_t pts = av_rescale_q(pkt->pts, tb, AVRational{1, 1'000'000});
+    if (m_trailer_written) return;
+    queue(m_video_queue, pkt, tb, m_st);
+    pump(false);
+  }
+
+  void finish(int64_t frame_us) {
+    pump(true);
+    if (!m_started) throw Fail("the source produced no decodable video frames (no keyframe?)");
+    pump(true);
+    av_write_trailer(m_oc); // flushes the muxer; it must not be written to again
+    m_trailer_written = true;
+    emit(m_last_pts + frame_us, false);
+    IngestedPart end;
+    end.segment = m_segment + 1;
+    end.end_of_stream = true;
+    end.unix_ms = unix_ms_now();
+    m_cb(std::move(end));
+  }
+
+private:
+  static constexpr int kIoBuffer = 64 << 10;
+
+  // Muxed timestamps start at 1.4 s, as ffmpeg's own muxers do: the AAC
+  // encoder's priming puts its first packet before zero, and MPEG-TS has no
+  // negative timestamps (they would wrap to 2^33).
+  static constexpr int64_t kMuxOffset = 126000; // 1.4 s at 90 kHz
+  static constexpr int64_t kMaxHold90k = 45000; // 0.5 s: the most a packet waits for the other stream
+  static void offset(AVPacket* pkt) {
+    if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += kMuxOffset;
+    if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += kMuxOffset;
+  }
+
+  using PacketQueue = std::deque<std::unique_ptr<AVPacket, PacketFree>>;
+
+  static void queue(PacketQueue& q, AVPacket* pkt, AVRational tb, AVStream* st) {
+    av_packet_rescale_ts(pkt, tb, AVRational{1, 90000});
+    offset(pkt);
+    pkt->stream_index = st->index;
+    q.emplace_back(av_packet_clone(pkt));
+  }
+
+  static int64_t pts_of(const PacketQueue& q) { return q.front()->pts == AV_NOPTS_VALUE ? 0 : q.front()->pts; }
+  static int64_t span(const PacketQueue& q) { return q.empty() ? 0 : q.back()->pts - q.front()->pts; }
+
+  // Writes queued packets in timestamp order while the order is certain (or
+  // waiting longer would add too much latency, or `all`).
+  void pump(bool all) {
+    for (;;) {
+      bool v = !m_video_queue.empty(), a = !m_audio_queue.empty();
+      if (!v && !a) return;
+      bool take_video;
+      if (v && a) take_video = pts_of(m_video_queue) <= pts_of(m_audio_queue);
+      else take_video = v;
+      if (!(v && a) && !all && m_audio) {
+        // One stream waits: write it only once the other (in pts order) has passed
+        // its time, or it has waited long enough.
+        const PacketQueue& q = take_video ? m_video_queue : m_audio_queue;
+        int64_t other_last = take_video ? m_last_audio90 : m_last_video90;
+        if (other_last < pts_of(q) && span(q) < kMaxHold90k) return;
+      }
+      PacketQueue& q = take_video ? m_video_queue : m_audio_queue;
+      std::unique_ptr<AVPacket, PacketFree> p = std::move(q.front());
+      q.pop_front();
+      if (take_video) {
+        m_last_video90 = std::max(m_last_video90, p->pts);
+        mux_video(p.get());
+      } else if (m_last_audio90 = std::max(m_last_audio90, p->pts); m_started) {
+        int r = av_write_frame(m_oc, p.get());
+        if (r < 0) throw Fail("muxing audio failed: " + av_err(r));
+      }
+    }
+  }
+
+  // A video packet (90 kHz, offset applied): cut parts and segments, then mux.
+  void mux_video(AVPacket* pkt) {
+    int64_t pts = av_rescale_q(pkt->pts - kMuxOffset, AVRational{1, 90000}, AVRational{1, 1'000'000});
     bool key = pkt->flags & AV_PKT_FLAG_KEY;
     if (!m_started) {
       if (!key) return; // a segment must start with a keyframe
@@ -91,26 +193,9 @@ public:
       m_independent = false;
     }
     m_last_pts = pts;
-    av_packet_rescale_ts(pkt, tb, m_st->time_base);
-    pkt->stream_index = m_st->index;
     int r = av_write_frame(m_oc, pkt);
     if (r < 0) throw Fail("muxing failed: " + av_err(r));
   }
-
-  void finish(int64_t frame_us) {
-    if (!m_started) throw Fail("the source produced no decodable video frames (no keyframe?)");
-    av_write_trailer(m_oc); // flushes the muxer; it must not be written to again
-    m_trailer_written = true;
-    emit(m_last_pts + frame_us, false);
-    IngestedPart end;
-    end.segment = m_segment + 1;
-    end.end_of_stream = true;
-    end.unix_ms = unix_ms_now();
-    m_cb(std::move(end));
-  }
-
-private:
-  static constexpr int kIoBuffer = 64 << 10;
 
   static int write_cb(void* opaque, uint8_t* buf, int size) {
     static_cast<Cutter*>(opaque)->m_current.insert(static_cast<Cutter*>(opaque)->m_current.end(), buf, buf + size);
@@ -145,6 +230,9 @@ private:
   Ingest::PartCallback& m_cb;
   AVFormatContext* m_oc = nullptr;
   AVStream* m_st = nullptr;
+  AVStream* m_audio = nullptr;
+  std::deque<std::unique_ptr<AVPacket, PacketFree>> m_audio_queue, m_video_queue;
+  int64_t m_last_video90 = INT64_MIN, m_last_audio90 = INT64_MIN; // last muxed pts per stream
   uint8_t* m_buf = nullptr;
   Bytes m_current;
   bool m_started = false;
@@ -188,7 +276,9 @@ void Ingest::run() {
     if (o.source == "testsrc") {
       ifmt = av_find_input_format("lavfi");
       if (!ifmt) throw Fail("FFmpeg has no lavfi input (libavdevice missing)");
-      url = "testsrc2=size=" + std::to_string(o.width) + "x" + std::to_string(o.height) + ":rate=" + std::to_string(fps);
+      // A moving pattern and a 440 Hz tone (one lavfi graph, two outputs).
+      url = "testsrc2=size=" + std::to_string(o.width) + "x" + std::to_string(o.height) + ":rate=" + std::to_string(fps) +
+            "[out0];sine=frequency=440:sample_rate=" + std::to_string(kAudioRate) + "[out1]";
     }
     AVDictionary* opts = nullptr;
     for (const auto& [k, v] : o.input_options) av_dict_set(&opts, k.c_str(), v.c_str(), 0);
@@ -238,7 +328,48 @@ void Ingest::run() {
     av_dict_free(&eopts);
     if (r < 0) throw Fail("cannot open the H.264 encoder: " + av_err(r));
 
-    Cutter cutter(o, ectx.get(), m_on_part);
+    // Audio (optional): decode, resample to 48 kHz stereo float planar, regroup into
+    // the encoder's frame size, encode AAC. Its clock counts samples from the first.
+    int aidx = av_find_best_stream(in.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+    std::unique_ptr<AVCodecContext, CodecFree> adec, aenc;
+    std::unique_ptr<SwrContext, SwrFree> swr;
+    std::unique_ptr<AVAudioFifo, FifoFree> fifo;
+    if (aidx >= 0) {
+      const AVCodec* ad = avcodec_find_decoder(in->streams[aidx]->codecpar->codec_id);
+      const AVCodec* ae = avcodec_find_encoder(AV_CODEC_ID_AAC);
+      if (ad && ae) {
+        adec.reset(avcodec_alloc_context3(ad));
+        avcodec_parameters_to_context(adec.get(), in->streams[aidx]->codecpar);
+        aenc.reset(avcodec_alloc_context3(ae));
+        aenc->sample_rate = kAudioRate;
+        aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+        av_channel_layout_default(&aenc->ch_layout, 2);
+        aenc->bit_rate = 128000;
+        aenc->time_base = AVRational{1, kAudioRate};
+        if (avcodec_open2(adec.get(), ad, nullptr) < 0 || avcodec_open2(aenc.get(), ae, nullptr) < 0) {
+          adec.reset();
+          aenc.reset();
+        }
+      }
+      if (!aenc) aidx = -1; // the video still goes out
+    }
+    if (aenc) {
+      SwrContext* raw_swr = nullptr;
+      AVChannelLayout in_layout{};
+      if (adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || adec->ch_layout.nb_channels == 0) {
+        av_channel_layout_default(&in_layout, std::max(1, adec->ch_layout.nb_channels));
+      } else {
+        av_channel_layout_copy(&in_layout, &adec->ch_layout);
+      }
+      r = swr_alloc_set_opts2(&raw_swr, &aenc->ch_layout, aenc->sample_fmt, kAudioRate, &in_layout, adec->sample_fmt,
+                              adec->sample_rate, 0, nullptr);
+      av_channel_layout_uninit(&in_layout);
+      swr.reset(raw_swr);
+      if (r < 0 || swr_init(swr.get()) < 0) throw Fail("cannot convert the audio of '" + o.source + "'");
+      fifo.reset(av_audio_fifo_alloc(aenc->sample_fmt, 2, aenc->frame_size * 4));
+    }
+
+    Cutter cutter(o, ectx.get(), aenc.get(), m_on_part);
     std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc()), out(av_packet_alloc());
     std::unique_ptr<AVFrame, FrameFree> frame(av_frame_alloc()), scaled(av_frame_alloc());
     scaled->format = AV_PIX_FMT_YUV420P;
@@ -272,8 +403,67 @@ void Ingest::run() {
       }
       drain_encoder();
     };
+    int64_t audio_samples = 0;
+    bool audio_started = false;
+    int64_t video_origin_us = AV_NOPTS_VALUE; // source time of the first video frame
+    std::unique_ptr<AVFrame, FrameFree> aframe(av_frame_alloc()), aout(av_frame_alloc());
+    auto drain_audio_encoder = [&] {
+      while (avcodec_receive_packet(aenc.get(), out.get()) == 0) {
+        cutter.write_audio(out.get(), aenc->time_base);
+        av_packet_unref(out.get());
+      }
+    };
+    auto encode_audio_fifo = [&](bool flush) {
+      const int fs = aenc->frame_size > 0 ? aenc->frame_size : 1024;
+      while (av_audio_fifo_size(fifo.get()) >= fs || (flush && av_audio_fifo_size(fifo.get()) > 0)) {
+        int n_samples = std::min(fs, av_audio_fifo_size(fifo.get()));
+        av_frame_unref(aout.get());
+        aout->nb_samples = n_samples;
+        aout->format = aenc->sample_fmt;
+        aout->sample_rate = kAudioRate;
+        av_channel_layout_copy(&aout->ch_layout, &aenc->ch_layout);
+        if (av_frame_get_buffer(aout.get(), 0) < 0) throw Fail("out of memory");
+        av_audio_fifo_read(fifo.get(), reinterpret_cast<void**>(aout->data), n_samples);
+        aout->pts = audio_samples;
+        audio_samples += n_samples;
+        if (avcodec_send_frame(aenc.get(), aout.get()) < 0) throw Fail("audio encoding failed");
+        drain_audio_encoder();
+      }
+      if (flush) {
+        avcodec_send_frame(aenc.get(), nullptr);
+        drain_audio_encoder();
+      }
+    };
+    auto drain_audio_decoder = [&] {
+      while (avcodec_receive_frame(adec.get(), aframe.get()) == 0) {
+        int max_out = swr_get_out_samples(swr.get(), aframe->nb_samples);
+        if (!audio_started && n > 0 && video_origin_us != AV_NOPTS_VALUE && aframe->best_effort_timestamp != AV_NOPTS_VALUE) {
+          // Place the audio on the video's clock: both count from the first video frame.
+          int64_t at_us = av_rescale_q(aframe->best_effort_timestamp, in->streams[aidx]->time_base, AVRational{1, 1'000'000});
+          if (at_us >= video_origin_us) {
+            audio_started = true;
+            audio_samples = av_rescale(at_us - video_origin_us, kAudioRate, 1'000'000);
+          }
+        } else if (!audio_started && n > 0 && video_origin_us == AV_NOPTS_VALUE) {
+          audio_started = true; // no timestamps to align: start now
+        }
+        if (max_out > 0 && audio_started) {
+          uint8_t* planes[2] = {nullptr, nullptr};
+          if (av_samples_alloc(planes, nullptr, 2, max_out, aenc->sample_fmt, 0) < 0) throw Fail("out of memory");
+          int got = swr_convert(swr.get(), planes, max_out, const_cast<const uint8_t**>(aframe->extended_data),
+                                aframe->nb_samples);
+          if (got > 0) av_audio_fifo_write(fifo.get(), reinterpret_cast<void**>(planes), got);
+          av_freep(&planes[0]);
+        }
+        av_frame_unref(aframe.get());
+      }
+      encode_audio_fifo(false);
+    };
     auto drain_decoder = [&] {
       while (avcodec_receive_frame(dctx.get(), frame.get()) == 0) {
+        if (n == 0 && frame->best_effort_timestamp != AV_NOPTS_VALUE) {
+          video_origin_us = av_rescale_q(frame->best_effort_timestamp, vst->time_base, AVRational{1, 1'000'000});
+        }
         if (max_frames < 0 || n < max_frames) encode(frame.get());
         av_frame_unref(frame.get());
       }
@@ -288,11 +478,14 @@ void Ingest::run() {
       if (r == AVERROR_EOF) break;
       if (r < 0) {
         if (m_stop) break;
+        if (o.push && n > 0) break; // the publisher left (SRT reports it as an error): the broadcast ends
         throw Fail("reading '" + o.source + "' failed: " + av_err(r));
       }
       if (pkt->stream_index == vidx) {
         ++video_packets;
         if (avcodec_send_packet(dctx.get(), pkt.get()) >= 0) drain_decoder();
+      } else if (pkt->stream_index == aidx && (max_frames < 0 || n < max_frames)) {
+        if (avcodec_send_packet(adec.get(), pkt.get()) >= 0) drain_audio_decoder();
       }
       av_packet_unref(pkt.get());
       if (n == 0 && video_packets >= kMaxPacketsWithoutFrame) {
@@ -303,6 +496,7 @@ void Ingest::run() {
     avcodec_send_packet(dctx.get(), nullptr);
     drain_decoder();
     encode(nullptr);
+    if (aenc) encode_audio_fifo(/*flush=*/true);
     sws_freeContext(sws);
     cutter.finish(frame_us);
   } catch (const Fail& e) {

@@ -6,7 +6,9 @@
 // (srt://HOST:PORT?mode=listener) that OBS or ffmpeg push to.
 // Video is encoded with libx264 (fixed GOP = segment length, no B-frames,
 // zerolatency), so every segment starts with a keyframe and PAT/PMT; parts are
-// cut every `part_s` of media time at frame boundaries.
+// cut every `part_s` of media time at frame boundaries. The first audio track
+// (testsrc: a 440 Hz tone) is resampled to 48 kHz stereo and encoded AAC, on the
+// video's clock, and interleaved by timestamp before the cut.
 //
 // Thread: "ingest" — FFmpeg calls block (network reads, encoding), so they run
 // here and each finished part is handed to `on_part`, which must be cheap and
@@ -37,6 +39,7 @@ struct IngestOptions {
   int bitrate_kbps = 1500;
   double max_duration_s = 0; // 0: until the source ends (testsrc: forever)
   bool realtime = true;      // pace reading to media time (files, testsrc)
+  bool push = false;         // a listener for a publisher (RTMP, SRT): its disconnect ends the broadcast
 };
 
 struct IngestedPart {

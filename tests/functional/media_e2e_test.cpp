@@ -17,6 +17,7 @@
 #include <cmath>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -128,7 +129,9 @@ void expect_complete_playable(Line& line) {
     auto probe = test::run({"ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name,width,height", "-of", "json", file});
     ASSERT_EQ(probe.exit_code, 0) << probe.err;
     auto pj = json::parse(probe.out);
-    EXPECT_EQ(pj["streams"][0]["codec_name"], "h264");
+    std::set<std::string> codecs;
+    for (const auto& st : pj["streams"]) codecs.insert(st["codec_name"].get<std::string>());
+    EXPECT_EQ(codecs, (std::set<std::string>{"h264", "aac"})) << "segment " << s.sequence << ": picture and tone";
     EXPECT_NEAR(std::stod(pj["format"]["duration"].get<std::string>()), s.duration, 0.1) << "segment " << s.sequence;
   }
   // ffprobe through the playlist itself, as a player would read it.
@@ -175,6 +178,40 @@ TEST(MediaE2e, RtmpPushThroughThreeRelaysPlaysCompletely) {
   ASSERT_TRUE(wait_until([&] { return stream_of(line.viewer(), "show")["status"] == "ended"; }, std::chrono::seconds(15)))
       << line.broadcaster().process().err();
   EXPECT_GE(parts_received(line.viewer(), "show"), 12u);
+  EXPECT_EQ(stream_of(line.viewer(), "show")["end_reason"], "ended"); // the publisher leaving ends the broadcast
+  expect_complete_playable(line);
+}
+
+TEST(MediaE2e, SrtPushReachesAViewer) {
+  uint16_t port = 0;
+  { // SRT runs over UDP: find a free UDP port
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    ::close(fd);
+  }
+  std::string srt = "127.0.0.1:" + std::to_string(port);
+  Line line({"--srt-listen", srt, "--stream", "show"}, 1);
+  ASSERT_TRUE(line.broadcaster().process().wait_for_line("listening srt", std::chrono::seconds(5)));
+  std::vector<std::string> push = {"ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+                                   "-f", "lavfi", "-i", "sine=frequency=440", "-t", "6", "-c:v", "libx264", "-preset",
+                                   "veryfast", "-g", "25", "-c:a", "aac", "-f", "mpegts", "srt://" + srt};
+  test::RunResult pushed;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    pushed = test::run(push, {}, std::chrono::seconds(30));
+    if (pushed.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  ASSERT_TRUE(wait_until([&] { return stream_of(line.viewer(), "show")["status"] == "ended"; }, std::chrono::seconds(15)))
+      << line.broadcaster().process().err();
+  EXPECT_GE(parts_received(line.viewer(), "show"), 8u);
+  EXPECT_EQ(stream_of(line.viewer(), "show")["end_reason"], "ended");
   expect_complete_playable(line);
 }
 
