@@ -8,6 +8,7 @@
 #include "net/node_runtime.h"
 #include "platform/files.h"
 #include "platform/key_files.h"
+#include "platform/sqlite_memory_store.h"
 
 #include <spdlog/spdlog.h>
 
@@ -68,13 +69,10 @@ int run_node(const NodeFlags& f) {
   auto options = to_node_options(c);
   if (!options) return fail(options.error());
   if (!f.misbehave.empty()) {
-    // Test and demo only. More behaviours (drop, delay, lie-capacity, overprice) come with the agent (issue #5).
-    double p = 0;
-    if (f.misbehave.rfind("corrupt:", 0) != 0 || !(std::istringstream(f.misbehave.substr(8)) >> p) || p < 0 || p > 1) {
-      return fail(make_error(Errc::invalid_input, "--misbehave: only corrupt:P (0 <= P <= 1) is supported so far"));
-    }
-    options->corrupt_forwarded_parts = p;
-    spdlog::warn("MISBEHAVING ON PURPOSE: corrupting {}% of forwarded parts (--misbehave {})", p * 100, f.misbehave);
+    auto mb = agent::parse_misbehaviour(f.misbehave);
+    if (!mb) return fail(mb.error());
+    options->misbehave = *mb;
+    spdlog::warn("MISBEHAVING ON PURPOSE (test/demo only): --misbehave {}", f.misbehave);
   }
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
@@ -91,12 +89,20 @@ int run_node(const NodeFlags& f) {
   net::RuntimeOptions ro;
   ro.listen_host = listen.host;
   ro.listen_port = listen.port;
+  ro.upload_kbps = options->agent_config.economics.capacity_kbps;
   auto runtime = net::NodeRuntime::create(io, *key, *options, ro);
   if (!runtime) {
     std::cerr << "error: " << runtime.error().message << "\n";
     return kCheckFailed;
   }
   net::NodeRuntime& rt = **runtime;
+  // The agent's memory survives restarts (DATA_DIR/memory.sqlite).
+  auto store = platform::SqliteMemoryStore::open((std::filesystem::path(c.data_dir) / "memory.sqlite").string());
+  if (!store) {
+    std::cerr << "error: " << store.error().message << "\n";
+    return kCheckFailed;
+  }
+  rt.set_memory_store(store->get());
   api::NodeApiInfo info{OPENSTREAMING_VERSION, c.roles,
                         core::Endpoint{rt.p2p_endpoint().address().to_string(), rt.p2p_endpoint().port()}.to_string(), ""};
   api::Handler handler = [&](const api::HttpRequest& r) { return api::make_node_api(rt, info)(r); };
@@ -213,6 +219,7 @@ int run_node(const NodeFlags& f) {
   rt.start();
   io.run();
   if (ingest) ingest->stop();
+  rt.save_memory();
   spdlog::info("stopped");
   return exit_code;
 }
@@ -239,7 +246,8 @@ void add_node_command(CLI::App& app, Runner& runner) {
                                    "Accept an RTMP push at rtmp://HOST:PORT/live/STREAM_NAME");
   f->srt_listen = cmd->add_option("--srt-listen", f->overrides.srt_listen,
                                   "Accept an SRT push (caller mode) at srt://HOST:PORT");
-  cmd->add_option("--misbehave", f->misbehave, "TEST AND DEMO ONLY: corrupt:P corrupts that fraction of forwarded parts");
+  cmd->add_option("--misbehave", f->misbehave,
+                  "TEST AND DEMO ONLY: drop:P, delay:MS, corrupt:P, lie-capacity:F, overprice:F, after:S (comma-separated)");
   f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_node(*f); }; });
 }

@@ -26,6 +26,9 @@ Result<void> get(const toml::table& t, const char* key, const std::string& sourc
   } else if constexpr (std::is_same_v<T, int64_t>) {
     if (!n->is_integer()) return config_error(source, std::string("'") + key + "' must be an integer");
     out = *n->value<int64_t>();
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (!n->is_number()) return config_error(source, std::string("'") + key + "' must be a number");
+    out = *n->value<double>();
   } else {
     const toml::array* arr = n->as_array();
     if (!arr) return config_error(source, std::string("'") + key + "' must be an array of strings");
@@ -58,7 +61,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source, "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
   if (auto r = check_keys(t, {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
-                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen", "watch"}, "", source); !r) {
+                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen", "watch", "agent"}, "", source); !r) {
     return r;
   }
   Result<void> r;
@@ -77,6 +80,34 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "rtmp_listen", source, c.rtmp_listen))) return r;
   if (!(r = get(t, "srt_listen", source, c.srt_listen))) return r;
   if (!(r = get(t, "watch", source, c.watch))) return r;
+  if (const toml::node* agent = t.get("agent")) {
+    const toml::table* at = agent->as_table();
+    if (!at) return config_error(source, "'agent' must be a table");
+    if (auto k = check_keys(*at, {"enabled", "upload_capacity_kbps", "cost_per_mb", "cpu_cost_per_mb", "max_price_per_mb",
+                                  "w_latency", "w_bandwidth", "w_economics", "w_empathy", "hysteresis", "reflect_interval_ms",
+                                  "state_interval_ms"},
+                            "agent.", source);
+        !k) {
+      return k;
+    }
+    AgentConfig& a = c.agent;
+    for (auto [key, field] : {std::pair{"enabled", &a.enabled}}) {
+      if (!(r = get(*at, key, source, *field))) return r;
+    }
+    for (auto [key, field] : {std::pair{"upload_capacity_kbps", &a.upload_capacity_kbps}, std::pair{"reflect_interval_ms", &a.reflect_interval_ms},
+                              std::pair{"state_interval_ms", &a.state_interval_ms}}) {
+      if (!(r = get(*at, key, source, *field))) return r;
+    }
+    for (auto [key, field] : {std::pair{"cost_per_mb", &a.cost_per_mb}, std::pair{"cpu_cost_per_mb", &a.cpu_cost_per_mb},
+                              std::pair{"max_price_per_mb", &a.max_price_per_mb}}) {
+      if (!(r = get(*at, key, source, *field))) return r;
+    }
+    for (auto [key, field] : {std::pair{"w_latency", &a.w_latency}, std::pair{"w_bandwidth", &a.w_bandwidth},
+                              std::pair{"w_economics", &a.w_economics}, std::pair{"w_empathy", &a.w_empathy},
+                              std::pair{"hysteresis", &a.hysteresis}}) {
+      if (!(r = get(*at, key, source, *field))) return r;
+    }
+  }
   if (const toml::node* timing = t.get("timing")) {
     const toml::table* tt = timing->as_table();
     if (!tt) return config_error(source, "'timing' must be a table");
@@ -119,6 +150,35 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
     if (!ep) return bad("--srt-listen: " + ep.error().message);
   }
   agent::NodeOptions o;
+  const AgentConfig& a = c.agent;
+  if (a.upload_capacity_kbps < 0 || a.upload_capacity_kbps > 100'000'000) return bad("agent.upload_capacity_kbps must be 0..100000000");
+  for (double w : {a.w_latency, a.w_bandwidth, a.w_economics, a.w_empathy}) {
+    if (!(w >= 0 && w <= 1)) return bad("agent weights must be between 0 and 1");
+  }
+  if (!(a.hysteresis >= 0 && a.hysteresis <= 1)) return bad("agent.hysteresis must be between 0 and 1");
+  if (a.reflect_interval_ms < 100 || a.reflect_interval_ms > 600'000 || a.state_interval_ms < 100 || a.state_interval_ms > 600'000) {
+    return bad("agent.reflect_interval_ms and agent.state_interval_ms must be between 100 ms and 10 min");
+  }
+  auto cost = core::Amount::parse(a.cost_per_mb);
+  if (!cost) return bad("agent.cost_per_mb: " + cost.error().message);
+  auto cpu = core::Amount::parse(a.cpu_cost_per_mb);
+  if (!cpu) return bad("agent.cpu_cost_per_mb: " + cpu.error().message);
+  o.agent_config.enabled = a.enabled;
+  o.agent_config.economics.bandwidth_cost_wei_per_mb = *cost;
+  o.agent_config.economics.cpu_cost_wei_per_mb = *cpu;
+  o.agent_config.economics.capacity_kbps = static_cast<uint64_t>(a.upload_capacity_kbps);
+  if (!a.max_price_per_mb.empty()) {
+    auto m = core::Amount::parse(a.max_price_per_mb);
+    if (!m) return bad("agent.max_price_per_mb: " + m.error().message);
+    o.agent_config.max_price_wei_per_mb = *m;
+  }
+  o.agent_config.propagation.w_latency = a.w_latency;
+  o.agent_config.propagation.w_bandwidth = a.w_bandwidth;
+  o.agent_config.propagation.w_economics = a.w_economics;
+  o.agent_config.propagation.w_empathy = a.w_empathy;
+  o.agent_config.propagation.hysteresis = a.hysteresis;
+  o.agent_config.reflect_interval = std::chrono::milliseconds(a.reflect_interval_ms);
+  o.agent_config.empathy.state_interval = std::chrono::milliseconds(a.state_interval_ms);
   for (const auto& b : c.bootstrap) {
     auto ep = core::Endpoint::parse(b);
     if (!ep) return bad("--bootstrap: " + ep.error().message);

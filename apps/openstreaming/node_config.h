@@ -12,6 +12,19 @@
 
 namespace openstreaming::cli {
 
+// [agent] (docs/config.md, docs/agent.md). Amounts are text: "1gwei", "1000000000wei".
+struct AgentConfig {
+  bool enabled = true;
+  int64_t upload_capacity_kbps = 0; // 0: not limited (and not claimed)
+  std::string cost_per_mb = "1gwei";
+  std::string cpu_cost_per_mb = "0wei";
+  std::string max_price_per_mb;     // empty: accept any quote
+  double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
+  double hysteresis = 0.1;
+  int64_t reflect_interval_ms = 2000;
+  int64_t state_interval_ms = 2000;
+};
+
 struct NodeConfig {
   std::string key;           // keystore file (required)
   std::string password_file; // optional; else OPENSTREAMING_PASSWORD, else a prompt
@@ -30,6 +43,7 @@ struct NodeConfig {
   std::string rtmp_listen;
   std::string srt_listen;
   std::vector<std::string> watch;
+  AgentConfig agent;
   // [timing], in milliseconds; defaults suit real networks, tests shorten them.
   int64_t ping_interval_ms = 5000;
   int64_t idle_timeout_ms = 20000;

@@ -2,6 +2,7 @@
 
 #include "agent/identity.h"
 #include "core/hex.h"
+#include "core/keccak.h"
 
 #include <wire.pb.h>
 
@@ -33,12 +34,13 @@ const char* reason_name(DisconnectReason r) {
   case DisconnectReason::transport_closed: return "transport_closed";
   case DisconnectReason::truncated_frame: return "truncated_frame";
   case DisconnectReason::connect_failed: return "connect_failed";
+  case DisconnectReason::shunned: return "shunned";
   }
   return "unknown";
 }
 
 DisconnectReason reason_from_wire(uint32_t v) {
-  if (v <= static_cast<uint32_t>(DisconnectReason::connect_failed)) return static_cast<DisconnectReason>(v);
+  if (v <= static_cast<uint32_t>(DisconnectReason::shunned)) return static_cast<DisconnectReason>(v);
   return DisconnectReason::protocol_error;
 }
 
@@ -115,7 +117,9 @@ Node::Node(const core::PrivateKey& key, NodeOptions options, Environment& env)
     if (auto ep = core::Endpoint::parse(m_options.listen_endpoint)) m_listen = *ep;
   }
   m_options.max_peers = std::max<std::size_t>(m_options.max_peers, 1);
+  m_agent = std::make_unique<Agent>(m_options.agent_config);
   m_streams = std::make_unique<StreamRouter>(*this, m_key);
+  if (m_options.agent_config.enabled) m_streams->set_policy(m_agent->propagation);
   m_options.target_peers = std::min(m_options.target_peers, m_options.max_peers);
 }
 
@@ -139,6 +143,11 @@ void Node::handle_start(Timestamp now) {
   m_started_flag = true;
   for (const auto& ep : m_options.bootstrap) learn(ep, std::nullopt, /*bootstrap=*/true);
   m_next_pex = now + m_options.pex_interval;
+  m_next_state = now + 200ms;
+  m_next_reflect = now + m_options.agent_config.reflect_interval;
+  m_next_snapshot = now + m_options.agent_config.snapshot_interval;
+  m_last_reflect = now;
+  m_agent->economics.update_quote();
   maintain(now);
 }
 
@@ -298,6 +307,11 @@ void Node::on_hello(Peer& p, const Frame& f, Timestamp now) {
     disconnect(*other, DisconnectReason::duplicate_connection, "replaced by a newer connection", now);
     break;
   }
+  if (m_agent->empathy.shunned(claimed, wall_ms(now))) {
+    disconnect(p, DisconnectReason::shunned, claimed.to_checksum_hex() + " is shunned: " +
+                                                 m_agent->memory.find(claimed)->reason, now);
+    return;
+  }
   if (p.direction == Direction::inbound && established_count() >= m_options.max_peers) {
     disconnect(p, DisconnectReason::too_many_peers, "peer limit reached", now);
     return;
@@ -348,6 +362,7 @@ void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
       Duration sample = now - *p.ping_sent;
       p.srtt = p.srtt.count() == 0 ? sample : (p.srtt * 7 + sample) / 8;
       p.ping_sent.reset();
+      m_agent->empathy.on_rtt(*p.address, to_ms(sample));
     }
     return;
   }
@@ -400,7 +415,11 @@ void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
   case FrameType::disconnect: // handled in handle_frame
     return;
   }
-  if (f.type >= static_cast<uint16_t>(core::MediaFrameType::part) && f.type <= static_cast<uint16_t>(core::MediaFrameType::have)) {
+  if (f.type == static_cast<uint16_t>(core::MediaFrameType::neighbour_state)) {
+    on_state(p, f, now);
+    return;
+  }
+  if (f.type >= static_cast<uint16_t>(core::MediaFrameType::part) && f.type <= static_cast<uint16_t>(core::MediaFrameType::fetch)) {
     if (!m_streams->on_frame(p.conn, *p.address, f, now)) {
       disconnect(p, DisconnectReason::protocol_error, std::string("malformed ") + core::frame_type_name(f.type), now);
     }
@@ -455,6 +474,7 @@ void Node::remove_peer(ConnId conn, Timestamp now) {
 }
 
 void Node::handle_timeout(Timestamp now) {
+  m_streams->release_delayed(now);
   if (!m_started_flag || now < m_next_tick) return;
   maintain(now);
 }
@@ -556,7 +576,8 @@ std::optional<Event> Node::poll_event() {
 
 std::optional<Timestamp> Node::poll_timeout() const {
   if (!m_started_flag) return std::nullopt;
-  return m_next_tick;
+  auto release = m_streams->next_release();
+  return release ? std::min(m_next_tick, *release) : m_next_tick;
 }
 
 // ---- Internals ----------------------------------------------------------------
@@ -638,6 +659,8 @@ void Node::maintain(Timestamp now) {
   }
   if (m_shutting_down) return;
   m_streams->tick(now);
+  if (now >= m_next_state) send_states(now);
+  if (now >= m_next_reflect) reflect(now);
   if (m_options.peer_exchange && now >= m_next_pex) {
     m_next_pex = now + m_options.pex_interval;
     std::vector<Peer*> established;
@@ -674,6 +697,7 @@ void Node::dial_more(Timestamp now) {
     if (!entry.bootstrap && !m_options.peer_exchange) continue;
     if (connected_endpoints.count(ep.to_string())) continue;
     if (entry.address && (connected_addresses.count(*entry.address) || *entry.address == m_address)) continue;
+    if (entry.address && m_agent->empathy.shunned(*entry.address, wall_ms(now))) continue;
     candidates.emplace_back(&ep, &entry);
   }
   // Bootstrap first, then the fewest failures; ties broken at random so nodes spread out.
@@ -748,6 +772,195 @@ std::vector<PeerInfo> Node::peers(Timestamp now) const {
                            p->bytes_in, p->bytes_out, to_seconds(now - p->established_at)});
   }
   return out;
+}
+
+// ---- The agent (issue #5) -----------------------------------------------------
+
+std::optional<core::Address> Node::address_of(ConnId conn) const {
+  auto it = m_peers.find(conn);
+  if (it == m_peers.end()) return std::nullopt;
+  return it->second->address;
+}
+
+bool Node::misbehaving(Timestamp now) const {
+  return m_options.misbehave.any() && m_started_flag && now - m_started >= m_options.misbehave.after;
+}
+
+void Node::shun_peer(ConnId conn, const std::string& why, Timestamp now) {
+  if (Peer* p = find(conn); p && !p->closing()) disconnect(*p, DisconnectReason::shunned, why, now);
+}
+
+bool Node::take_snapshot_due() {
+  bool due = m_snapshot_due;
+  m_snapshot_due = false;
+  return due;
+}
+
+namespace {
+constexpr std::string_view kStateDomain = "openstreaming/state/v1";
+constexpr std::size_t kMaxStateBody = 16 << 10;
+constexpr int kMaxStateEntries = 64;
+
+Hash256 state_digest(const std::string& body) {
+  core::Keccak256 h;
+  h.update(as_bytes(kStateDomain)).update(as_bytes(body));
+  return h.finalize();
+}
+} // namespace
+
+void Node::send_states(Timestamp now) {
+  m_next_state = now + m_options.agent_config.empathy.state_interval;
+  const SelfMetrics& self = m_agent->memory.self();
+  wire::StateBody body;
+  body.set_seq(++m_state_seq);
+  body.set_unix_ms(wall_ms(now));
+  double capacity = static_cast<double>(m_agent->economics.options().capacity_kbps);
+  if (misbehaving(now)) capacity *= m_options.misbehave.lie_capacity;
+  body.set_capacity_kbps(static_cast<uint64_t>(capacity));
+  body.set_load_pct(static_cast<uint32_t>(std::clamp(self.load_pct, 0.0, 1000.0)));
+  body.set_quote_wei_per_mb(m_agent->economics.current_quote().to_wei_string());
+  uint32_t health = 0;
+  bool any_wanted = false;
+  for (const auto& [id, s] : m_streams->streams()) {
+    if (s.ended) continue;
+    if (s.producer) {
+      auto* l = body.add_latencies();
+      l->set_stream_id(std::string(id.begin(), id.end()));
+      l->set_latency_ms(0);
+      continue;
+    }
+    if (s.upstream_latency.n > 0 && body.latencies_size() < kMaxStateEntries) {
+      auto* l = body.add_latencies();
+      l->set_stream_id(std::string(id.begin(), id.end()));
+      l->set_latency_ms(static_cast<uint32_t>(std::max(0.0, s.upstream_latency.mean)));
+    }
+    if (s.wanted || !s.subscribers.empty()) {
+      // Buffer health: media received in the last 2 s, as milliseconds ahead of a 2 s need.
+      double since = s.last_part_at ? to_ms(now - *s.last_part_at) : 1e9;
+      uint32_t h = static_cast<uint32_t>(std::max(0.0, 2000.0 - since));
+      health = any_wanted ? std::min(health, h) : h;
+      any_wanted = true;
+      if (since > 1500 && body.needs_size() < kMaxStateEntries) body.add_needs(std::string(id.begin(), id.end()));
+    }
+  }
+  body.set_buffer_health_ms(health);
+  std::string bytes = body.SerializeAsString();
+  auto sig = core::sign_hash(m_key, state_digest(bytes));
+  wire::NeighbourState msg;
+  msg.set_body(bytes);
+  msg.set_signature(std::string(sig.bytes().begin(), sig.bytes().end()));
+  for (auto& [id, p] : m_peers) {
+    if (p->state != Peer::State::established) continue;
+    Frame f;
+    f.type = static_cast<uint16_t>(core::MediaFrameType::neighbour_state);
+    f.header.resize(msg.ByteSizeLong());
+    msg.SerializeToArray(f.header.data(), static_cast<int>(f.header.size()));
+    enqueue(*p, std::move(f));
+  }
+}
+
+void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
+  wire::NeighbourState msg;
+  wire::StateBody body;
+  if (!msg.ParseFromArray(f.header.data(), static_cast<int>(f.header.size())) || msg.body().size() > kMaxStateBody ||
+      !body.ParseFromString(msg.body()) || body.needs_size() > kMaxStateEntries || body.latencies_size() > kMaxStateEntries) {
+    disconnect(p, DisconnectReason::protocol_error, "malformed neighbour_state", now);
+    return;
+  }
+  bool valid = false;
+  if (auto sig = core::RecoverableSignature::parse(as_bytes(msg.signature()))) {
+    auto pub = core::recover_public_key(state_digest(msg.body()), *sig);
+    valid = pub && pub->address() == *p.address;
+  }
+  NeighbourClaims c;
+  c.seq = body.seq();
+  c.unix_ms = body.unix_ms();
+  c.capacity_kbps = body.capacity_kbps();
+  c.load_pct = body.load_pct();
+  c.buffer_health_ms = body.buffer_health_ms();
+  if (!body.quote_wei_per_mb().empty()) {
+    auto q = core::Amount::from_decimal_wei(body.quote_wei_per_mb());
+    if (!q) {
+      disconnect(p, DisconnectReason::protocol_error, "neighbour_state: bad quote", now);
+      return;
+    }
+    c.quote_wei_per_mb = *q;
+    c.has_quote = true;
+  }
+  for (const auto& n : body.needs()) {
+    if (n.size() == 32) c.needs.push_back(core::to_hex(as_bytes(n), false));
+  }
+  for (const auto& l : body.latencies()) {
+    if (l.stream_id().size() == 32) c.stream_latency_ms[core::to_hex(as_bytes(l.stream_id()), false)] = l.latency_ms();
+  }
+  if (m_agent->empathy.on_state(*p.address, c, valid, wall_ms(now))) {
+    shun_peer(p.conn, "forged neighbour_state (signature is not " + p.address->to_checksum_hex() + "'s)", now);
+  }
+}
+
+void Node::reflect(Timestamp now) {
+  const AgentOptions& ao = m_options.agent_config;
+  m_next_reflect = now + ao.reflect_interval;
+  int64_t ms = wall_ms(now);
+  double secs = std::max(1e-3, to_seconds(now - m_last_reflect));
+  m_last_reflect = now;
+
+  // Observe: self metrics.
+  SelfMetrics& self = m_agent->memory.self();
+  uint64_t out = m_metrics.bytes_out.count("part") ? m_metrics.bytes_out.at("part") : 0;
+  self.upload_used_kbps = static_cast<double>(out - m_part_bytes_out_at_reflect) * 8 / 1000 / secs;
+  m_part_bytes_out_at_reflect = out;
+  self.upload_capacity_kbps = static_cast<double>(m_agent->economics.options().capacity_kbps);
+  self.load_pct = self.upload_capacity_kbps > 0 ? 100.0 * self.upload_used_kbps / self.upload_capacity_kbps : 0.0;
+  self.queue_bytes = 0;
+  for (const auto& [id, p] : m_peers) self.queue_bytes += p->queued_bytes;
+  self.subscribers = 0;
+  for (const auto& [id, s] : m_streams->streams()) self.subscribers += s.subscribers.size();
+
+  // Learn: the load predicted last time against the load now.
+  if (m_load_prediction) m_agent->memory.outcome(*m_load_prediction, self.load_pct);
+  m_load_ewma.add(self.load_pct, 0.3);
+  m_load_prediction = m_agent->memory.predict("load_pct", "self", "quote", m_load_ewma.mean, ms,
+                                              ms + to_us(Timestamp(ao.reflect_interval)) / 1000);
+
+  // Economics and empathy.
+  m_agent->economics.set_overprice(misbehaving(now) ? m_options.misbehave.overprice : 1.0);
+  m_agent->economics.update_quote();
+  m_agent->empathy.evaluate(m_agent->economics.current_quote(), now, ms);
+  for (auto& [id, p] : m_peers) {
+    if (p->state == Peer::State::established && m_agent->empathy.shunned(*p->address, ms)) {
+      disconnect(*p, DisconnectReason::shunned, m_agent->memory.find(*p->address)->reason, now);
+    }
+  }
+
+  // Routes: learn from the last window's outcomes, re-choose (the router asks
+  // the propagation engine), and predict the next window for the route taken.
+  for (auto& [id, s] : m_streams->mutable_streams()) {
+    RoutePredictions& rp = m_route_predictions[id];
+    if (rp.latency && s.window.parts > 0) m_agent->memory.outcome(*rp.latency, s.window.latency_sum / static_cast<double>(s.window.parts));
+    if (rp.on_time && s.window.expected > 0) {
+      m_agent->memory.outcome(*rp.on_time, static_cast<double>(s.window.on_time) / static_cast<double>(s.window.expected));
+    }
+    rp = {};
+    s.window = {};
+    if (s.producer || s.ended || !s.subscribed || !s.upstream) continue;
+    m_streams->route(s, now);
+    const auto& routes = m_agent->propagation.routes();
+    auto rit = routes.find(id);
+    if (rit == routes.end() || !s.upstream) continue;
+    for (const auto& c : rit->second.candidates) {
+      if (c.conn != *s.upstream) continue;
+      std::string subject = core::to_hex(id, false).substr(0, 8) + " via " + c.address.to_checksum_hex();
+      std::string action = rit->second.last_switch_ms >= ms - to_us(Timestamp(ao.reflect_interval)) / 1000 ? "switch" : "keep";
+      int64_t due = ms + to_us(Timestamp(ao.reflect_interval)) / 1000;
+      rp.latency = m_agent->memory.predict("route_latency_ms", subject, action, c.predicted_latency_ms, ms, due);
+      rp.on_time = m_agent->memory.predict("route_on_time", subject, action, c.delivery, ms, due);
+    }
+  }
+  if (now >= m_next_snapshot) {
+    m_next_snapshot = now + ao.snapshot_interval;
+    m_snapshot_due = true;
+  }
 }
 
 } // namespace openstreaming::agent

@@ -34,6 +34,7 @@
 // O(peers + address book).
 #pragma once
 
+#include "agent/agent.h"
 #include "agent/peer_types.h"
 #include "agent/streams.h"
 #include "core/random.h"
@@ -94,9 +95,10 @@ struct NodeOptions {
   // Application frame types (>= core::kFirstAppFrameType) delivered as AppFrame
   // events; any other unknown type disconnects the sender.
   std::set<uint16_t> app_frame_types;
-  // Test and demo fault injection (--misbehave corrupt:P): flip a byte in this
-  // fraction of forwarded parts. Honest nodes downstream must reject them.
-  double corrupt_forwarded_parts = 0.0;
+  // The four modules (issue #5): weights, thresholds, cost model, capacity.
+  AgentOptions agent_config;
+  // Test and demo fault injection (--misbehave SPEC). Honest nodes must cope.
+  Misbehaviour misbehave;
 };
 
 struct PeerInfo {
@@ -168,6 +170,16 @@ public:
   const StreamRouter& streams() const { return *m_streams; }
   // The media layer reports a part that failed verification (blamed on `conn`).
   void note_invalid_part(ConnId conn, const std::string& why);
+  Agent& agent() { return *m_agent; }
+  const Agent& agent() const { return *m_agent; }
+  std::optional<core::Address> address_of(ConnId conn) const;
+  // True once the configured misbehaviour is active (test/demo only).
+  bool misbehaving(Timestamp now) const;
+  // Disconnects `conn` as hostile; the empathy module has recorded the shunning.
+  void shun_peer(ConnId conn, const std::string& why, Timestamp now);
+  // True once per snapshot_interval: the runtime should persist agent().memory.
+  bool take_snapshot_due();
+  int64_t wall_ms(Timestamp now) { return m_env.wall_clock_ms(now); }
   const NodeMetrics& metrics() const { return m_metrics; }
   bool shutting_down() const { return m_shutting_down; }
   bool shutdown_complete() const { return m_shutting_down && m_peers.empty(); }
@@ -187,6 +199,9 @@ private:
   template <class Msg>
   bool send(Peer& p, core::FrameType type, const Msg& msg);
   void maintain(Timestamp now);
+  void send_states(Timestamp now);
+  void on_state(Peer& p, const core::Frame& f, Timestamp now);
+  void reflect(Timestamp now);
   void dial_more(Timestamp now);
   void learn(const core::Endpoint& ep, std::optional<core::Address> addr, bool bootstrap);
   void note_dial_result(const core::Endpoint& ep, bool established, Timestamp now);
@@ -214,7 +229,18 @@ private:
   bool m_started_flag = false;
   bool m_shutting_down = false;
   NodeMetrics m_metrics;
+  std::unique_ptr<Agent> m_agent;
   std::unique_ptr<StreamRouter> m_streams;
+  Timestamp m_next_state{}, m_next_reflect{}, m_next_snapshot{}, m_last_reflect{};
+  bool m_snapshot_due = false;
+  uint64_t m_state_seq = 0;
+  uint64_t m_part_bytes_out_at_reflect = 0;
+  Ewma m_load_ewma;
+  std::optional<uint64_t> m_load_prediction;
+  struct RoutePredictions {
+    std::optional<uint64_t> latency, on_time;
+  };
+  std::map<core::StreamId, RoutePredictions> m_route_predictions;
 };
 
 } // namespace openstreaming::agent

@@ -87,8 +87,7 @@ double StreamStats::latency_quantile(double q) const {
   return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
-StreamRouter::StreamRouter(Node& node, const core::PrivateKey& key)
-    : m_node(node), m_policy(std::make_unique<NearestUpstream>()), m_key(key), m_address(key.address()) {}
+StreamRouter::StreamRouter(Node& node, const core::PrivateKey& key) : m_node(node), m_key(key), m_address(key.address()) {}
 
 const Stream* StreamRouter::find(const core::StreamId& id) const {
   auto it = m_streams.find(id);
@@ -164,8 +163,8 @@ void StreamRouter::publish_part(core::PartInfo info, core::SharedSlice payload, 
   h.set_producer_signature(std::string(sig.bytes().begin(), sig.bytes().end()));
   Frame f = media_frame(MediaFrameType::part, h);
   f.payload = payload;
-  store(s, StoredPart{info, payload});
-  forward(s, f, std::nullopt);
+  store(s, StoredPart{info, payload, std::make_shared<const Bytes>(f.header)});
+  forward(s, f, std::nullopt, now);
   if (info.end_of_stream) end_stream(s.id, now);
 }
 
@@ -226,18 +225,14 @@ bool StreamRouter::on_frame(ConnId conn, const core::Address& from, const Frame&
   case MediaFrameType::announcement:
     return on_announcement(conn, f, now);
   case MediaFrameType::subscribe:
-  case MediaFrameType::unsubscribe: {
-    wire::Subscribe sub;
-    if (!parse(sub, f)) return false;
-    auto id = stream_id_from(sub.stream_id());
-    if (!id) return false;
-    auto it = m_streams.find(*id);
-    if (it == m_streams.end()) return true; // not announced to us (yet): nothing to serve
-    if (f.type == static_cast<uint16_t>(MediaFrameType::subscribe)) it->second.subscribers.insert(conn);
-    else it->second.subscribers.erase(conn);
-    route(it->second, now);
+  case MediaFrameType::unsubscribe:
+    return on_subscribe(conn, f, now);
+  case MediaFrameType::subscribe_result:
+    return on_subscribe_result(conn, f, now);
+  case MediaFrameType::fetch:
+    return on_fetch(conn, f, now);
+  case MediaFrameType::neighbour_state: // the Node's own business
     return true;
-  }
   case MediaFrameType::have: {
     wire::Have have;
     if (!parse(have, f)) return false;
@@ -321,17 +316,36 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
     ++s.stats.parts_invalid;
     ++s.invalid_by_neighbour[from.to_checksum_hex()];
     m_node.note_invalid_part(conn, core::part_check_name(check));
+    if (m_node.agent().empathy.on_invalid_part(from, m_node.wall_ms(now))) {
+      m_node.shun_peer(conn, "sent invalid parts (" + std::string(core::part_check_name(check)) + ")", now);
+    }
     if (s.upstream == conn) leave_upstream(s, now);
     return true; // dropped and blamed; never stored or forwarded
+  }
+  // The sender's real upload rate: how long this large frame took to arrive.
+  if (f.first_byte_at && f.payload.size >= (32u << 10) && now > *f.first_byte_at) {
+    double kbps = static_cast<double>(f.payload.size) * 8 / 1000 / to_seconds(now - *f.first_byte_at);
+    m_node.agent().empathy.on_rate_sample(from, kbps);
   }
   if (!s.seen.insert({info.segment, info.part}).second) return true; // duplicate
   ++s.stats.parts_received;
   s.last_part_at = now;
+  double latency = static_cast<double>(m_node.environment().wall_clock_ms(now) - info.ingest_unix_ms);
   if (!info.end_of_stream) {
-    s.stats.add_latency(static_cast<double>(m_node.environment().wall_clock_ms(now) - info.ingest_unix_ms));
+    s.stats.add_latency(latency);
+    if (info.duration_us > 0) s.bitrate_kbps.add(static_cast<double>(f.payload.size) * 8 * 1000 / info.duration_us, 0.2);
   }
-  store(s, StoredPart{info, f.payload});
-  forward(s, f, conn);
+  m_node.agent().economics.received(from, f.payload.size);
+  if (s.fetched.erase({info.segment, info.part})) ++s.parts_repaired;
+  else if (conn == s.upstream && !info.end_of_stream) note_upstream_part(s, from, info, latency, now);
+  store(s, StoredPart{info, f.payload, std::make_shared<const Bytes>(f.header)});
+  forward(s, f, conn, now);
+  if (auto w = s.fetch_waiters.find({info.segment, info.part}); w != s.fetch_waiters.end()) {
+    for (ConnId c : w->second) {
+      if (c != conn && !s.subscribers.count(c)) m_node.send_app_frame(c, f);
+    }
+    s.fetch_waiters.erase(w);
+  }
   if (info.end_of_stream) end_locally(s, "ended");
   return true;
 }
@@ -357,21 +371,212 @@ void StreamRouter::store(Stream& s, const StoredPart& p) {
   while (s.segments.size() > kSegmentWindow) s.segments.erase(s.segments.begin());
   uint64_t oldest = s.segments.empty() ? 0 : s.segments.begin()->first;
   while (!s.seen.empty() && s.seen.begin()->first < oldest) s.seen.erase(s.seen.begin());
+  while (!s.fetched.empty() && s.fetched.begin()->first < oldest) s.fetched.erase(s.fetched.begin());
+  while (!s.fetch_waiters.empty() && s.fetch_waiters.begin()->first.first < oldest) s.fetch_waiters.erase(s.fetch_waiters.begin());
 }
 
-void StreamRouter::forward(Stream& s, const Frame& f, std::optional<ConnId> except) {
+void StreamRouter::forward(Stream& s, const Frame& f, std::optional<ConnId> except, Timestamp now) {
+  const Misbehaviour& mb = m_node.options().misbehave;
+  bool bad = m_node.misbehaving(now) && f.payload.size > 0; // fault injection (tests, demo) only
+  auto chance = [&](double p) { return static_cast<double>(m_node.environment().random().uniform(1'000'000)) < p * 1e6; };
   for (ConnId sub : s.subscribers) {
     if (sub == except) continue;
     Frame out = f; // same payload buffer, no copy
-    double p = m_node.options().corrupt_forwarded_parts;
-    if (p > 0 && f.payload.size > 0 &&
-        static_cast<double>(m_node.environment().random().uniform(1'000'000)) < p * 1e6) {
-      Bytes bad(f.payload.view().begin(), f.payload.view().end()); // fault injection only
-      bad[bad.size() / 2] ^= 0xff;
-      out.payload = core::SharedSlice::copy_of(bad);
+    out.first_byte_at.reset();
+    if (bad && mb.drop > 0 && chance(mb.drop)) continue;
+    if (bad && mb.corrupt > 0 && chance(mb.corrupt)) {
+      Bytes copy(f.payload.view().begin(), f.payload.view().end());
+      copy[copy.size() / 2] ^= 0xff;
+      out.payload = core::SharedSlice::copy_of(copy);
+    }
+    if (auto addr = m_node.address_of(sub)) m_node.agent().economics.served(*addr, f.payload.size);
+    if (bad && mb.delay.count() > 0) {
+      m_delayed.push_back({now + mb.delay, sub, std::move(out)});
+      ++s.stats.parts_forwarded;
+      continue;
     }
     if (m_node.send_app_frame(sub, std::move(out))) ++s.stats.parts_forwarded;
   }
+}
+
+std::optional<Timestamp> StreamRouter::next_release() const {
+  if (m_delayed.empty()) return std::nullopt;
+  return m_delayed.front().at;
+}
+
+void StreamRouter::release_delayed(Timestamp now) {
+  while (!m_delayed.empty() && m_delayed.front().at <= now) {
+    m_node.send_app_frame(m_delayed.front().conn, std::move(m_delayed.front().frame));
+    m_delayed.pop_front();
+  }
+}
+
+void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms,
+                                      Timestamp now) {
+  Empathy& empathy = m_node.agent().empathy;
+  // Gaps in what the upstream sent: parts skipped inside a segment, or trailing
+  // parts of the previous segment (found from the media-time gap).
+  std::vector<std::pair<uint64_t, uint32_t>> missing;
+  if (s.last_from_upstream) {
+    auto [ls, lp] = *s.last_from_upstream;
+    if (info.segment == ls && info.part > lp + 1) {
+      for (uint32_t k = lp + 1; k < info.part && missing.size() < 16; ++k) missing.emplace_back(ls, k);
+    } else if (info.segment == ls + 1) {
+      int64_t gap = info.pts_us - s.last_end_pts_us;
+      if (info.part == 0 && gap > 250'000 && info.duration_us > 0) {
+        auto n = static_cast<uint32_t>(std::min<int64_t>(16, (gap + info.duration_us / 2) / info.duration_us));
+        for (uint32_t k = 1; k <= n; ++k) missing.emplace_back(ls, lp + k);
+      }
+      for (uint32_t k = 0; k < info.part && missing.size() < 16; ++k) missing.emplace_back(info.segment, k);
+    }
+  }
+  if (!s.last_from_upstream || std::make_pair(info.segment, info.part) > *s.last_from_upstream) {
+    s.last_from_upstream = std::make_pair(info.segment, info.part);
+    s.last_end_pts_us = info.pts_us + info.duration_us;
+  }
+  for (const auto& key : missing) {
+    if (s.seen.count(key)) continue;
+    ++s.parts_missing;
+    ++s.window.expected;
+    empathy.on_upstream_missing(from);
+    // Repair before the playback deadline: ask the backup (it pulls it through if need be).
+    std::optional<ConnId> helper = s.backup;
+    if (helper && s.fetched.size() < 64 && s.fetched.insert(key).second) send_fetch(s, *helper, key.first, key.second);
+  }
+  std::optional<double> claimed;
+  if (const NeighbourProfile* p = m_node.agent().memory.find(from); p && p->claims) {
+    auto it = p->claims->stream_latency_ms.find(core::to_hex(s.id, false));
+    if (it != p->claims->stream_latency_ms.end()) claimed = it->second;
+  }
+  double rtt = s.upstream ? m_node.rtt_ms(*s.upstream) : 0;
+  empathy.on_upstream_part(from, latency_ms, claimed, rtt < 1e6 ? rtt : 0);
+  s.upstream_latency.add(latency_ms, 0.2);
+  ++s.window.expected;
+  ++s.window.parts;
+  s.window.latency_sum += latency_ms;
+  double budget = claimed.value_or(0.0) + (rtt < 1e6 ? rtt : 0) + to_ms(empathy.options().on_time_slack);
+  if (latency_ms <= budget) ++s.window.on_time;
+  (void)now;
+}
+
+bool StreamRouter::on_subscribe(ConnId conn, const Frame& f, Timestamp now) {
+  wire::Subscribe sub;
+  if (!parse(sub, f) || sub.rendition().size() > 32) return false;
+  auto id = stream_id_from(sub.stream_id());
+  if (!id) return false;
+  std::optional<core::Amount> max_price;
+  if (!sub.max_price_wei_per_mb().empty()) {
+    auto m = core::Amount::from_decimal_wei(sub.max_price_wei_per_mb());
+    if (!m) return false;
+    max_price = *m;
+  }
+  auto it = m_streams.find(*id);
+  auto reply = [&](bool accepted, const std::string& reason) {
+    wire::SubscribeResult r;
+    r.set_stream_id(sub.stream_id());
+    r.set_rendition(sub.rendition());
+    r.set_accepted(accepted);
+    r.set_reason(reason);
+    r.set_quote_wei_per_mb(m_node.agent().economics.current_quote().to_wei_string());
+    m_node.send_app_frame(conn, media_frame(MediaFrameType::subscribe_result, r));
+  };
+  if (f.type == static_cast<uint16_t>(MediaFrameType::unsubscribe)) {
+    if (it != m_streams.end()) {
+      it->second.subscribers.erase(conn);
+      route(it->second, now);
+    }
+    return true;
+  }
+  if (it == m_streams.end()) {
+    reply(false, "unknown_stream"); // not announced to us (yet)
+    return true;
+  }
+  Stream& s = it->second;
+  if (!s.subscribers.count(conn)) {
+    auto addr = m_node.address_of(conn);
+    bool needy = false;
+    if (const NeighbourProfile* p = addr ? m_node.agent().memory.find(*addr) : nullptr; p && p->claims) {
+      needy = std::find(p->claims->needs.begin(), p->claims->needs.end(), core::to_hex(*id, false)) != p->claims->needs.end();
+    }
+    double stream_kbps = s.bitrate_kbps.n ? s.bitrate_kbps.mean : 0;
+    double used = 0;
+    for (const auto& [sid, other] : m_streams) {
+      used += static_cast<double>(other.subscribers.size()) * (other.bitrate_kbps.n ? other.bitrate_kbps.mean : 0);
+    }
+    Admission a = m_node.agent().economics.admit(max_price, needy, used, stream_kbps);
+    if (!a.accepted) {
+      reply(false, a.reason);
+      return true;
+    }
+    s.subscribers.insert(conn);
+  }
+  reply(true, "");
+  route(s, now);
+  return true;
+}
+
+bool StreamRouter::on_subscribe_result(ConnId conn, const Frame& f, Timestamp now) {
+  wire::SubscribeResult r;
+  if (!parse(r, f) || r.reason().size() > 64) return false;
+  auto id = stream_id_from(r.stream_id());
+  if (!id) return false;
+  auto it = m_streams.find(*id);
+  if (it == m_streams.end() || r.accepted()) return true;
+  Stream& s = it->second;
+  if (auto addr = m_node.address_of(conn)) m_node.agent().empathy.on_refused(*addr);
+  if (s.upstream == conn) {
+    s.subscribed = false; // it will not send: find another
+    leave_upstream(s, now);
+  }
+  return true;
+}
+
+bool StreamRouter::on_fetch(ConnId conn, const Frame& f, Timestamp /*now*/) {
+  wire::Fetch req;
+  if (!parse(req, f) || req.rendition().size() > 32) return false;
+  auto id = stream_id_from(req.stream_id());
+  if (!id) return false;
+  auto it = m_streams.find(*id);
+  if (it == m_streams.end()) return true;
+  Stream& s = it->second;
+  auto key = std::make_pair(req.segment(), req.part());
+  if (auto seg = s.segments.find(req.segment()); seg != s.segments.end()) {
+    if (auto p = seg->second.parts.find(req.part()); p != seg->second.parts.end() && p->second.header) {
+      Frame out;
+      out.type = static_cast<uint16_t>(MediaFrameType::part);
+      out.header = *p->second.header;
+      out.payload = p->second.payload;
+      m_node.send_app_frame(conn, std::move(out));
+      return true;
+    }
+  }
+  // Not here: pass the request up (pull-through), once per part, a bounded number at a time.
+  if (s.ended || s.fetch_waiters.size() >= 64) return true;
+  if (!s.segments.empty() && req.segment() < s.segments.begin()->first) return true; // too old
+  auto& waiters = s.fetch_waiters[key];
+  bool first = waiters.empty();
+  waiters.insert(conn);
+  std::optional<ConnId> up = s.upstream;
+  if (!up) { // not carrying it: ask the nearest neighbour that has it
+    uint32_t best = kNoRoute;
+    for (const auto& [c, h] : s.haves) {
+      if (c != conn && h < best) {
+        best = h;
+        up = c;
+      }
+    }
+  }
+  if (first && up && *up != conn) send_fetch(s, *up, req.segment(), req.part());
+  return true;
+}
+
+void StreamRouter::send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part) {
+  wire::Fetch req;
+  req.set_stream_id(bytes_of(s.id));
+  req.set_rendition("source");
+  req.set_segment(segment);
+  req.set_part(part);
+  m_node.send_app_frame(conn, media_frame(MediaFrameType::fetch, req));
 }
 
 void StreamRouter::route(Stream& s, Timestamp now) {
@@ -381,14 +586,29 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     new_hops = 0;
   } else {
     std::vector<UpstreamCandidate> candidates;
+    auto candidate = [&](ConnId c, uint32_t h) {
+      auto addr = m_node.address_of(c);
+      // Never a neighbour we serve this stream to (a loop), never one without a proven address.
+      if (!addr || s.subscribers.count(c) || h >= kMaxHops - 1) return;
+      candidates.push_back({c, h, m_node.rtt_ms(c), *addr});
+    };
     for (const auto& [c, h] : s.haves) {
-      if (h < kMaxHops - 1 && c != s.avoid) candidates.push_back({c, h, m_node.rtt_ms(c)});
+      if (c != s.avoid) candidate(c, h);
     }
     if (candidates.empty() && s.avoid) { // the one we left is all there is
-      auto h = s.haves.find(*s.avoid);
-      if (h != s.haves.end() && h->second < kMaxHops - 1) candidates.push_back({h->first, h->second, m_node.rtt_ms(h->first)});
+      if (auto h = s.haves.find(*s.avoid); h != s.haves.end()) candidate(h->first, h->second);
     }
-    UpstreamChoice choice = m_policy->choose(s.id, candidates, s.upstream);
+    RouteContext ctx;
+    ctx.now = now;
+    ctx.now_ms = m_node.wall_ms(now);
+    ctx.stream_kbps = s.bitrate_kbps.n ? s.bitrate_kbps.mean : 0;
+    if (s.upstream_latency.n > 0) ctx.current_latency_ms = s.upstream_latency.mean;
+    if (s.upstream) {
+      if (auto a = m_node.address_of(*s.upstream)) {
+        if (const NeighbourProfile* p = m_node.agent().memory.find(*a)) ctx.current_on_time = p->on_time.value;
+      }
+    }
+    UpstreamChoice choice = m_policy->choose(s.id, candidates, s.upstream, ctx);
     best = choice.primary;
     s.backup = choice.backup;
     if (best) new_hops = s.haves[*best] + 1;
@@ -399,6 +619,10 @@ void StreamRouter::route(Stream& s, Timestamp now) {
   if (best != old || need != subscribed_before) {
     if (old && subscribed_before) send_subscription(s, *old, false);
     if (best != old && old && best) ++s.upstream_switches;
+    if (best != old) {
+      s.upstream_latency = {};
+      s.last_from_upstream.reset();
+    }
     s.upstream = best;
     s.subscribed = need && best.has_value();
     if (s.subscribed) {
@@ -424,6 +648,9 @@ void StreamRouter::send_subscription(const Stream& s, ConnId conn, bool subscrib
   wire::Subscribe sub;
   sub.set_stream_id(bytes_of(s.id));
   sub.set_rendition("source");
+  if (subscribe && m_node.options().agent_config.max_price_wei_per_mb) {
+    sub.set_max_price_wei_per_mb(m_node.options().agent_config.max_price_wei_per_mb->to_wei_string());
+  }
   m_node.send_app_frame(conn, media_frame(subscribe ? MediaFrameType::subscribe : MediaFrameType::unsubscribe, sub));
 }
 
@@ -446,6 +673,7 @@ void StreamRouter::leave_upstream(Stream& s, Timestamp now) {
 
 void StreamRouter::tick(Timestamp now) {
   const NodeOptions& o = m_node.options();
+  release_delayed(now);
   for (auto& [id, s] : m_streams) {
     if (s.producer) {
       if (!s.ended && now >= m_next_announce[id]) announce(s, now);

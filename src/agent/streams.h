@@ -28,12 +28,14 @@
 // Environment::wall_clock_ms.
 #pragma once
 
+#include "agent/memory/memory.h"
 #include "agent/peer_types.h"
 #include "agent/upstream_policy.h"
 #include "core/nostr.h"
 #include "core/part.h"
 #include "core/time.h"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,6 +53,7 @@ inline constexpr uint32_t kNoRoute = 0xffffffff;
 struct StoredPart {
   core::PartInfo info;
   core::SharedSlice payload;
+  std::shared_ptr<const Bytes> header; // the signed PartHeader as received, to answer a Fetch
 };
 
 struct Segment {
@@ -90,6 +93,21 @@ struct Stream {
   Timestamp last_announcement_at{};
   std::string end_reason;         // "" while live; ended | stalled | expired
   uint64_t upstream_switches = 0;
+  // Observed through the current upstream (reset when it changes).
+  Ewma upstream_latency;
+  std::optional<std::pair<uint64_t, uint32_t>> last_from_upstream;
+  int64_t last_end_pts_us = 0;
+  // This reflect window (Node::reflect resets it): for predictions' outcomes.
+  struct Window {
+    uint64_t expected = 0, on_time = 0, parts = 0;
+    double latency_sum = 0;
+  } window;
+  Ewma bitrate_kbps; // of the stream, from part sizes and durations
+  // Repair: parts we asked a backup for, and parts neighbours asked us for.
+  std::set<std::pair<uint64_t, uint32_t>> fetched;
+  std::map<std::pair<uint64_t, uint32_t>, std::set<ConnId>> fetch_waiters;
+  uint64_t parts_repaired = 0;
+  uint64_t parts_missing = 0;
   std::map<ConnId, uint32_t> haves; // neighbour -> its advertised hops
   uint32_t hops = kNoRoute;         // ours, as last advertised
   std::set<ConnId> subscribers;
@@ -108,8 +126,8 @@ public:
   static constexpr Duration kAnnouncementExpiry = 4 * kAnnounceRefresh;
 
   StreamRouter(Node& node, const core::PrivateKey& key);
-  // Replaces the upstream policy (default: NearestUpstream).
-  void set_policy(std::unique_ptr<UpstreamPolicy> policy) { m_policy = std::move(policy); }
+  // Replaces the upstream policy (default: NearestUpstream); `policy` must outlive the router.
+  void set_policy(UpstreamPolicy& policy) { m_policy = &policy; }
   const UpstreamPolicy& policy() const { return *m_policy; }
 
   // Producer side: start a stream named `name` and return its id.
@@ -131,6 +149,11 @@ public:
 
   // State (for APIs and the HLS server).
   const std::map<core::StreamId, Stream>& streams() const { return m_streams; }
+  std::map<core::StreamId, Stream>& mutable_streams() { return m_streams; }
+  void route(Stream& s, Timestamp now); // recompute hops and upstream; advertise changes
+  // Test-only misbehaviour (delay): frames held back, and when the next is due.
+  std::optional<Timestamp> next_release() const;
+  void release_delayed(Timestamp now);
   const Stream* find(const core::StreamId& id) const;
   std::optional<core::StreamId> resolve(const std::string& id_or_name) const;
   // HLS media playlist of the complete segments in the window; nullopt if none yet.
@@ -144,17 +167,28 @@ private:
   bool on_part(ConnId conn, const core::Address& from, const core::Frame& f, Timestamp now);
   bool on_announcement(ConnId conn, const core::Frame& f, Timestamp now);
   void store(Stream& s, const StoredPart& p);
-  void forward(Stream& s, const core::Frame& f, std::optional<ConnId> except);
+  void forward(Stream& s, const core::Frame& f, std::optional<ConnId> except, Timestamp now);
+  bool on_subscribe(ConnId conn, const core::Frame& f, Timestamp now);
+  bool on_subscribe_result(ConnId conn, const core::Frame& f, Timestamp now);
+  bool on_fetch(ConnId conn, const core::Frame& f, Timestamp now);
+  void send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part);
+  void note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms, Timestamp now);
   void announce(Stream& s, Timestamp now);
   void send_announcement(const Stream& s, ConnId conn);
-  void route(Stream& s, Timestamp now); // recompute hops and upstream; advertise changes
   void end_locally(Stream& s, const std::string& reason);
   void leave_upstream(Stream& s, Timestamp now); // the primary failed: avoid it, take the backup
   void send_have(const Stream& s, ConnId conn);
   void send_subscription(const Stream& s, ConnId conn, bool subscribe);
 
   Node& m_node;
-  std::unique_ptr<UpstreamPolicy> m_policy;
+  NearestUpstream m_nearest;
+  UpstreamPolicy* m_policy = &m_nearest;
+  struct Delayed {
+    Timestamp at;
+    ConnId conn;
+    core::Frame frame;
+  };
+  std::deque<Delayed> m_delayed;
   core::PrivateKey m_key;
   core::Address m_address;
   std::map<core::StreamId, Stream> m_streams;

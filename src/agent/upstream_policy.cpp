@@ -11,7 +11,7 @@ bool better(const UpstreamCandidate& a, const UpstreamCandidate& b) {
 } // namespace
 
 UpstreamChoice NearestUpstream::choose(const core::StreamId& /*stream*/, std::span<const UpstreamCandidate> candidates,
-                                       std::optional<ConnId> current) {
+                                       std::optional<ConnId> current, const RouteContext& /*context*/) {
   UpstreamChoice out;
   const UpstreamCandidate* best = nullptr;
   const UpstreamCandidate* second = nullptr;

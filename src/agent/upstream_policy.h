@@ -11,7 +11,9 @@
 #pragma once
 
 #include "agent/peer_types.h"
+#include "core/address.h"
 #include "core/part.h"
+#include "core/time.h"
 
 #include <optional>
 #include <span>
@@ -22,6 +24,16 @@ struct UpstreamCandidate {
   ConnId conn = 0;
   uint32_t hops = 0;  // the neighbour's distance to the producer
   double rtt_ms = 0;  // ours to the neighbour (large if not measured yet)
+  core::Address address;
+};
+
+// What the router knows about the stream when it asks.
+struct RouteContext {
+  Timestamp now{};
+  int64_t now_ms = 0;
+  double stream_kbps = 0;                        // observed bitrate (0: unknown yet)
+  std::optional<double> current_latency_ms;      // observed via the current upstream
+  std::optional<double> current_on_time;         // fraction on time via the current upstream
 };
 
 struct UpstreamChoice {
@@ -35,7 +47,7 @@ public:
   // `candidates` may be empty; `current` is the present upstream (it may no
   // longer be among the candidates).
   virtual UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
-                                std::optional<ConnId> current) = 0;
+                                std::optional<ConnId> current, const RouteContext& context) = 0;
   virtual const char* name() const = 0;
 };
 
@@ -45,7 +57,7 @@ public:
 class NearestUpstream final : public UpstreamPolicy {
 public:
   UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
-                        std::optional<ConnId> current) override;
+                        std::optional<ConnId> current, const RouteContext& context) override;
   const char* name() const override { return "nearest"; }
 };
 

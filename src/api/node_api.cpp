@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include <sstream>
 
 namespace openstreaming::api {
@@ -137,6 +139,153 @@ json streams_json(net::NodeRuntime& rt) {
   return list;
 }
 
+// ---- The agent (issue #5; docs/api.md) -----------------------------------------
+
+json claims_json(const agent::NeighbourProfile& p) {
+  if (!p.claims) return nullptr;
+  json lat = json::object();
+  for (const auto& [id, ms] : p.claims->stream_latency_ms) lat[id] = ms;
+  return {{"capacity_kbps", p.claims->capacity_kbps},
+          {"load_pct", p.claims->load_pct},
+          {"quote_wei_per_mb", p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)},
+          {"buffer_health_ms", p.claims->buffer_health_ms},
+          {"needs", p.claims->needs},
+          {"stream_latency_ms", lat},
+          {"seq", p.claims->seq}};
+}
+
+json neighbors_json(net::NodeRuntime& rt) {
+  agent::Node& n = rt.node();
+  int64_t ms = n.wall_ms(rt.now());
+  const auto& eo = n.agent().empathy.options();
+  json list = json::array();
+  std::set<core::Address> connected;
+  for (const auto& peer : n.peers(rt.now())) connected.insert(peer.address);
+  for (const auto& [addr, p] : n.agent().memory.neighbours()) {
+    const auto& c = p.coherence;
+    list.push_back(
+        {{"address", addr.to_checksum_hex()},
+         {"connected", connected.count(addr) > 0},
+         {"status", agent::status_name(n.agent().empathy.status(addr, ms))},
+         {"reason", p.reason},
+         {"coherence",
+          {{"score", c.score},
+           {"coherent", c.score > eo.coherent_above + 1e-9},
+           {"components",
+            {{"capacity", {{"ok", c.capacity}, {"weight", eo.w_capacity}}},
+             {"price", {{"ok", c.price}, {"weight", eo.w_price}}},
+             {"reliability", {{"ok", c.reliability}, {"weight", eo.w_reliability}, {"on_time", p.on_time.value}}},
+             {"cooperation", {{"ok", c.cooperation}, {"weight", eo.w_cooperation}, {"claims_confirmed", p.claims_confirmed.value}}}}}}},
+         {"claimed", claims_json(p)},
+         {"observed",
+          {{"rtt_ms", p.rtt_ms.n ? json(p.rtt_ms.mean) : json(nullptr)},
+           {"rate_kbps", p.rate_kbps.n ? json(p.rate_kbps.mean) : json(nullptr)},
+           {"rate_samples", p.rate_kbps.n},
+           {"on_time", p.on_time.value},
+           {"parts_from", p.parts_from},
+           {"parts_late", p.parts_late},
+           {"parts_missing", p.parts_missing},
+           {"parts_invalid", p.parts_invalid},
+           {"states_received", p.states_received},
+           {"states_forged", p.states_forged},
+           {"subscriptions_refused", p.subscriptions_refused}}},
+         {"price_quote_wei_per_mb", p.claims && p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)},
+         {"probation_until_ms", p.probation_until_ms},
+         {"shunned_until_ms", p.shunned_until_ms},
+         {"episodes", p.episodes}});
+  }
+  return list;
+}
+
+json routes_json(net::NodeRuntime& rt) {
+  agent::Node& n = rt.node();
+  const auto& routes = n.agent().propagation.routes();
+  json list = json::array();
+  for (const auto& [id, s] : n.streams().streams()) {
+    if (s.producer) continue;
+    json r = {{"stream", core::to_hex(id, false)}, {"name", s.name}, {"policy", n.streams().policy().name()},
+              {"primary", nullptr}, {"backups", json::array()}, {"candidates", json::array()},
+              {"last_switch_ms", nullptr}, {"last_switch_reason", nullptr}, {"switches", s.upstream_switches},
+              {"parts_missing", s.parts_missing}, {"parts_repaired", s.parts_repaired}};
+    if (auto it = routes.find(id); it != routes.end()) {
+      const agent::RouteInfo& info = it->second;
+      if (info.primary) r["primary"] = info.primary->to_checksum_hex();
+      for (const auto& b : info.backups) r["backups"].push_back(b.to_checksum_hex());
+      for (const auto& c : info.candidates) {
+        r["candidates"].push_back({{"address", c.address.to_checksum_hex()},
+                                   {"hops", c.hops},
+                                   {"rtt_ms", c.rtt_ms < 1e6 ? json(c.rtt_ms) : json(nullptr)},
+                                   {"predicted_latency_ms", c.predicted_latency_ms},
+                                   {"status", c.status},
+                                   {"score", c.value},
+                                   {"components",
+                                    {{"latency", c.latency}, {"bandwidth", c.bandwidth}, {"economics", c.economics},
+                                     {"empathy", c.empathy}, {"delivery", c.delivery}}}});
+      }
+      if (info.last_switch_ms) {
+        r["last_switch_ms"] = info.last_switch_ms;
+        r["last_switch_reason"] = info.last_switch_reason;
+      }
+    }
+    list.push_back(r);
+  }
+  return list;
+}
+
+json memory_json(net::NodeRuntime& rt) {
+  const agent::Memory& m = rt.node().agent().memory;
+  const agent::SelfMetrics& s = m.self();
+  json preds = json::array();
+  for (auto it = m.predictions().rbegin(); it != m.predictions().rend() && preds.size() < 100; ++it) {
+    preds.push_back({{"id", it->id}, {"predictor", it->predictor}, {"subject", it->subject}, {"action", it->action},
+                     {"predicted", it->predicted}, {"made_ms", it->made_ms}, {"due_ms", it->due_ms},
+                     {"actual", it->actual ? json(*it->actual) : json(nullptr)},
+                     {"error", it->actual ? json(it->error) : json(nullptr)}});
+  }
+  json predictors = json::object();
+  for (const auto& [name, st] : m.predictors()) predictors[name] = {{"n", st.n}, {"mae", st.mae}};
+  return {{"self",
+           {{"load_pct", s.load_pct},
+            {"upload_used_kbps", s.upload_used_kbps},
+            {"upload_capacity_kbps", s.upload_capacity_kbps},
+            {"upload_available_kbps", s.upload_capacity_kbps > 0 ? json(std::max(0.0, s.upload_capacity_kbps - s.upload_used_kbps)) : json(nullptr)},
+            {"queue_bytes", s.queue_bytes},
+            {"subscribers", s.subscribers},
+            {"earnings_wei", s.earnings_wei.to_wei_string()},
+            {"spent_wei", s.spent_wei.to_wei_string()}}},
+          {"predictors", predictors},
+          {"predictions", preds},
+          {"neighbours_remembered", m.neighbours().size()}};
+}
+
+json economics_json(net::NodeRuntime& rt) {
+  agent::Node& n = rt.node();
+  const agent::Economics& e = n.agent().economics;
+  const agent::SelfMetrics& s = n.agent().memory.self();
+  json rel = json::array();
+  for (const auto& [addr, p] : n.agent().memory.neighbours()) {
+    if (p.bytes_served == 0 && p.bytes_received == 0) continue;
+    rel.push_back({{"address", addr.to_checksum_hex()},
+                   {"bytes_served", p.bytes_served},
+                   {"bytes_received", p.bytes_received},
+                   {"credit_wei", p.credit_wei.to_wei_string()},
+                   {"owed_wei", p.owed_wei.to_wei_string()},
+                   {"their_quote_wei_per_mb", p.claims && p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)}});
+  }
+  return {{"quote_wei_per_mb", e.current_quote().to_wei_string()},
+          {"inputs",
+           {{"cost_wei_per_mb", e.cost().to_wei_string()},
+            {"bandwidth_cost_wei_per_mb", e.options().bandwidth_cost_wei_per_mb.to_wei_string()},
+            {"cpu_cost_wei_per_mb", e.options().cpu_cost_wei_per_mb.to_wei_string()},
+            {"load_pct", s.load_pct},
+            {"mean_neighbour_quote_wei_per_mb", e.mean_neighbour_quote().to_wei_string()},
+            {"formula", "max(cost x (1 + load/100) x 1.2, 0.9 x mean neighbour quote)"}}},
+          {"capacity_kbps", e.options().capacity_kbps},
+          {"earnings_wei", s.earnings_wei.to_wei_string()},
+          {"spent_wei", s.spent_wei.to_wei_string()},
+          {"relationships", rel}};
+}
+
 // GET /hls/STREAM_ID/RENDITION/index.m3u8 and .../seg_N.ts. A playlist request
 // for a stream this node does not carry yet subscribes it, like a CDN edge.
 HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
@@ -184,6 +333,10 @@ HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
 Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
   return [&rt, info](const HttpRequest& req) -> HttpResponse {
     if (req.path == "/api/streams") return json_response(streams_json(rt));
+    if (req.path == "/api/neighbors") return json_response(neighbors_json(rt));
+    if (req.path == "/api/routes") return json_response(routes_json(rt));
+    if (req.path == "/api/memory") return json_response(memory_json(rt));
+    if (req.path == "/api/economics") return json_response(economics_json(rt));
     if (req.path.rfind("/hls/", 0) == 0) return hls(rt, req.path);
     if (req.path == "/api/status") {
       return json_response({{"address", rt.node().address().to_checksum_hex()},

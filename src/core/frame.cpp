@@ -31,6 +31,9 @@ const char* frame_type_name(uint16_t type) {
   case MediaFrameType::subscribe: return "subscribe";
   case MediaFrameType::unsubscribe: return "unsubscribe";
   case MediaFrameType::have: return "have";
+  case MediaFrameType::neighbour_state: return "neighbour_state";
+  case MediaFrameType::subscribe_result: return "subscribe_result";
+  case MediaFrameType::fetch: return "fetch";
   }
   return type >= kFirstAppFrameType ? "app" : "unknown";
 }

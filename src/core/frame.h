@@ -17,6 +17,7 @@
 
 #include "core/bytes.h"
 #include "core/result.h"
+#include "core/time.h"
 
 #include <cstdint>
 #include <array>
@@ -41,7 +42,16 @@ enum class FrameType : uint16_t {
 inline constexpr uint16_t kFirstAppFrameType = 16;
 
 // Media frame types (application range).
-enum class MediaFrameType : uint16_t { part = 16, announcement = 17, subscribe = 18, unsubscribe = 19, have = 20 };
+enum class MediaFrameType : uint16_t {
+  part = 16,
+  announcement = 17,
+  subscribe = 18,
+  unsubscribe = 19,
+  have = 20,
+  neighbour_state = 21, // empathy protocol (issue #5)
+  subscribe_result = 22,
+  fetch = 23,
+};
 const char* frame_type_name(uint16_t type); // "hello", ..., or "unknown"
 
 // A read-only view into a shared buffer.
@@ -58,6 +68,9 @@ struct Frame {
   uint16_t type = 0;
   Bytes header;        // serialized protobuf
   SharedSlice payload; // may be empty
+  // Receive side only, set by the runtime: when the frame's first bytes arrived
+  // (for a large frame, its transfer time tells the sender's real upload rate).
+  std::optional<Timestamp> first_byte_at;
 
   static constexpr std::size_t kPrefixSize = 10;
   std::size_t wire_size() const { return kPrefixSize + header.size() + payload.size; }

@@ -52,6 +52,12 @@ public:
   Bytes scratch; // coalesced small frames of the write in progress
   core::Frame big; // a frame whose payload is written from its own buffer
   std::array<uint8_t, core::Frame::kPrefixSize> big_prefix{};
+  std::optional<Timestamp> partial_since; // when the frame now being received started arriving
+  // Paced write in progress (RuntimeOptions::upload_kbps).
+  asio::steady_timer pace_timer{stream.get_executor()};
+  std::vector<asio::const_buffer> pace_bufs;
+  std::size_t pace_offset = 0, pace_total = 0;
+  std::chrono::steady_clock::time_point pace_start{};
 };
 
 NodeRuntime::NodeRuntime(asio::io_context& io, RuntimeOptions options)
@@ -198,8 +204,14 @@ void NodeRuntime::start_read(const ConnPtr& c) {
       return;
     }
     std::vector<core::Frame> frames;
+    bool had_partial = c->decoder.has_partial_frame();
     auto failure = c->decoder.commit(n, frames);
     Timestamp t = now();
+    // When each frame began to arrive: its transfer time is the sender's real rate.
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      frames[i].first_byte_at = i == 0 && had_partial && c->partial_since ? *c->partial_since : t;
+    }
+    if (c->decoder.has_partial_frame() && (!frames.empty() || !had_partial)) c->partial_since = t;
     for (auto& f : frames) m_node->handle_frame(c->id, std::move(f), t);
     if (failure) m_node->handle_framing_error(c->id, reason_of(failure->error), failure->detail, t);
     pump();
@@ -244,17 +256,91 @@ void NodeRuntime::flush(const ConnPtr& c) {
     bufs.push_back(asio::buffer(c->scratch));
     bytes = c->scratch.size();
   }
-  asio::async_write(c->stream, bufs, [this, c, bytes](boost::system::error_code ec, std::size_t) {
+  if (m_options.upload_kbps > 0) {
+    paced_write(c, std::move(bufs), bytes);
+    return;
+  }
+  asio::async_write(c->stream, bufs, [this, c, bytes](boost::system::error_code ec, std::size_t) { write_done(c, ec, bytes); });
+}
+
+void NodeRuntime::write_done(const ConnPtr& c, boost::system::error_code ec, std::size_t bytes) {
+  if (c->finished) return;
+  c->big = core::Frame{};
+  if (ec) {
+    finish(c);
+    return;
+  }
+  m_node->handle_sent(c->id, bytes, now());
+  pump();
+  flush(c);
+}
+
+// Pacing (written here because no library on the list shapes a TLS stream):
+// one node-wide schedule; each buffer reserves the next free span of it and
+// goes out in 16 KiB chunks at their scheduled times.
+void NodeRuntime::paced_write(const ConnPtr& c, std::vector<asio::const_buffer> bufs, std::size_t bytes) {
+  auto now_steady = std::chrono::steady_clock::now();
+  double ns_per_byte = 8e6 / static_cast<double>(m_options.upload_kbps);
+  c->pace_start = std::max(now_steady, m_pace_free_at);
+  m_pace_free_at = c->pace_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(bytes) * ns_per_byte));
+  c->pace_bufs = std::move(bufs);
+  c->pace_offset = 0;
+  c->pace_total = bytes;
+  paced_chunk(c);
+}
+
+void NodeRuntime::paced_chunk(const ConnPtr& c) {
+  if (c->finished) return;
+  if (c->pace_offset >= c->pace_total) {
+    c->pace_bufs.clear();
+    write_done(c, {}, c->pace_total);
+    return;
+  }
+  constexpr std::size_t kChunk = 16 << 10;
+  std::size_t len = std::min(kChunk, c->pace_total - c->pace_offset);
+  std::vector<asio::const_buffer> slice;
+  std::size_t skip = c->pace_offset, want = len;
+  for (const auto& b : c->pace_bufs) {
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    std::size_t take = std::min(b.size() - skip, want);
+    slice.push_back(asio::buffer(static_cast<const uint8_t*>(b.data()) + skip, take));
+    want -= take;
+    skip = 0;
+    if (want == 0) break;
+  }
+  double ns_per_byte = 8e6 / static_cast<double>(m_options.upload_kbps);
+  auto due = c->pace_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(c->pace_offset) * ns_per_byte));
+  c->pace_timer.expires_at(due);
+  c->pace_timer.async_wait([this, c, slice = std::move(slice), len](boost::system::error_code tec) {
     if (c->finished) return;
-    c->big = core::Frame{};
-    if (ec) {
-      finish(c);
+    if (tec) {
+      write_done(c, tec, 0);
       return;
     }
-    m_node->handle_sent(c->id, bytes, now());
-    pump();
-    flush(c);
+    asio::async_write(c->stream, slice, [this, c, len](boost::system::error_code ec, std::size_t) {
+      if (c->finished) return;
+      if (ec) {
+        write_done(c, ec, 0);
+        return;
+      }
+      c->pace_offset += len;
+      paced_chunk(c);
+    });
   });
+}
+
+void NodeRuntime::set_memory_store(agent::MemoryStore* store) {
+  m_store = store;
+  if (m_store) {
+    if (auto snapshot = m_store->load()) m_node->agent().memory.restore(*snapshot);
+  }
+}
+
+void NodeRuntime::save_memory() {
+  if (m_store) m_store->save(m_node->agent().memory.snapshot());
 }
 
 void NodeRuntime::request_close(const ConnPtr& c) {
@@ -281,6 +367,7 @@ void NodeRuntime::finish(const ConnPtr& c) {
   c->finished = true;
   boost::system::error_code ignore;
   c->timer.cancel();
+  c->pace_timer.cancel();
   c->stream.lowest_layer().close(ignore);
   m_conns.erase(c->id);
   if (c->registered) m_node->handle_closed(c->id, now());
@@ -306,6 +393,7 @@ void NodeRuntime::pump() {
     if (on_event) on_event(*e);
   }
   arm_timer();
+  if (m_store && m_node->take_snapshot_due()) save_memory();
   if (m_on_shutdown && m_node->shutdown_complete()) {
     auto done = std::move(m_on_shutdown);
     m_on_shutdown = nullptr;

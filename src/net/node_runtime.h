@@ -32,6 +32,10 @@ struct RuntimeOptions {
   Duration tls_timeout = 10s;       // TCP connect + TLS handshake
   Duration close_linger = 2s;       // after our last write, wait this long for the peer's EOF
   std::size_t max_frame_size = core::kDefaultMaxFrameSize;
+  // Upload capacity: all writes together go out at most this fast, in 16 KiB
+  // chunks, each buffer's chunks back to back (a part goes out at the full rate,
+  // parts queue behind each other). 0: unlimited.
+  uint64_t upload_kbps = 0;
 };
 
 struct TransportMetrics {
@@ -64,6 +68,9 @@ public:
   double uptime_s() const;
   // Called for every node event (after logging), e.g. by tests or APIs.
   std::function<void(const agent::Event&)> on_event;
+  // Persists the agent's memory: loaded now, saved when the node says so and by save_memory().
+  void set_memory_store(agent::MemoryStore* store);
+  void save_memory();
 
 private:
   class Connection;
@@ -75,6 +82,9 @@ private:
   void start_read(const ConnPtr& c);
   void write(const ConnPtr& c, core::Frame frame);
   void flush(const ConnPtr& c);
+  void write_done(const ConnPtr& c, boost::system::error_code ec, std::size_t bytes);
+  void paced_write(const ConnPtr& c, std::vector<asio::const_buffer> bufs, std::size_t bytes);
+  void paced_chunk(const ConnPtr& c);
   void request_close(const ConnPtr& c);
   void finish(const ConnPtr& c);
   void pump();
@@ -98,6 +108,8 @@ private:
   std::function<void()> m_on_shutdown;
   std::unique_ptr<asio::steady_timer> m_shutdown_deadline;
   bool m_stopping = false;
+  agent::MemoryStore* m_store = nullptr;
+  std::chrono::steady_clock::time_point m_pace_free_at{};
 };
 
 } // namespace openstreaming::net

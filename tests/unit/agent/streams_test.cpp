@@ -91,7 +91,7 @@ TEST(Streams, CorruptingRelayIsCaughtByTheNextHop) {
   MemNetwork net(22);
   auto b = net.add(line_opts(std::nullopt));
   NodeOptions bad = line_opts(b);
-  bad.corrupt_forwarded_parts = 1.0;
+  bad.misbehave.corrupt = 1.0;
   auto r = net.add(bad);
   auto v = net.add(line_opts(r));
   net.start_all();
@@ -104,10 +104,14 @@ TEST(Streams, CorruptingRelayIsCaughtByTheNextHop) {
   const Stream* s = net.node(v).streams().find(id);
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->stats.parts_received, 0u);
-  EXPECT_EQ(s->stats.parts_invalid, 8u);
-  EXPECT_EQ(s->invalid_by_neighbour.at(net.key(r).address().to_checksum_hex()), 8u); // blamed on the sender
+  // Three invalid parts make the sender hostile: it is disconnected and shunned.
+  EXPECT_EQ(s->stats.parts_invalid, 3u);
+  EXPECT_EQ(s->invalid_by_neighbour.at(net.key(r).address().to_checksum_hex()), 3u); // blamed on the sender
   EXPECT_FALSE(net.node(v).streams().playlist(id)); // nothing served
-  EXPECT_EQ(net.node(v).metrics().parts_invalid.at("bad_hash"), 8u);
+  EXPECT_EQ(net.node(v).metrics().parts_invalid.at("bad_hash"), 3u);
+  EXPECT_EQ(net.node(v).established_count(), 0u);
+  EXPECT_TRUE(net.node(v).agent().empathy.shunned(net.key(r).address(), net.node(v).wall_ms(net.now())));
+  EXPECT_EQ(net.node(v).metrics().disconnects.count({"shunned", "local"}), 1u);
 }
 
 TEST(Streams, ReroutesWhenTheUpstreamDies) {
@@ -143,7 +147,7 @@ TEST(Streams, CorruptUpstreamIsLeftForTheBackup) {
   MemNetwork net(24);
   auto b = net.add(line_opts(std::nullopt));
   NodeOptions bad_opts = line_opts(b);
-  bad_opts.corrupt_forwarded_parts = 1.0;
+  bad_opts.misbehave.corrupt = 1.0;
   auto bad = net.add(bad_opts);
   auto good = net.add(line_opts(b));
   NodeOptions vo = line_opts(bad);
@@ -238,20 +242,21 @@ TEST(Streams, LivePlaylistListsPartsAsTheyArrive) {
 TEST(UpstreamPolicy, NearestWithBackupAndNoFlapping) {
   NearestUpstream p;
   core::StreamId id{};
-  std::vector<UpstreamCandidate> c = {{1, 2, 30.0}, {2, 1, 50.0}, {3, 1, 20.0}};
-  auto first = p.choose(id, c, std::nullopt);
+  RouteContext ctx;
+  std::vector<UpstreamCandidate> c = {{1, 2, 30.0, {}}, {2, 1, 50.0, {}}, {3, 1, 20.0, {}}};
+  auto first = p.choose(id, c, std::nullopt, ctx);
   EXPECT_EQ(first.primary, 3u); // fewest hops, then lowest RTT
   EXPECT_EQ(first.backup, 2u);
   c[1].rtt_ms = 10.0; // 2 is now faster, same hops: stay with 3
-  auto again = p.choose(id, c, 3);
+  auto again = p.choose(id, c, 3, ctx);
   EXPECT_EQ(again.primary, 3u);
   EXPECT_EQ(again.backup, 2u);
   c[0].hops = 0; // 1 is now nearer: switch
-  EXPECT_EQ(p.choose(id, c, 3).primary, 1u);
-  EXPECT_FALSE(p.choose(id, {}, 3).primary);
-  std::vector<UpstreamCandidate> one = {{5, 0, 1.0}};
-  EXPECT_EQ(p.choose(id, one, std::nullopt).primary, 5u);
-  EXPECT_FALSE(p.choose(id, one, std::nullopt).backup);
+  EXPECT_EQ(p.choose(id, c, 3, ctx).primary, 1u);
+  EXPECT_FALSE(p.choose(id, {}, 3, ctx).primary);
+  std::vector<UpstreamCandidate> one = {{5, 0, 1.0, {}}};
+  EXPECT_EQ(p.choose(id, one, std::nullopt, ctx).primary, 5u);
+  EXPECT_FALSE(p.choose(id, one, std::nullopt, ctx).backup);
 }
 
 TEST(Streams, ForgedAnnouncementsAreRefused) {

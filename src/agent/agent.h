@@ -1,0 +1,59 @@
+// Agent: the four modules around one memory (DESIGN.md §2, docs/agent.md).
+//
+//   Memory ── the model: profiles, self metrics, predictions and their errors
+//   Empathy ── claims vs observations -> coherence, trust, shunning
+//   Economics ── quote, admission, metering
+//   PropagationEngine ── upstream choice (the StreamRouter's UpstreamPolicy)
+//
+// The Node drives it: observations come from the media path and the peer
+// layer, the reflect step runs every `reflect_interval` (observe -> predict ->
+// choose -> record -> learn), and the state message goes out every
+// `empathy.state_interval`. No I/O.
+#pragma once
+
+#include "agent/economics/economics.h"
+#include "agent/empathy/empathy.h"
+#include "agent/memory/memory.h"
+#include "agent/propagation/propagation.h"
+#include "core/result.h"
+
+#include <string>
+#include <string_view>
+
+namespace openstreaming::agent {
+
+// Test and demo fault injection (--misbehave SPEC), active from `after`.
+struct Misbehaviour {
+  double corrupt = 0;      // corrupt:P   flip a byte in this fraction of forwarded parts
+  double drop = 0;         // drop:P      do not forward this fraction of parts
+  Duration delay{0};       // delay:MS    hold every forwarded part this long
+  double lie_capacity = 1; // lie-capacity:F  claim F x the real upload capacity
+  double overprice = 1;    // overprice:F     quote F x the fair price
+  Duration after{0};       // after:S     start misbehaving S seconds after start
+  bool any() const { return corrupt > 0 || drop > 0 || delay.count() > 0 || lie_capacity != 1 || overprice != 1; }
+};
+// "drop:0.3,after:10" -> Misbehaviour; errors name the bad item.
+Result<Misbehaviour> parse_misbehaviour(std::string_view spec);
+
+struct AgentOptions {
+  bool enabled = true; // false: the plain NearestUpstream policy of issue #4
+  EmpathyOptions empathy;
+  EconomicsOptions economics;
+  PropagationOptions propagation;
+  Duration reflect_interval = 2s;
+  Duration snapshot_interval = 10s;
+  std::optional<core::Amount> max_price_wei_per_mb; // what we pay at most (Subscribe limit)
+};
+
+struct Agent {
+  explicit Agent(const AgentOptions& o)
+      : options(o), empathy(memory, o.empathy), economics(memory, o.economics),
+        propagation(memory, empathy, economics, o.propagation) {}
+  AgentOptions options;
+  Memory memory;
+  Empathy empathy;
+  Economics economics;
+  PropagationEngine propagation;
+};
+
+} // namespace openstreaming::agent

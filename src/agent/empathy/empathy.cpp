@@ -1,0 +1,136 @@
+#include "agent/empathy/empathy.h"
+
+#include <algorithm>
+
+namespace openstreaming::agent {
+
+void Empathy::on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms,
+                               double rtt_ms) {
+  NeighbourProfile& p = m_memory.neighbour(from);
+  ++p.parts_from;
+  // On time: no later than the neighbour's own latency plus the hop (RTT) and a slack.
+  // Without a stated latency, only the slack beyond the hop.
+  double budget = claimed_ms.value_or(0.0) + std::max(rtt_ms, 0.0) + to_ms(m_o.on_time_slack);
+  bool on_time = latency_ms <= budget;
+  if (!on_time) ++p.parts_late;
+  p.on_time.add(on_time, m_o.alpha_parts);
+}
+
+void Empathy::on_upstream_missing(const core::Address& from) {
+  NeighbourProfile& p = m_memory.neighbour(from);
+  ++p.parts_missing;
+  p.on_time.add(false, m_o.alpha_parts);
+}
+
+void Empathy::on_rate_sample(const core::Address& from, double kbps) { m_memory.neighbour(from).rate_kbps.add(kbps, m_o.alpha_rate); }
+
+void Empathy::on_rtt(const core::Address& from, double rtt_ms) { m_memory.neighbour(from).rtt_ms.add(rtt_ms, 0.2); }
+
+bool Empathy::on_invalid_part(const core::Address& from, int64_t now_ms) {
+  NeighbourProfile& p = m_memory.neighbour(from);
+  ++p.parts_invalid;
+  p.on_time.add(false, m_o.alpha_parts);
+  if (p.parts_invalid >= m_o.hostile_invalid_parts) {
+    shun(p, now_ms, "sent " + std::to_string(p.parts_invalid) + " invalid parts");
+    return true;
+  }
+  return false;
+}
+
+bool Empathy::on_state(const core::Address& from, const NeighbourClaims& claims, bool valid, int64_t now_ms) {
+  NeighbourProfile& p = m_memory.neighbour(from);
+  if (!valid) {
+    ++p.states_forged;
+    shun(p, now_ms, "sent a forged state message");
+    return true;
+  }
+  ++p.states_received;
+  p.last_seen_ms = now_ms;
+  // A checkable claim: capacity, once we have seen enough of its real rate.
+  if (claims.capacity_kbps > 0 && p.rate_kbps.n >= m_o.min_rate_samples) {
+    p.claims_confirmed.add(p.rate_kbps.mean >= m_o.capacity_ratio * static_cast<double>(claims.capacity_kbps),
+                           m_o.alpha_claims);
+  }
+  p.claims = claims;
+  return false;
+}
+
+void Empathy::on_refused(const core::Address& from) { ++m_memory.neighbour(from).subscriptions_refused; }
+
+void Empathy::shun(NeighbourProfile& p, int64_t now_ms, const std::string& why) {
+  p.shunned_until_ms = now_ms + m_o.shun_ms;
+  p.status = NeighbourStatus::shunned;
+  p.reason = why;
+}
+
+void Empathy::evaluate(const core::Amount& expected_price, Timestamp now, int64_t now_ms) {
+  for (const auto& [addr, ignored] : m_memory.neighbours()) {
+    NeighbourProfile& p = m_memory.neighbour(addr);
+    CoherenceComponents c;
+    if (p.claims && p.claims->capacity_kbps > 0 && p.rate_kbps.n >= m_o.min_rate_samples) {
+      c.capacity = p.rate_kbps.mean >= m_o.capacity_ratio * static_cast<double>(p.claims->capacity_kbps);
+    }
+    if (p.claims && p.claims->has_quote && expected_price.wei() > 0) {
+      // |quote - expected| <= tolerance x expected, in integers (percent).
+      core::U256 q = p.claims->quote_wei_per_mb.wei() * 100, e = expected_price.wei();
+      auto pct = static_cast<unsigned>(m_o.price_tolerance * 100 + 0.5);
+      c.price = q <= e * (100 + pct) && q >= e * (100 - std::min(pct, 100u));
+    }
+    c.reliability = p.on_time.value >= m_o.reliability_min;
+    c.cooperation = std::min(p.on_time.value, p.claims_confirmed.value) >= m_o.cooperation_min;
+    c.score = (c.capacity ? m_o.w_capacity : 0) + (c.price ? m_o.w_price : 0) + (c.reliability ? m_o.w_reliability : 0) +
+              (c.cooperation ? m_o.w_cooperation : 0);
+    p.coherence = c;
+
+    if (p.shunned_until_ms > now_ms) {
+      p.status = NeighbourStatus::shunned;
+      continue;
+    }
+    bool coherent = c.score > m_o.coherent_above + 1e-9;
+    if (!coherent) {
+      if (!p.incoherent_since) p.incoherent_since = now;
+      if (now - *p.incoherent_since >= m_o.sustained && p.probation_until_ms <= now_ms) {
+        ++p.episodes;
+        int64_t len = m_o.probation_ms << std::min<uint32_t>(p.episodes - 1, 20);
+        p.probation_until_ms = now_ms + std::min(len, m_o.probation_max_ms);
+      }
+    } else {
+      p.incoherent_since.reset();
+    }
+    if (!coherent || p.probation_until_ms > now_ms) {
+      p.status = NeighbourStatus::incoherent;
+      if (!coherent) {
+        std::string why;
+        if (!c.capacity) why += "capacity below its claim; ";
+        if (!c.price) why += "price off; ";
+        if (!c.reliability) why += "late or missing parts; ";
+        if (!c.cooperation) why += "does not do what it says; ";
+        p.reason = why.empty() ? "" : why.substr(0, why.size() - 2);
+      } else {
+        p.reason = "on probation after incoherence";
+      }
+    } else {
+      p.status = NeighbourStatus::trusted;
+      p.reason.clear();
+    }
+  }
+}
+
+NeighbourStatus Empathy::status(const core::Address& a, int64_t now_ms) const {
+  const NeighbourProfile* p = m_memory.find(a);
+  if (!p) return NeighbourStatus::trusted;
+  if (p->shunned_until_ms > now_ms) return NeighbourStatus::shunned;
+  return p->status == NeighbourStatus::shunned ? NeighbourStatus::trusted : p->status;
+}
+
+bool Empathy::shunned(const core::Address& a, int64_t now_ms) const {
+  const NeighbourProfile* p = m_memory.find(a);
+  return p && p->shunned_until_ms > now_ms;
+}
+
+double Empathy::coherence(const core::Address& a) const {
+  const NeighbourProfile* p = m_memory.find(a);
+  return p ? p->coherence.score : 1.0;
+}
+
+} // namespace openstreaming::agent

@@ -1,0 +1,95 @@
+#include "agent/memory/memory.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace openstreaming::agent {
+
+void Ewma::add(double x, double alpha) {
+  if (n++ == 0) {
+    mean = x;
+    var = 0;
+    return;
+  }
+  double d = x - mean;
+  mean += alpha * d;
+  var = (1 - alpha) * (var + alpha * d * d);
+}
+
+double Ewma::stddev() const { return std::sqrt(std::max(0.0, var)); }
+
+void Ratio::add(bool ok, double alpha) {
+  value += alpha * ((ok ? 1.0 : 0.0) - value);
+  ++n;
+}
+
+const char* status_name(NeighbourStatus s) {
+  switch (s) {
+  case NeighbourStatus::trusted:
+    return "trusted";
+  case NeighbourStatus::incoherent:
+    return "incoherent";
+  case NeighbourStatus::shunned:
+    return "shunned";
+  }
+  return "trusted";
+}
+
+NeighbourProfile& Memory::neighbour(const core::Address& address) {
+  auto [it, fresh] = m_neighbours.try_emplace(address);
+  if (fresh) it->second.address = address;
+  return it->second;
+}
+
+const NeighbourProfile* Memory::find(const core::Address& address) const {
+  auto it = m_neighbours.find(address);
+  return it == m_neighbours.end() ? nullptr : &it->second;
+}
+
+uint64_t Memory::predict(std::string predictor, std::string subject, std::string action, double predicted,
+                         int64_t now_ms, int64_t due_ms) {
+  Prediction p;
+  p.id = m_next_prediction++;
+  p.predictor = std::move(predictor);
+  p.subject = std::move(subject);
+  p.action = std::move(action);
+  p.predicted = predicted;
+  p.made_ms = now_ms;
+  p.due_ms = due_ms;
+  m_predictions.push_back(std::move(p));
+  while (m_predictions.size() > kRecentPredictions) m_predictions.pop_front();
+  return m_predictions.back().id;
+}
+
+void Memory::outcome(uint64_t id, double actual) {
+  for (auto& p : m_predictions) {
+    if (p.id != id || p.actual) continue;
+    p.actual = actual;
+    p.error = std::abs(actual - p.predicted);
+    PredictorStats& s = m_predictors[p.predictor];
+    ++s.n;
+    s.mae += (p.error - s.mae) / static_cast<double>(s.n);
+    return;
+  }
+}
+
+MemorySnapshot Memory::snapshot() const {
+  MemorySnapshot s;
+  for (const auto& [a, p] : m_neighbours) s.neighbours.push_back(p);
+  s.predictors = m_predictors;
+  s.predictions.assign(m_predictions.begin(), m_predictions.end());
+  return s;
+}
+
+void Memory::restore(const MemorySnapshot& s) {
+  for (const auto& p : s.neighbours) {
+    NeighbourProfile& mine = neighbour(p.address);
+    mine = p;
+    mine.incoherent_since.reset(); // monotonic time does not survive a restart
+  }
+  m_predictors = s.predictors;
+  m_predictions.assign(s.predictions.begin(), s.predictions.end());
+  for (const auto& p : m_predictions) m_next_prediction = std::max(m_next_prediction, p.id + 1);
+}
+
+} // namespace openstreaming::agent

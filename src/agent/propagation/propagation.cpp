@@ -1,0 +1,133 @@
+#include "agent/propagation/propagation.h"
+
+#include "core/hex.h"
+
+#include <algorithm>
+
+namespace openstreaming::agent {
+
+CandidateScore PropagationEngine::score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current,
+                                        const RouteContext& ctx) const {
+  CandidateScore s;
+  s.conn = c.conn;
+  s.address = c.address;
+  s.hops = c.hops;
+  s.rtt_ms = c.rtt_ms;
+  const NeighbourProfile* p = m_memory.find(c.address);
+  double rtt = c.rtt_ms < 1e6 ? c.rtt_ms : 100.0; // not measured yet: assume a WAN hop
+
+  // Latency: what we saw through it, else what it says plus the hop, else a guess from hops.
+  std::optional<double> stated;
+  if (p && p->claims) {
+    auto it = p->claims->stream_latency_ms.find(core::to_hex(stream, false));
+    if (it != p->claims->stream_latency_ms.end()) stated = it->second;
+  }
+  if (is_current && ctx.current_latency_ms) s.predicted_latency_ms = *ctx.current_latency_ms;
+  else if (stated) s.predicted_latency_ms = *stated + rtt / 2;
+  else s.predicted_latency_ms = (c.hops + 1) * (rtt / 2 + 5.0);
+  s.latency = 1.0 / (1.0 + std::max(0.0, s.predicted_latency_ms) / m_o.latency_ref_ms);
+
+  // Bandwidth: spare upload relative to what the stream needs.
+  double need = ctx.stream_kbps > 0 ? ctx.stream_kbps * m_o.headroom : 0;
+  std::optional<double> spare;
+  if (p && p->rate_kbps.n >= m_empathy.options().min_rate_samples) spare = p->rate_kbps.mean;
+  else if (p && p->claims && p->claims->capacity_kbps > 0) {
+    spare = static_cast<double>(p->claims->capacity_kbps) * (1.0 - std::min(100u, p->claims->load_pct) / 100.0);
+  }
+  s.bandwidth = spare && need > 0 ? std::min(1.0, *spare / need) : 0.5;
+
+  // Economics: cheaper than (or as cheap as) what we expect scores 1.
+  const core::Amount& expected = m_economics.current_quote();
+  if (p && p->claims && p->claims->has_quote && p->claims->quote_wei_per_mb.wei() > 0 && expected.wei() > 0) {
+    // expected / quote in [0, 1], computed in per-mille integers
+    core::U256 per_mille = expected.wei() * 1000 / p->claims->quote_wei_per_mb.wei();
+    s.economics = std::min(1.0, static_cast<double>(std::min<core::U256>(per_mille, 1000)) / 1000.0);
+  } else {
+    s.economics = 0.5;
+  }
+
+  s.empathy = p ? p->coherence.score : 1.0;
+  s.delivery = is_current && ctx.current_on_time ? *ctx.current_on_time : (p ? p->on_time.value : 1.0);
+  s.status = status_name(m_empathy.status(c.address, ctx.now_ms));
+  s.value = (m_o.w_latency * s.latency + m_o.w_bandwidth * s.bandwidth + m_o.w_economics * s.economics +
+             m_o.w_empathy * s.empathy) *
+            s.delivery;
+  return s;
+}
+
+UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
+                                         std::optional<ConnId> current, const RouteContext& ctx) {
+  RouteInfo& info = m_routes[stream];
+  std::vector<CandidateScore> scored;
+  for (const auto& c : candidates) scored.push_back(score(stream, c, current == c.conn, ctx));
+  std::sort(scored.begin(), scored.end(), [](const CandidateScore& a, const CandidateScore& b) {
+    return a.value != b.value ? a.value > b.value : a.conn < b.conn;
+  });
+  info.candidates = scored;
+
+  auto usable = [&](const CandidateScore& s, bool as_new) {
+    if (s.status == "shunned") return false;
+    return !(as_new && s.status == "incoherent");
+  };
+  const CandidateScore* cur = nullptr;
+  for (const auto& s : scored) {
+    if (current && s.conn == *current) cur = &s;
+  }
+  const CandidateScore* best_new = nullptr;
+  for (const auto& s : scored) {
+    if (usable(s, true)) {
+      best_new = &s;
+      break;
+    }
+  }
+
+  const CandidateScore* pick = nullptr;
+  std::string reason;
+  if (cur && cur->status == "shunned") cur = nullptr;
+  if (!cur) {
+    pick = best_new;
+    if (!pick) { // nothing trusted: better an incoherent route than none
+      for (const auto& s : scored) {
+        if (usable(s, false)) {
+          pick = &s;
+          break;
+        }
+      }
+    }
+    reason = current ? "upstream lost" : "first route";
+  } else if (cur->status == "incoherent" && best_new) {
+    pick = best_new;
+    reason = "upstream incoherent";
+  } else if (best_new && best_new->conn != cur->conn && best_new->value > cur->value + m_o.hysteresis &&
+             ctx.now - info.held_since >= m_o.min_dwell) {
+    pick = best_new;
+    reason = "better route (" + std::to_string(best_new->value).substr(0, 5) + " > " + std::to_string(cur->value).substr(0, 5) + ")";
+  } else {
+    pick = cur;
+  }
+
+  UpstreamChoice out;
+  info.backups.clear();
+  info.primary.reset();
+  if (pick) {
+    out.primary = pick->conn;
+    info.primary = pick->address;
+    for (const auto& s : scored) {
+      if (s.conn == pick->conn || !usable(s, false)) continue;
+      if (!out.backup) out.backup = s.conn;
+      if (info.backups.size() < 2) info.backups.push_back(s.address);
+    }
+  }
+  if (out.primary != info.primary_conn) {
+    if (out.primary) {
+      ++info.switches;
+      info.last_switch_ms = ctx.now_ms;
+      info.last_switch_reason = reason;
+    }
+    info.primary_conn = out.primary;
+    info.held_since = ctx.now;
+  }
+  return out;
+}
+
+} // namespace openstreaming::agent

@@ -1,0 +1,91 @@
+// Propagation engine (DESIGN.md §2, docs/agent.md): whom to take each stream
+// from. Implements UpstreamPolicy, so the StreamRouter asks it instead of the
+// simple NearestUpstream of issue #4.
+//
+// Each candidate upstream (a neighbour with a loop-free route) gets a value in
+// [0, 1]:
+//
+//   value = (0.3 latency + 0.3 bandwidth + 0.2 economics + 0.2 empathy) x delivery
+//
+//   latency    1 / (1 + L / 250 ms), L the predicted glass-to-glass latency via
+//              it: observed for the current upstream, else its stated latency
+//              for the stream + RTT/2, else hops x RTT/2 + hops x 5 ms
+//   bandwidth  min(1, spare / (4 x stream bitrate)); spare = its burst rate seen
+//              by us, else its claimed capacity x (1 - load); 0.5 when unknown
+//   economics  min(1, expected quote / its quote); 0.5 when it states none
+//   empathy    its coherence score
+//   delivery   its on-time ratio with us (1 if we never used it): a route that
+//              loses 30 % of parts is worth 30 % less, whatever else it offers
+//
+// Rules around the score: shunned neighbours are never candidates; incoherent
+// ones are not taken as new routes (only kept when nothing else exists); a
+// current upstream that became incoherent is replaced at once; otherwise the
+// engine re-parents only when a candidate beats the current value by the
+// hysteresis margin (0.1) and the current route has been held for min_dwell
+// (5 s). The two next best are the backups. Loops are impossible by
+// construction: candidates come from the distance vector with poisoned
+// reverse, and a neighbour we serve the stream to is never a candidate.
+#pragma once
+
+#include "agent/economics/economics.h"
+#include "agent/empathy/empathy.h"
+#include "agent/upstream_policy.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace openstreaming::agent {
+
+struct PropagationOptions {
+  double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
+  double hysteresis = 0.1;
+  Duration min_dwell = 5s;
+  double latency_ref_ms = 250;  // half score at this latency
+  double headroom = 4.0;        // spare bandwidth of this many stream bitrates scores 1
+};
+
+struct CandidateScore {
+  ConnId conn = 0;
+  core::Address address;
+  uint32_t hops = 0;
+  double rtt_ms = 0;
+  double predicted_latency_ms = 0;
+  double latency = 0, bandwidth = 0, economics = 0, empathy = 0, delivery = 1;
+  double value = 0;
+  std::string status; // trusted | incoherent | shunned
+};
+
+struct RouteInfo {
+  std::vector<CandidateScore> candidates; // by value, best first
+  std::optional<core::Address> primary;
+  std::vector<core::Address> backups;
+  int64_t last_switch_ms = 0;
+  std::string last_switch_reason;
+  uint64_t switches = 0;
+  std::optional<ConnId> primary_conn;
+  Timestamp held_since{};
+};
+
+class PropagationEngine final : public UpstreamPolicy {
+public:
+  PropagationEngine(Memory& memory, Empathy& empathy, Economics& economics, PropagationOptions options)
+      : m_memory(memory), m_empathy(empathy), m_economics(economics), m_o(options) {}
+
+  UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
+                        std::optional<ConnId> current, const RouteContext& context) override;
+  const char* name() const override { return "agent"; }
+
+  const std::map<core::StreamId, RouteInfo>& routes() const { return m_routes; }
+  const PropagationOptions& options() const { return m_o; }
+  CandidateScore score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current, const RouteContext& ctx) const;
+
+private:
+  Memory& m_memory;
+  Empathy& m_empathy;
+  Economics& m_economics;
+  PropagationOptions m_o;
+  std::map<core::StreamId, RouteInfo> m_routes;
+};
+
+} // namespace openstreaming::agent
