@@ -602,6 +602,7 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     ctx.now = now;
     ctx.now_ms = m_node.wall_ms(now);
     ctx.stream_kbps = s.bitrate_kbps.n ? s.bitrate_kbps.mean : 0;
+    ctx.flowing = s.subscribed;
     if (s.upstream_latency.n > 0) ctx.current_latency_ms = s.upstream_latency.mean;
     if (s.upstream) {
       if (auto a = m_node.address_of(*s.upstream)) {

@@ -34,6 +34,7 @@ struct RouteContext {
   double stream_kbps = 0;                        // observed bitrate (0: unknown yet)
   std::optional<double> current_latency_ms;      // observed via the current upstream
   std::optional<double> current_on_time;         // fraction on time via the current upstream
+  bool flowing = false; // we are subscribed: switching has a cost (hysteresis applies)
 };
 
 struct UpstreamChoice {

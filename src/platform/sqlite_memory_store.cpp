@@ -34,6 +34,7 @@ json profile_json(const agent::NeighbourProfile& p) {
   json j = {{"rtt_ms", ewma_json(p.rtt_ms)},
             {"rate_kbps", ewma_json(p.rate_kbps)},
             {"on_time", ratio_json(p.on_time)},
+            {"on_time_recent", ratio_json(p.on_time_recent)},
             {"claims_confirmed", ratio_json(p.claims_confirmed)},
             {"parts_from", p.parts_from},
             {"parts_late", p.parts_late},
@@ -68,6 +69,7 @@ agent::NeighbourProfile profile_from(const core::Address& a, const json& j) {
   p.rtt_ms = ewma_from(j.value("rtt_ms", json::object()));
   p.rate_kbps = ewma_from(j.value("rate_kbps", json::object()));
   p.on_time = ratio_from(j.value("on_time", json::object()));
+  p.on_time_recent = ratio_from(j.value("on_time_recent", json::object()));
   p.claims_confirmed = ratio_from(j.value("claims_confirmed", json::object()));
   p.parts_from = j.value("parts_from", uint64_t{0});
   p.parts_late = j.value("parts_late", uint64_t{0});

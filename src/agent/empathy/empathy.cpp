@@ -14,12 +14,17 @@ void Empathy::on_upstream_part(const core::Address& from, double latency_ms, std
   bool on_time = latency_ms <= budget;
   if (!on_time) ++p.parts_late;
   p.on_time.add(on_time, m_o.alpha_parts);
+  p.on_time_recent.add(on_time, m_o.alpha_recent);
 }
 
 void Empathy::on_upstream_missing(const core::Address& from) {
   NeighbourProfile& p = m_memory.neighbour(from);
   ++p.parts_missing;
   p.on_time.add(false, m_o.alpha_parts);
+  // A part it had (the producer sent it) and did not pass on is a request not
+  // honoured at all: for cooperation it weighs as two late parts.
+  p.on_time_recent.add(false, m_o.alpha_recent);
+  p.on_time_recent.add(false, m_o.alpha_recent);
 }
 
 void Empathy::on_rate_sample(const core::Address& from, double kbps) { m_memory.neighbour(from).rate_kbps.add(kbps, m_o.alpha_rate); }
@@ -77,7 +82,7 @@ void Empathy::evaluate(const core::Amount& expected_price, Timestamp now, int64_
       c.price = q <= e * (100 + pct) && q >= e * (100 - std::min(pct, 100u));
     }
     c.reliability = p.on_time.value >= m_o.reliability_min;
-    c.cooperation = std::min(p.on_time.value, p.claims_confirmed.value) >= m_o.cooperation_min;
+    c.cooperation = std::min(p.on_time_recent.value, p.claims_confirmed.value) >= m_o.cooperation_min;
     c.score = (c.capacity ? m_o.w_capacity : 0) + (c.price ? m_o.w_price : 0) + (c.reliability ? m_o.w_reliability : 0) +
               (c.cooperation ? m_o.w_cooperation : 0);
     p.coherence = c;

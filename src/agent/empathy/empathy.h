@@ -10,11 +10,12 @@
 //
 //   capacity    0.3  observed burst rate >= 0.8 x claimed capacity
 //   price       0.3  quote within 20 % of what we expect to pay
-//   reliability 0.2  on-time ratio >= 0.95
-//   cooperation 0.2  min(on-time ratio, claims-confirmed ratio) >= 0.8
+//   reliability 0.2  on-time ratio (EWMA, alpha 0.1: ~the last 10-20 parts) >= 0.95
+//   cooperation 0.2  min(recent on-time ratio (alpha 0.25: ~the last 4-8 parts;
+//                        a missing part counts twice), claims-confirmed ratio) >= 0.8
 //   coherent when score > 0.7
 //
-// Incoherent for `sustained` (5 s) starts a probation (2 min, doubling per
+// Incoherent for `sustained` (8 s) starts a probation (2 min, doubling per
 // episode up to 1 h) during which the neighbour stays "incoherent" whatever
 // its score: a good minute does not absolve a cheater, a one-second blip does
 // not start one. Hostile acts — invalid parts (3 or more) or a forged state
@@ -35,11 +36,12 @@ struct EmpathyOptions {
   double cooperation_min = 0.8;
   double coherent_above = 0.7;
   double alpha_parts = 0.1;  // ~ the last 10-20 parts (5-10 s of 0.5 s parts)
+  double alpha_recent = 0.25; // ~ the last 4-8 parts
   double alpha_claims = 0.2; // ~ the last 5-10 state messages
   double alpha_rate = 0.3;
   uint64_t min_rate_samples = 3;
   Duration on_time_slack = 250ms; // beyond the upstream's own latency + RTT
-  Duration sustained = 5s;
+  Duration sustained = 8s;
   int64_t probation_ms = 120'000;
   int64_t probation_max_ms = 3'600'000;
   int64_t shun_ms = 600'000;

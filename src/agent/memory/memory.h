@@ -74,6 +74,7 @@ struct NeighbourProfile {
   Ewma rtt_ms;
   Ewma rate_kbps;         // burst rate of large frames it sent us (its real upload capacity)
   Ratio on_time;          // parts we expected from it (as our upstream) that came in time
+  Ratio on_time_recent;   // the same over fewer parts (cooperation reacts faster than reliability)
   Ratio claims_confirmed; // its checkable claims that observation confirmed
   uint64_t parts_from = 0, parts_late = 0, parts_missing = 0, parts_invalid = 0;
   uint64_t states_received = 0, states_forged = 0, subscriptions_refused = 0;

@@ -98,6 +98,9 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
   } else if (cur->status == "incoherent" && best_new) {
     pick = best_new;
     reason = "upstream incoherent";
+  } else if (best_new && best_new->conn != cur->conn && !ctx.flowing) {
+    pick = best_new; // nothing flows through it yet: no reason to hold on
+    reason = "better route (not yet in use)";
   } else if (best_new && best_new->conn != cur->conn && best_new->value > cur->value + m_o.hysteresis &&
              ctx.now - info.held_since >= m_o.min_dwell) {
     pick = best_new;
