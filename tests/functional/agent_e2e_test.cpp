@@ -119,7 +119,8 @@ void run_misbehaviour_scenario(const std::string& misbehave) {
   std::this_thread::sleep_until(bad_from);
   ASSERT_TRUE(wait_until([&] { return primary_of(*d.v) == good_addr; }, std::chrono::seconds(30)))
       << d.v->get_json("/api/routes").dump(1) << d.v->get_json("/api/neighbors").dump(1) << "\ngood peers "
-      << d.good->get_json("/api/peers").dump() << "\ngood streams " << d.good->get_json("/api/streams").dump() << "\n"
+      << d.good->get_json("/api/peers").dump() << "\ngood routes " << d.good->get_json("/api/routes").dump(1) << "\ngood neighbours "
+      << d.good->get_json("/api/neighbors").dump(1) << "\n"
       << d.good->process().err().substr(0, 6000);
   auto took = Clock::now() - bad_from;
   std::cout << "[ measured ] " << misbehave << ": re-routed "

@@ -84,7 +84,19 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
   const CandidateScore* pick = nullptr;
   std::string reason;
   if (cur && cur->status == "shunned") cur = nullptr;
-  if (!cur) {
+  if (!ctx.flowing) {
+    // Nothing flows yet: the choice only sets the distance we advertise, so it
+    // is the nearest (fewest hops, then RTT) — choosing a farther neighbour here
+    // would make the distance vector point the wrong way.
+    for (bool as_new : {true, false}) {
+      for (const auto& s : scored) {
+        if (!usable(s, as_new)) continue;
+        if (!pick || s.hops < pick->hops || (s.hops == pick->hops && s.rtt_ms < pick->rtt_ms)) pick = &s;
+      }
+      if (pick) break;
+    }
+    reason = "nearest (not yet in use)";
+  } else if (!cur) {
     pick = best_new;
     if (!pick) { // nothing trusted: better an incoherent route than none
       for (const auto& s : scored) {
@@ -98,9 +110,6 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
   } else if (cur->status == "incoherent" && best_new) {
     pick = best_new;
     reason = "upstream incoherent";
-  } else if (best_new && best_new->conn != cur->conn && !ctx.flowing) {
-    pick = best_new; // nothing flows through it yet: no reason to hold on
-    reason = "better route (not yet in use)";
   } else if (best_new && best_new->conn != cur->conn && best_new->value > cur->value + m_o.hysteresis &&
              ctx.now - info.held_since >= m_o.min_dwell) {
     pick = best_new;

@@ -22,8 +22,9 @@
 // current upstream that became incoherent is replaced at once; otherwise the
 // engine re-parents only when a candidate beats the current value by the
 // hysteresis margin (0.1) and the current route has been held for min_dwell
-// (5 s) — while the stream flows; a route nothing flows through yet simply
-// follows the best candidate (it only decides the distance we advertise). The two next best are the backups. Loops are impossible by
+// (5 s). While nothing flows (we carry the stream for no one yet) the route
+// only decides the distance we advertise, so it is simply the nearest
+// candidate; scoring decides from the moment we subscribe. The two next best are the backups. Loops are impossible by
 // construction: candidates come from the distance vector with poisoned
 // reverse, and a neighbour we serve the stream to is never a candidate.
 #pragma once
