@@ -8,13 +8,20 @@ void Empathy::on_upstream_part(const core::Address& from, double latency_ms, std
                                double rtt_ms) {
   NeighbourProfile& p = m_memory.neighbour(from);
   ++p.parts_from;
-  // On time: no later than the neighbour's own latency plus the hop (RTT) and a slack.
-  // Without a stated latency, only the slack beyond the hop.
+  // On time: no later than the neighbour's own latency plus the hop (RTT) and a
+  // slack. Later than that by more than a part's worth is too late to play.
   double budget = claimed_ms.value_or(0.0) + std::max(rtt_ms, 0.0) + to_ms(m_o.on_time_slack);
   bool on_time = latency_ms <= budget;
+  bool too_late = latency_ms > budget + to_ms(m_o.playback_slack);
   if (!on_time) ++p.parts_late;
   p.on_time.add(on_time, m_o.alpha_parts);
-  p.on_time_recent.add(on_time, m_o.alpha_recent);
+  if (too_late) { // as useless as a missing part
+    p.on_time_recent.add(0.0, m_o.alpha_recent);
+    p.on_time_recent.add(0.0, m_o.alpha_recent);
+  } else {
+    p.on_time_recent.add(on_time ? 1.0 : 0.5, m_o.alpha_recent); // late but playable: half honoured
+  }
+  rescore(p);
 }
 
 void Empathy::on_upstream_missing(const core::Address& from) {
@@ -25,9 +32,14 @@ void Empathy::on_upstream_missing(const core::Address& from) {
   // honoured at all: for cooperation it weighs as two late parts.
   p.on_time_recent.add(false, m_o.alpha_recent);
   p.on_time_recent.add(false, m_o.alpha_recent);
+  rescore(p);
 }
 
-void Empathy::on_rate_sample(const core::Address& from, double kbps) { m_memory.neighbour(from).rate_kbps.add(kbps, m_o.alpha_rate); }
+void Empathy::on_rate_sample(const core::Address& from, double kbps) {
+  NeighbourProfile& p = m_memory.neighbour(from);
+  p.rate_kbps.add(kbps, m_o.alpha_rate);
+  rescore(p);
+}
 
 void Empathy::on_rtt(const core::Address& from, double rtt_ms) { m_memory.neighbour(from).rtt_ms.add(rtt_ms, 0.2); }
 
@@ -57,6 +69,7 @@ bool Empathy::on_state(const core::Address& from, const NeighbourClaims& claims,
                            m_o.alpha_claims);
   }
   p.claims = claims;
+  rescore(p);
   return false;
 }
 
@@ -68,25 +81,33 @@ void Empathy::shun(NeighbourProfile& p, int64_t now_ms, const std::string& why) 
   p.reason = why;
 }
 
+// The coherence score from the evidence so far. Called on every observation,
+// so the score is current when the router acts on it (and stays what it was
+// when a neighbour stops sending evidence); status changes happen in evaluate().
+void Empathy::rescore(NeighbourProfile& p) const {
+  CoherenceComponents c;
+  if (p.claims && p.claims->capacity_kbps > 0 && p.rate_kbps.n >= m_o.min_rate_samples) {
+    c.capacity = p.rate_kbps.mean >= m_o.capacity_ratio * static_cast<double>(p.claims->capacity_kbps);
+  }
+  if (p.claims && p.claims->has_quote && m_expected.wei() > 0) {
+    // |quote - expected| <= tolerance x expected, in integers (percent).
+    core::U256 q = p.claims->quote_wei_per_mb.wei() * 100, e = m_expected.wei();
+    auto pct = static_cast<unsigned>(m_o.price_tolerance * 100 + 0.5);
+    c.price = q <= e * (100 + pct) && q >= e * (100 - std::min(pct, 100u));
+  }
+  c.reliability = p.on_time.value >= m_o.reliability_min;
+  c.cooperation = std::min(p.on_time_recent.value, p.claims_confirmed.value) >= m_o.cooperation_min;
+  c.score = (c.capacity ? m_o.w_capacity : 0) + (c.price ? m_o.w_price : 0) + (c.reliability ? m_o.w_reliability : 0) +
+            (c.cooperation ? m_o.w_cooperation : 0);
+  p.coherence = c;
+}
+
 void Empathy::evaluate(const core::Amount& expected_price, Timestamp now, int64_t now_ms) {
+  m_expected = expected_price;
   for (const auto& [addr, ignored] : m_memory.neighbours()) {
     NeighbourProfile& p = m_memory.neighbour(addr);
-    CoherenceComponents c;
-    if (p.claims && p.claims->capacity_kbps > 0 && p.rate_kbps.n >= m_o.min_rate_samples) {
-      c.capacity = p.rate_kbps.mean >= m_o.capacity_ratio * static_cast<double>(p.claims->capacity_kbps);
-    }
-    if (p.claims && p.claims->has_quote && expected_price.wei() > 0) {
-      // |quote - expected| <= tolerance x expected, in integers (percent).
-      core::U256 q = p.claims->quote_wei_per_mb.wei() * 100, e = expected_price.wei();
-      auto pct = static_cast<unsigned>(m_o.price_tolerance * 100 + 0.5);
-      c.price = q <= e * (100 + pct) && q >= e * (100 - std::min(pct, 100u));
-    }
-    c.reliability = p.on_time.value >= m_o.reliability_min;
-    c.cooperation = std::min(p.on_time_recent.value, p.claims_confirmed.value) >= m_o.cooperation_min;
-    c.score = (c.capacity ? m_o.w_capacity : 0) + (c.price ? m_o.w_price : 0) + (c.reliability ? m_o.w_reliability : 0) +
-              (c.cooperation ? m_o.w_cooperation : 0);
-    p.coherence = c;
-
+    rescore(p);
+    const CoherenceComponents& c = p.coherence;
     if (p.shunned_until_ms > now_ms) {
       p.status = NeighbourStatus::shunned;
       continue;

@@ -11,8 +11,12 @@
 //   capacity    0.3  observed burst rate >= 0.8 x claimed capacity
 //   price       0.3  quote within 20 % of what we expect to pay
 //   reliability 0.2  on-time ratio (EWMA, alpha 0.1: ~the last 10-20 parts) >= 0.95
-//   cooperation 0.2  min(recent on-time ratio (alpha 0.25: ~the last 4-8 parts;
-//                        a missing part counts twice), claims-confirmed ratio) >= 0.8
+//   cooperation 0.2  min(requests honoured (alpha 0.2, ~the last 5-10 parts: a
+//                        part on time 1, late 0.5, too late to play or missing
+//                        0 counted twice), claims-confirmed ratio) >= 0.8
+//
+// The score is recomputed on every observation, so it is current when the
+// router acts and stays what it was once a neighbour stops giving evidence.
 //   coherent when score > 0.7
 //
 // Incoherent for `sustained` (8 s) starts a probation (2 min, doubling per
@@ -36,11 +40,12 @@ struct EmpathyOptions {
   double cooperation_min = 0.8;
   double coherent_above = 0.7;
   double alpha_parts = 0.1;  // ~ the last 10-20 parts (5-10 s of 0.5 s parts)
-  double alpha_recent = 0.25; // ~ the last 4-8 parts
+  double alpha_recent = 0.2; // ~ the last 5-10 parts
   double alpha_claims = 0.2; // ~ the last 5-10 state messages
   double alpha_rate = 0.3;
   uint64_t min_rate_samples = 3;
-  Duration on_time_slack = 250ms; // beyond the upstream's own latency + RTT
+  Duration on_time_slack = 250ms;  // beyond the upstream's own latency + RTT
+  Duration playback_slack = 500ms; // later still (a part's length): too late to play, as bad as missing
   Duration sustained = 8s;
   int64_t probation_ms = 120'000;
   int64_t probation_max_ms = 3'600'000;
@@ -79,8 +84,10 @@ public:
 
 private:
   void shun(NeighbourProfile& p, int64_t now_ms, const std::string& why);
+  void rescore(NeighbourProfile& p) const;
   Memory& m_memory;
   EmpathyOptions m_o;
+  core::Amount m_expected; // the fair price, as of the last evaluate()
 };
 
 } // namespace openstreaming::agent

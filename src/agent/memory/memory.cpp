@@ -18,8 +18,8 @@ void Ewma::add(double x, double alpha) {
 
 double Ewma::stddev() const { return std::sqrt(std::max(0.0, var)); }
 
-void Ratio::add(bool ok, double alpha) {
-  value += alpha * ((ok ? 1.0 : 0.0) - value);
+void Ratio::add(double outcome, double alpha) {
+  value += alpha * (outcome - value);
   ++n;
 }
 

@@ -36,11 +36,12 @@ struct Ewma {
   double stddev() const;
 };
 
-// A success ratio as an EWMA of 0/1 outcomes (1.0 until the first sample).
+// A success ratio as an EWMA of outcomes in [0, 1] (1.0 until the first sample).
 struct Ratio {
   double value = 1.0;
   uint64_t n = 0;
-  void add(bool ok, double alpha);
+  void add(double outcome, double alpha);
+  void add(bool ok, double alpha) { add(ok ? 1.0 : 0.0, alpha); }
 };
 
 // What a neighbour says about itself (its latest signed NeighbourState).
