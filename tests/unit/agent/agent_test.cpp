@@ -1,6 +1,11 @@
 // The four modules with injected time, table-driven where the rule is a table.
 #include "agent/agent.h"
+#include "agent/node.h"
 #include "core/hex.h"
+#include "core/keccak.h"
+#include "support/mem_network.h"
+
+#include <wire.pb.h>
 
 #include <gtest/gtest.h>
 
@@ -317,6 +322,62 @@ TEST(Misbehaviour, SpecsParseOrSayWhatIsWrong) {
       EXPECT_NE(r.error().message.find("--misbehave"), std::string::npos) << bad;
     }
   }
+}
+
+} // namespace
+} // namespace openstreaming::agent
+
+// ---- The empathy protocol between two nodes -------------------------------------------
+
+namespace openstreaming::agent {
+namespace {
+
+TEST(EmpathyProtocol, SignedStatesAreExchangedAndAForgeryIsShunned) {
+  test::MemNetwork net(31);
+  NodeOptions o;
+  o.peer_exchange = false;
+  o.agent_config.economics.capacity_kbps = 5000;
+  auto a = net.add(o);
+  NodeOptions ob = o;
+  ob.bootstrap = {test::MemNetwork::endpoint_of(a)};
+  auto b = net.add(ob);
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  net.run_for(5s);
+  const NeighbourProfile* pb = net.node(a).agent().memory.find(net.key(b).address());
+  ASSERT_NE(pb, nullptr);
+  EXPECT_GE(pb->states_received, 2u);
+  ASSERT_TRUE(pb->claims);
+  EXPECT_EQ(pb->claims->capacity_kbps, 5000u);
+  EXPECT_EQ(pb->claims->quote_wei_per_mb, core::Amount::from_wei(1'200'000'000));
+  EXPECT_EQ(net.node(a).agent().empathy.status(net.key(b).address(), net.node(a).wall_ms(net.now())), NeighbourStatus::trusted);
+
+  // b sends a state signed by some other key: a shuns b and will not take it back.
+  net.with(b, [&](Node& n) {
+    wire::v1::StateBody body;
+    body.set_seq(999);
+    body.set_capacity_kbps(1'000'000);
+    std::string bytes = body.SerializeAsString();
+    core::DeterministicRandom rng(5);
+    auto other = core::PrivateKey::generate(rng);
+    core::Keccak256 h;
+    h.update(as_bytes(std::string_view("openstreaming/state/v1"))).update(as_bytes(bytes));
+    auto sig = core::sign_hash(other, h.finalize());
+    wire::v1::NeighbourState msg;
+    msg.set_body(bytes);
+    msg.set_signature(std::string(sig.bytes().begin(), sig.bytes().end()));
+    core::Frame f;
+    f.type = static_cast<uint16_t>(core::MediaFrameType::neighbour_state);
+    f.header.resize(msg.ByteSizeLong());
+    msg.SerializeToArray(f.header.data(), static_cast<int>(f.header.size()));
+    n.send_app_frame(n.established_conns().at(0), std::move(f));
+  });
+  net.run_for(3s);
+  int64_t now_ms = net.node(a).wall_ms(net.now());
+  EXPECT_EQ(net.node(a).agent().empathy.status(net.key(b).address(), now_ms), NeighbourStatus::shunned);
+  EXPECT_EQ(net.node(a).agent().memory.find(net.key(b).address())->states_forged, 1u);
+  EXPECT_EQ(net.node(a).established_count(), 0u);
+  EXPECT_EQ(net.node(a).metrics().disconnects.count({"shunned", "local"}), 1u);
 }
 
 } // namespace
