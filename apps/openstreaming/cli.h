@@ -29,5 +29,7 @@ inline int fail(const Error& e) {
 
 void add_keys_command(CLI::App& app, Runner& runner);
 void add_node_command(CLI::App& app, Runner& runner);
+void add_ledger_command(CLI::App& app, Runner& runner);
+void add_wallet_command(CLI::App& app, Runner& runner);
 
 } // namespace openstreaming::cli

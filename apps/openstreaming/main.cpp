@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   cli::Runner runner;
   cli::add_keys_command(app, runner);
   cli::add_node_command(app, runner);
+  cli::add_ledger_command(app, runner);
+  cli::add_wallet_command(app, runner);
 
   try {
     app.parse(argc, argv);

@@ -13,8 +13,8 @@ using tcp = boost::asio::ip::tcp;
 
 class HttpServer::Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(tcp::socket sock, const Handler& handler, std::shared_ptr<std::size_t> open)
-      : m_stream(std::move(sock)), m_handler(handler), m_open(std::move(open)) {
+  Session(tcp::socket sock, const Handler& handler, std::shared_ptr<std::size_t> open, std::size_t max_body)
+      : m_stream(std::move(sock)), m_handler(handler), m_open(std::move(open)), m_max_body(max_body) {
     ++*m_open;
   }
   ~Session() { --*m_open; }
@@ -22,7 +22,7 @@ public:
   void read() {
     m_parser.emplace();
     m_parser->header_limit(8 << 10);
-    m_parser->body_limit(0);
+    m_parser->body_limit(m_max_body);
     m_stream.expires_after(std::chrono::seconds(30));
     http::async_read(m_stream, m_buffer, *m_parser, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_read(ec);
@@ -43,7 +43,8 @@ private:
     }
     const auto& req = m_parser->get();
     HttpResponse res;
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    bool post = req.method() == http::verb::post && m_max_body > 0;
+    if (req.method() != http::verb::get && req.method() != http::verb::head && !post) {
       res = {405, "application/json", R"({"error":"only GET and HEAD are supported"})"};
     } else {
       std::string target(req.target());
@@ -52,6 +53,7 @@ private:
       auto q = target.find('?');
       r.path = target.substr(0, q);
       if (q != std::string::npos) r.query = target.substr(q + 1);
+      if (post) r.body = req.body();
       res = m_handler(r);
     }
     send(res, req.keep_alive(), req.method() == http::verb::head, req.version());
@@ -86,13 +88,14 @@ private:
 
   beast::tcp_stream m_stream;
   beast::flat_buffer m_buffer;
-  std::optional<http::request_parser<http::empty_body>> m_parser;
+  std::optional<http::request_parser<http::string_body>> m_parser;
   const Handler& m_handler;
   std::shared_ptr<std::size_t> m_open;
+  std::size_t m_max_body;
 };
 
-HttpServer::HttpServer(boost::asio::io_context& io, Handler handler, std::size_t max_connections)
-    : m_io(io), m_handler(std::move(handler)), m_acceptor(io), m_max_connections(max_connections),
+HttpServer::HttpServer(boost::asio::io_context& io, Handler handler, std::size_t max_connections, std::size_t max_body)
+    : m_io(io), m_handler(std::move(handler)), m_acceptor(io), m_max_connections(max_connections), m_max_body(max_body),
       m_open(std::make_shared<std::size_t>(0)) {}
 
 HttpServer::~HttpServer() { stop(); }
@@ -124,7 +127,7 @@ void HttpServer::accept_next() {
         beast::error_code ignore;
         sock.close(ignore);
       } else {
-        std::make_shared<Session>(std::move(sock), m_handler, m_open)->read();
+        std::make_shared<Session>(std::move(sock), m_handler, m_open, m_max_body)->read();
       }
     }
     accept_next();

@@ -1,8 +1,8 @@
-// A small HTTP/1.1 server on Boost.Beast for the node's API. GET and HEAD
-// only for now; each request is answered by a synchronous handler on the
-// event loop thread (handlers must be quick: they read in-memory state).
-// Limits: 8 KiB of headers, no request bodies, 30 s idle per connection,
-// at most `max_connections` open at once (beyond, new ones are closed).
+// A small HTTP/1.1 server on Boost.Beast for the node's API and the ledger's
+// JSON-RPC. GET and HEAD, and POST when `max_body` > 0; each request is
+// answered by a synchronous handler on the event loop thread (handlers must be
+// quick). Limits: 8 KiB of headers, `max_body` bytes of body (0: none), 30 s
+// idle per connection, at most `max_connections` open at once.
 #pragma once
 
 #include "core/result.h"
@@ -19,6 +19,7 @@ struct HttpRequest {
   std::string method;
   std::string path;  // without the query string
   std::string query; // after '?', undecoded
+  std::string body;  // POST only
 };
 
 struct HttpResponse {
@@ -31,7 +32,7 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 class HttpServer {
 public:
-  HttpServer(boost::asio::io_context& io, Handler handler, std::size_t max_connections = 128);
+  HttpServer(boost::asio::io_context& io, Handler handler, std::size_t max_connections = 128, std::size_t max_body = 0);
   ~HttpServer();
   Result<boost::asio::ip::tcp::endpoint> listen(const std::string& host, uint16_t port);
   void stop();
@@ -43,6 +44,7 @@ private:
   Handler m_handler;
   boost::asio::ip::tcp::acceptor m_acceptor;
   std::size_t m_max_connections;
+  std::size_t m_max_body;
   std::shared_ptr<std::size_t> m_open; // shared with sessions, which may outlive a stopped server
 };
 

@@ -6,6 +6,14 @@
 
 namespace openstreaming::agent {
 
+std::optional<double> PropagationEngine::stated_latency(const core::StreamId& stream, const core::Address& a) const {
+  const NeighbourProfile* p = m_memory.find(a);
+  if (!p || !p->claims) return std::nullopt;
+  auto it = p->claims->stream_latency_ms.find(core::to_hex(stream, false));
+  if (it == p->claims->stream_latency_ms.end()) return std::nullopt;
+  return it->second;
+}
+
 CandidateScore PropagationEngine::score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current,
                                         const RouteContext& ctx) const {
   CandidateScore s;
@@ -16,15 +24,21 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
   const NeighbourProfile* p = m_memory.find(c.address);
   double rtt = c.rtt_ms < 1e6 ? c.rtt_ms : 100.0; // not measured yet: assume a WAN hop
 
-  // Latency: what we saw through it, else what it says plus the hop, else a guess from hops.
-  std::optional<double> stated;
-  if (p && p->claims) {
-    auto it = p->claims->stream_latency_ms.find(core::to_hex(stream, false));
-    if (it != p->claims->stream_latency_ms.end()) stated = it->second;
+  // Latency: what we saw through it; else what it states plus the hop and the
+  // per-hop overhead we see on our current route (pacing, verification); else
+  // our current route's latency scaled by distance — without information an
+  // alternative is assumed to be like what we see, so a measured route is never
+  // compared with an optimistic guess; with no route yet, a guess from hops.
+  std::optional<double> stated = stated_latency(stream, c.address);
+  if (is_current && ctx.current_latency_ms) {
+    s.predicted_latency_ms = *ctx.current_latency_ms;
+  } else if (stated) {
+    s.predicted_latency_ms = *stated + rtt / 2 + m_hop_overhead_ms;
+  } else if (ctx.current_latency_ms && m_current_hops) {
+    s.predicted_latency_ms = *ctx.current_latency_ms * (c.hops + 1) / (*m_current_hops + 1);
+  } else {
+    s.predicted_latency_ms = (c.hops + 1) * (rtt / 2 + 5.0);
   }
-  if (is_current && ctx.current_latency_ms) s.predicted_latency_ms = *ctx.current_latency_ms;
-  else if (stated) s.predicted_latency_ms = *stated + rtt / 2;
-  else s.predicted_latency_ms = (c.hops + 1) * (rtt / 2 + 5.0);
   s.latency = 1.0 / (1.0 + std::max(0.0, s.predicted_latency_ms) / m_o.latency_ref_ms);
 
   // Bandwidth: spare upload relative to what the stream needs.
@@ -58,6 +72,17 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
 UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
                                          std::optional<ConnId> current, const RouteContext& ctx) {
   RouteInfo& info = m_routes[stream];
+  // What the current route tells about the others (see score()).
+  m_current_hops.reset();
+  m_hop_overhead_ms = 0;
+  for (const auto& c : candidates) {
+    if (!current || c.conn != *current) continue;
+    m_current_hops = c.hops;
+    auto stated = stated_latency(stream, c.address);
+    if (stated && ctx.current_latency_ms) {
+      m_hop_overhead_ms = std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2);
+    }
+  }
   std::vector<CandidateScore> scored;
   for (const auto& c : candidates) scored.push_back(score(stream, c, current == c.conn, ctx));
   std::sort(scored.begin(), scored.end(), [](const CandidateScore& a, const CandidateScore& b) {

@@ -8,8 +8,10 @@
 //   value = (0.3 latency + 0.3 bandwidth + 0.2 economics + 0.2 empathy) x delivery
 //
 //   latency    1 / (1 + L / 250 ms), L the predicted glass-to-glass latency via
-//              it: observed for the current upstream, else its stated latency
-//              for the stream + RTT/2, else hops x RTT/2 + hops x 5 ms
+//              it: observed for the current upstream; else its stated latency
+//              for the stream + RTT/2 + the per-hop overhead seen on the current
+//              route; else the current route's latency scaled by (hops + 1);
+//              with no route yet, (hops + 1) x (RTT/2 + 5 ms)
 //   bandwidth  min(1, spare / (4 x stream bitrate)); spare = its burst rate seen
 //              by us, else its claimed capacity x (1 - load); 0.5 when unknown
 //   economics  min(1, expected quote / its quote); 0.5 when it states none
@@ -83,11 +85,15 @@ public:
   CandidateScore score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current, const RouteContext& ctx) const;
 
 private:
+  std::optional<double> stated_latency(const core::StreamId& stream, const core::Address& a) const;
   Memory& m_memory;
   Empathy& m_empathy;
   Economics& m_economics;
   PropagationOptions m_o;
   std::map<core::StreamId, RouteInfo> m_routes;
+  // Set by choose() from the current route, used by score().
+  std::optional<uint32_t> m_current_hops;
+  double m_hop_overhead_ms = 0;
 };
 
 } // namespace openstreaming::agent

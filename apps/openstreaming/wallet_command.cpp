@@ -1,0 +1,173 @@
+// openstreaming wallet: accounts on a ledger (interface fixed by issue #6;
+// docs/cli.md, docs/ledger.md). Every subcommand talks JSON-RPC to --ledger;
+// the ones that sign load --key.
+#include "api/http_client.h"
+#include "apps/openstreaming/cli.h"
+#include "core/amount.h"
+#include "ledger/state.h"
+#include "platform/key_files.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+
+namespace openstreaming::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct WalletFlags {
+  std::string ledger = "http://127.0.0.1:8545";
+  std::string key, password_file;
+  std::string address;
+  bool json_out = false;
+  std::string deposit = "0wei", reserve = "0wei";
+  std::string to, amount;
+};
+
+Result<json> rpc(const std::string& url, const std::string& method, json params) {
+  auto u = api::HttpUrl::parse(url);
+  if (!u) return u.error();
+  json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
+  auto reply = api::http_post_json(*u, req.dump());
+  if (!reply) return reply.error();
+  auto j = json::parse(reply->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_error(Errc::io, "the ledger answered HTTP " + std::to_string(reply->status) + " without JSON-RPC");
+  if (j.contains("error")) return make_error(Errc::invalid_input, "ledger: " + j["error"].value("message", std::string("error")));
+  return j["result"];
+}
+
+Result<core::PrivateKey> key_of(const WalletFlags& f) {
+  if (f.key.empty()) return make_error(Errc::invalid_input, "--key FILE is required to sign");
+  platform::PasswordRequest pw;
+  if (!f.password_file.empty()) pw.file = f.password_file;
+  return platform::load_key_file(f.key, pw);
+}
+
+// Signs and submits one transaction with the account's next nonce.
+int submit(const WalletFlags& f, const std::string& kind, json args) {
+  auto key = key_of(f);
+  if (!key) return fail(key.error());
+  auto status = rpc(f.ledger, "ledger_status", json::object());
+  if (!status) return fail(status.error());
+  auto acct = rpc(f.ledger, "ledger_getAccount", {{"address", key->address().to_checksum_hex()}});
+  if (!acct) return fail(acct.error());
+  ledger::Tx tx = ledger::sign_tx(*key, (*acct)["nonce"].get<uint64_t>(), kind, std::move(args), (*status)["chain_id"].get<uint64_t>());
+  auto r = rpc(f.ledger, "ledger_sendTransaction", {{"tx", tx.to_json()}});
+  if (!r) {
+    std::cerr << "error: " << r.error().message << "\n";
+    return r.error().code == Errc::io ? kCheckFailed : kBadInput;
+  }
+  std::cout << r->dump() << "\n";
+  return kOk;
+}
+
+Result<std::string> amount_text(const std::string& flag, const std::string& text) {
+  auto a = core::Amount::parse(text);
+  if (!a) return make_error(Errc::invalid_input, flag + ": " + a.error().message + " (e.g. 1ether, 20gwei, 5000wei)");
+  return a->to_wei_string() + "wei";
+}
+
+void print_account(const json& a, bool as_json) {
+  json out = {{"balance", a["balance"]},   {"deposit", a["deposit"]}, {"reserve", a["reserve"]},
+              {"stake", a["stake"]},       {"withdraw_round", a["withdraw_round"]}};
+  if (as_json) {
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  auto show = [](const json& wei) { return core::Amount::from_decimal_wei(wei.get<std::string>())->to_display(); };
+  std::cout << "balance  " << show(a["balance"]) << "\ndeposit  " << show(a["deposit"]) << "\nreserve  " << show(a["reserve"])
+            << "\nstake    " << show(a["stake"]) << "\n";
+  if (a["withdraw_round"].get<uint64_t>() != 0) std::cout << "withdrawable from round " << a["withdraw_round"] << "\n";
+}
+
+} // namespace
+
+void add_wallet_command(CLI::App& app, Runner& runner) {
+  auto f = std::make_shared<WalletFlags>();
+  CLI::App* cmd = app.add_subcommand("wallet", "Accounts on a ledger: balances, deposits, transfers, tickets");
+  cmd->require_subcommand(1);
+  auto common = [&](CLI::App* sub, bool signs) {
+    sub->add_option("--ledger", f->ledger, "Ledger JSON-RPC URL")->capture_default_str();
+    if (signs) {
+      sub->add_option("--key", f->key, "Keystore file of the account")->required();
+      sub->add_option("--password-file", f->password_file, "Keystore password file (else OPENSTREAMING_PASSWORD, else a prompt)");
+    }
+  };
+  CLI::App* balance = cmd->add_subcommand("balance", "Show an account");
+  balance->add_option("ADDRESS", f->address, "The account")->required();
+  balance->add_flag("--json", f->json_out, "JSON with decimal wei strings");
+  common(balance, false);
+  balance->callback([f, &runner] {
+    runner.run = [f]() -> int {
+      auto a = core::Address::parse(f->address);
+      if (!a) return fail(a.error());
+      auto r = rpc(f->ledger, "ledger_getAccount", {{"address", a->to_checksum_hex()}});
+      if (!r) return fail(r.error());
+      print_account(*r, f->json_out);
+      return kOk;
+    };
+  });
+  CLI::App* deposit = cmd->add_subcommand("deposit", "Move balance into the ticket deposit and reserve");
+  deposit->add_option("--deposit", f->deposit, "Amount for the deposit (e.g. 1ether)");
+  deposit->add_option("--reserve", f->reserve, "Amount for the reserve");
+  common(deposit, true);
+  deposit->callback([f, &runner] {
+    runner.run = [f]() -> int {
+      auto d = amount_text("--deposit", f->deposit);
+      auto r = amount_text("--reserve", f->reserve);
+      if (!d) return fail(d.error());
+      if (!r) return fail(r.error());
+      return submit(*f, "fund", {{"deposit", *d}, {"reserve", *r}});
+    };
+  });
+  CLI::App* unlock = cmd->add_subcommand("unlock", "Start unlocking deposit and reserve");
+  common(unlock, true);
+  unlock->callback([f, &runner] { runner.run = [f] { return submit(*f, "unlock", json::object()); }; });
+  CLI::App* withdraw = cmd->add_subcommand("withdraw", "Withdraw an unlocked deposit and reserve to the balance");
+  common(withdraw, true);
+  withdraw->callback([f, &runner] { runner.run = [f] { return submit(*f, "withdraw", json::object()); }; });
+  CLI::App* transfer = cmd->add_subcommand("transfer", "Send balance to another account");
+  transfer->add_option("--to", f->to, "Recipient address")->required();
+  transfer->add_option("--amount", f->amount, "Amount (e.g. 1ether)")->required();
+  common(transfer, true);
+  transfer->callback([f, &runner] {
+    runner.run = [f]() -> int {
+      auto to = core::Address::parse(f->to);
+      if (!to) return fail(make_error(Errc::invalid_input, "--to: " + to.error().message));
+      auto a = amount_text("--amount", f->amount);
+      if (!a) return fail(a.error());
+      return submit(*f, "transfer", {{"to", to->to_checksum_hex()}, {"amount", *a}});
+    };
+  });
+  CLI::App* accounts = cmd->add_subcommand("accounts", "Every account (JSON)");
+  common(accounts, false);
+  accounts->callback([f, &runner] {
+    runner.run = [f]() -> int {
+      auto r = rpc(f->ledger, "ledger_accounts", json::object());
+      if (!r) return fail(r.error());
+      json out = json::array();
+      for (const auto& a : *r) {
+        out.push_back({{"address", a["address"]}, {"balance", a["balance"]}, {"deposit", a["deposit"]}, {"reserve", a["reserve"]},
+                       {"stake", a["stake"]}, {"withdraw_round", a["withdraw_round"]}});
+      }
+      std::cout << out.dump() << "\n";
+      return kOk;
+    };
+  });
+  CLI::App* tickets = cmd->add_subcommand("tickets", "Tickets the key's owner redeemed on this ledger (JSON)");
+  common(tickets, true);
+  tickets->callback([f, &runner] {
+    runner.run = [f]() -> int {
+      auto key = key_of(*f);
+      if (!key) return fail(key.error());
+      auto r = rpc(f->ledger, "ledger_tickets", {{"address", key->address().to_checksum_hex()}});
+      if (!r) return fail(r.error());
+      std::cout << r->dump() << "\n";
+      return kOk;
+    };
+  });
+}
+
+} // namespace openstreaming::cli

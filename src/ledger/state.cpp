@@ -1,0 +1,415 @@
+#include "ledger/state.h"
+
+#include "core/eip712.h"
+#include "core/hex.h"
+#include "core/keccak.h"
+
+namespace openstreaming::ledger {
+
+namespace {
+
+Error bad(const std::string& why) { return make_error(Errc::invalid_input, why); }
+
+Result<Amount> amount_arg(const json& args, const char* key) {
+  if (!args.contains(key) || !args[key].is_string()) return bad(std::string("'") + key + "' must be an amount string");
+  auto a = Amount::parse(args[key].get<std::string>());
+  if (!a) return bad(std::string("'") + key + "': " + a.error().message);
+  return *a;
+}
+
+Result<Address> address_arg(const json& args, const char* key) {
+  if (!args.contains(key) || !args[key].is_string()) return bad(std::string("'") + key + "' must be an address");
+  auto a = Address::parse(args[key].get<std::string>());
+  if (!a) return bad(std::string("'") + key + "': " + a.error().message);
+  return *a;
+}
+
+Result<Hash256> hash_arg(const json& args, const char* key) {
+  if (!args.contains(key) || !args[key].is_string()) return bad(std::string("'") + key + "' must be 32 bytes of hex");
+  auto h = core::from_hex_fixed<32>(args[key].get<std::string>());
+  if (!h) return bad(std::string("'") + key + "' must be 32 bytes of hex");
+  return *h;
+}
+
+// a + b, a - b with the error naming what ran out.
+Result<Amount> add(const Amount& a, const Amount& b) { return core::checked_add(a, b); }
+Result<Amount> sub(const Amount& a, const Amount& b, const std::string& what) {
+  if (a < b) return make_error(Errc::invalid_input, "insufficient " + what + ": have " + a.to_wei_string() + " wei, need " + b.to_wei_string());
+  return core::checked_sub(a, b);
+}
+
+} // namespace
+
+// ---- Genesis ---------------------------------------------------------------------
+
+Result<Genesis> Genesis::from_json(const json& j) {
+  if (!j.is_object()) return bad("genesis: not a JSON object");
+  for (const auto& [k, v] : j.items()) {
+    if (k != "chain_id" && k != "block_ms" && k != "round_blocks" && k != "accounts") return bad("genesis: unknown key '" + k + "'");
+  }
+  Genesis g;
+  auto u64 = [&](const char* k, uint64_t& out, uint64_t min, uint64_t max) -> Result<void> {
+    if (!j.contains(k)) return {};
+    if (!j[k].is_number_unsigned()) return bad(std::string("genesis: '") + k + "' must be a positive integer");
+    out = j[k].get<uint64_t>();
+    if (out < min || out > max) return bad(std::string("genesis: '") + k + "' out of range");
+    return {};
+  };
+  if (auto r = u64("chain_id", g.chain_id, 1, UINT32_MAX); !r) return r.error();
+  if (auto r = u64("block_ms", g.block_ms, 10, 3'600'000); !r) return r.error();
+  if (auto r = u64("round_blocks", g.round_blocks, 1, 1'000'000); !r) return r.error();
+  if (!j.contains("accounts") || !j["accounts"].is_object()) return bad("genesis: 'accounts' must be an object of address -> amount");
+  for (const auto& [k, v] : j["accounts"].items()) {
+    auto a = Address::parse(k);
+    if (!a) return bad("genesis: account '" + k + "': " + a.error().message);
+    if (!v.is_string()) return bad("genesis: amount of " + k + " must be a string like \"100ether\"");
+    auto amount = Amount::parse(v.get<std::string>());
+    if (!amount) return bad("genesis: amount of " + k + ": " + amount.error().message);
+    g.accounts[*a] = *amount;
+  }
+  return g;
+}
+
+json Genesis::to_json() const {
+  json accts = json::object();
+  for (const auto& [a, v] : accounts) accts[a.to_checksum_hex()] = v.to_wei_string() + "wei";
+  return {{"chain_id", chain_id}, {"block_ms", block_ms}, {"round_blocks", round_blocks}, {"accounts", accts}};
+}
+
+U256 Genesis::supply() const {
+  U256 s = 0;
+  for (const auto& [a, v] : accounts) s += v.wei();
+  return s;
+}
+
+json Account::to_json() const {
+  return {{"balance", balance.to_wei_string()}, {"deposit", deposit.to_wei_string()}, {"reserve", reserve.to_wei_string()},
+          {"stake", stake.to_wei_string()},     {"withdraw_round", withdraw_round},    {"nonce", nonce}};
+}
+
+json Channel::to_json() const {
+  return {{"id", core::to_hex(id)},
+          {"payer", payer.to_checksum_hex()},
+          {"payee", payee.to_checksum_hex()},
+          {"deposit", deposit.to_wei_string()},
+          {"paid", paid.to_wei_string()},
+          {"state", settled ? "settled" : closes_at_block ? "closing" : "open"},
+          {"closes_at_block", closes_at_block}};
+}
+
+// ---- Transactions ----------------------------------------------------------------
+
+Hash256 Tx::digest(uint64_t chain_id) const {
+  json body = {{"from", from.to_checksum_hex()}, {"nonce", nonce}, {"kind", kind}, {"args", args}, {"chain_id", chain_id}};
+  core::Keccak256 h;
+  h.update(as_bytes(std::string_view("openstreaming/tx/v1"))).update(as_bytes(body.dump())); // keys sorted: canonical
+  return h.finalize();
+}
+
+json Tx::to_json() const {
+  return {{"from", from.to_checksum_hex()}, {"nonce", nonce}, {"kind", kind}, {"args", args}, {"signature", signature.to_hex()}};
+}
+
+Result<Tx> Tx::from_json(const json& j) {
+  if (!j.is_object()) return bad("tx: not an object");
+  Tx t;
+  auto from = address_arg(j, "from");
+  if (!from) return from.error();
+  t.from = *from;
+  if (!j.contains("nonce") || !j["nonce"].is_number_unsigned()) return bad("tx: 'nonce' must be a non-negative integer");
+  t.nonce = j["nonce"].get<uint64_t>();
+  if (!j.contains("kind") || !j["kind"].is_string()) return bad("tx: 'kind' must be a string");
+  t.kind = j["kind"].get<std::string>();
+  if (j.contains("args")) {
+    if (!j["args"].is_object()) return bad("tx: 'args' must be an object");
+    t.args = j["args"];
+  }
+  if (!j.contains("signature") || !j["signature"].is_string()) return bad("tx: 'signature' must be hex");
+  auto sig = core::RecoverableSignature::from_hex(j["signature"].get<std::string>());
+  if (!sig) return bad("tx: signature: " + sig.error().message);
+  t.signature = *sig;
+  return t;
+}
+
+Tx sign_tx(const core::PrivateKey& key, uint64_t nonce, std::string kind, json args, uint64_t chain_id) {
+  Tx t;
+  t.from = key.address();
+  t.nonce = nonce;
+  t.kind = std::move(kind);
+  t.args = std::move(args);
+  t.signature = core::sign_hash(key, t.digest(chain_id));
+  return t;
+}
+
+Hash256 voucher_hash(const pay::TicketDomain& domain, const Hash256& channel_id, const U256& cumulative) {
+  static const Hash256 type_hash = core::keccak256(as_bytes(kVoucherType));
+  core::Keccak256 h;
+  h.update(type_hash).update(channel_id).update(core::eip712::word(cumulative));
+  return core::eip712::digest(domain.separator(), h.finalize());
+}
+
+// ---- State -----------------------------------------------------------------------
+
+State::State(Genesis genesis, Params params) : m_genesis(std::move(genesis)), m_params(params) {
+  m_domain.chain_id = m_genesis.chain_id;
+  // The embedded ledger has no contract: its "verifying contract" is a fixed,
+  // recognisable address derived from the chain id, so signatures cannot be
+  // replayed on an EVM deployment (whose contract address differs).
+  core::Keccak256 h;
+  h.update(as_bytes(std::string_view("openstreaming/embedded-ledger"))).update(core::to_word(U256(m_genesis.chain_id)));
+  auto d = h.finalize();
+  FixedBytes<20> a{};
+  std::copy(d.begin() + 12, d.end(), a.begin());
+  m_domain.verifying_contract = Address(a);
+  for (const auto& [addr, amount] : m_genesis.accounts) m_accounts[addr].balance = amount;
+  // Block 0's parent hash commits to the genesis.
+  m_last_hash = core::keccak256(as_bytes(m_genesis.to_json().dump()));
+  m_round_hashes[0] = m_last_hash;
+}
+
+Account State::account(const Address& a) const {
+  auto it = m_accounts.find(a);
+  return it == m_accounts.end() ? Account{} : it->second;
+}
+
+std::optional<Hash256> State::round_block_hash(uint64_t r) const {
+  auto it = m_round_hashes.find(r);
+  if (it == m_round_hashes.end()) return std::nullopt;
+  return it->second;
+}
+
+U256 State::total_value() const {
+  U256 s = 0;
+  for (const auto& [a, acc] : m_accounts) s += acc.balance.wei() + acc.deposit.wei() + acc.reserve.wei() + acc.stake.wei();
+  for (const auto& [id, c] : m_channels) {
+    if (!c.settled) s += c.deposit.wei() - c.paid.wei();
+  }
+  return s;
+}
+
+Hash256 State::seal_block(int64_t time_ms) {
+  core::Keccak256 h;
+  h.update(m_last_hash).update(core::to_word(U256(m_height))).update(m_block_txs).update(core::to_word(U256(static_cast<uint64_t>(time_ms))));
+  m_last_hash = h.finalize();
+  ++m_height;
+  m_block_txs = {};
+  if (m_height % m_genesis.round_blocks == 0) m_round_hashes[round()] = m_last_hash;
+  return m_last_hash;
+}
+
+Result<json> State::apply(const Tx& tx) {
+  auto signer = core::recover_public_key(tx.digest(m_genesis.chain_id), tx.signature);
+  if (!signer || signer->address() != tx.from) return bad("signature does not match 'from'");
+  Account before = account(tx.from);
+  if (tx.nonce != before.nonce) {
+    return bad("nonce " + std::to_string(tx.nonce) + " is not the account's next (" + std::to_string(before.nonce) + ")");
+  }
+  // Every handler validates before it mutates, so an error leaves the state as it was.
+  State& trial = *this;
+  Account& from = trial.m_accounts[tx.from];
+  Result<json> r = json::object();
+  const json& args = tx.args;
+  if (tx.kind == "transfer") {
+    r = trial.transfer(from, tx);
+  } else if (tx.kind == "fund") {
+    auto d = args.contains("deposit") ? amount_arg(args, "deposit") : Result<Amount>(Amount{});
+    auto rv = args.contains("reserve") ? amount_arg(args, "reserve") : Result<Amount>(Amount{});
+    if (!d) return d.error();
+    if (!rv) return rv.error();
+    auto total = add(*d, *rv);
+    if (!total) return total.error();
+    auto bal = sub(from.balance, *total, "balance");
+    if (!bal) return bal.error();
+    from.balance = *bal;
+    from.deposit = *add(from.deposit, *d);
+    from.reserve = *add(from.reserve, *rv);
+    from.withdraw_round = 0; // funding cancels an unlock
+    r = json{{"deposit", from.deposit.to_wei_string()}, {"reserve", from.reserve.to_wei_string()}};
+  } else if (tx.kind == "unlock") {
+    if (from.deposit.wei() == 0 && from.reserve.wei() == 0) return bad("nothing to unlock");
+    from.withdraw_round = round() + m_params.unlock_rounds;
+    r = json{{"withdraw_round", from.withdraw_round}};
+  } else if (tx.kind == "withdraw") {
+    if (from.withdraw_round == 0) return bad("unlock first");
+    if (round() < from.withdraw_round) return bad("locked until round " + std::to_string(from.withdraw_round) + " (now " + std::to_string(round()) + ")");
+    auto total = add(from.deposit, from.reserve);
+    from.balance = *add(from.balance, *total);
+    from.deposit = from.reserve = Amount{};
+    from.withdraw_round = 0;
+    r = json{{"withdrawn", total->to_wei_string()}};
+  } else if (tx.kind == "stake" || tx.kind == "unstake") {
+    auto amt = amount_arg(args, "amount");
+    if (!amt) return amt.error();
+    Amount& src = tx.kind == "stake" ? from.balance : from.stake;
+    Amount& dst = tx.kind == "stake" ? from.stake : from.balance;
+    auto left = sub(src, *amt, tx.kind == "stake" ? "balance" : "stake");
+    if (!left) return left.error();
+    src = *left;
+    dst = *add(dst, *amt);
+    r = json{{"stake", from.stake.to_wei_string()}};
+  } else if (tx.kind == "redeem") {
+    r = trial.redeem(tx);
+  } else if (tx.kind == "open_channel" || tx.kind == "top_up" || tx.kind == "claim" || tx.kind == "close_channel" ||
+             tx.kind == "settle_channel") {
+    r = trial.channel_tx(from, tx);
+  } else {
+    return bad("unknown transaction kind '" + tx.kind + "'");
+  }
+  if (!r) return r.error();
+  trial.m_accounts[tx.from].nonce = before.nonce + 1;
+  core::Keccak256 h;
+  h.update(trial.m_block_txs).update(tx.digest(m_genesis.chain_id));
+  trial.m_block_txs = h.finalize();
+  return r;
+}
+
+Result<json> State::transfer(Account& from, const Tx& tx) {
+  auto to = address_arg(tx.args, "to");
+  if (!to) return to.error();
+  auto amt = amount_arg(tx.args, "amount");
+  if (!amt) return amt.error();
+  auto left = sub(from.balance, *amt, "balance");
+  if (!left) return left.error();
+  from.balance = *left;
+  Account& dst = m_accounts[*to]; // may invalidate nothing: std::map references are stable
+  dst.balance = *add(dst.balance, *amt);
+  return json{{"to", to->to_checksum_hex()}, {"amount", amt->to_wei_string()}};
+}
+
+Result<json> State::redeem(const Tx& tx) {
+  if (!tx.args.contains("tickets") || !tx.args["tickets"].is_array()) return bad("'tickets' must be an array");
+  if (tx.args["tickets"].size() > 256) return bad("at most 256 tickets per batch");
+  json results = json::array();
+  for (const auto& item : tx.args["tickets"]) {
+    json out = {{"paid", false}};
+    auto fail = [&](const std::string& why) {
+      out["reason"] = why;
+      results.push_back(out);
+    };
+    if (!item.is_object() || !item.contains("ticket")) {
+      fail("malformed");
+      continue;
+    }
+    auto t = pay::Ticket::from_json(item["ticket"]);
+    auto sig = item.contains("signature") && item["signature"].is_string()
+                   ? core::RecoverableSignature::from_hex(item["signature"].get<std::string>())
+                   : Result<core::RecoverableSignature>(make_error(Errc::invalid_input, "missing"));
+    auto rand = hash_arg(item, "recipient_rand");
+    if (!t || !sig || !rand) {
+      fail(!t ? t.error().message : !sig ? "bad signature encoding" : rand.error().message);
+      continue;
+    }
+    Hash256 th = t->signing_hash(m_domain);
+    out["ticket_hash"] = core::to_hex(th);
+    if (t->recipient != tx.from) { fail("not the recipient"); continue; }
+    auto signer = pay::ticket_signer({*t, *sig}, m_domain);
+    if (!signer || *signer != t->sender) { fail("signature is not the sender's"); continue; }
+    if (core::keccak256(*rand) != t->recipient_rand_hash) { fail("recipient_rand does not match"); continue; }
+    if (!pay::is_winner(*sig, *rand, t->win_prob)) { fail("not a winning ticket"); continue; }
+    if (m_used_tickets.count(th)) { fail("already redeemed"); continue; }
+    if (t->creation_round > U256(round())) { fail("created in a future round"); continue; }
+    auto created = static_cast<uint64_t>(t->creation_round);
+    if (created + m_params.ticket_valid_rounds < round()) { fail("expired"); continue; }
+    auto rh = round_block_hash(created);
+    if (!rh || *rh != t->creation_round_block_hash) { fail("creationRoundBlockHash does not match"); continue; }
+    Account& s = m_accounts[t->sender];
+    Amount face(t->face_value);
+    // All or nothing: deposit first, then reserve; if both together fall short, pay nothing.
+    if (s.deposit.wei() + s.reserve.wei() < face.wei()) { fail("sender cannot cover it now (stays redeemable)"); continue; }
+    Amount from_deposit = std::min(s.deposit, face);
+    Amount from_reserve = *core::checked_sub(face, from_deposit);
+    s.deposit = *core::checked_sub(s.deposit, from_deposit);
+    s.reserve = *core::checked_sub(s.reserve, from_reserve);
+    Account& r = m_accounts[tx.from];
+    r.balance = *add(r.balance, face);
+    m_used_tickets.insert(th);
+    out["paid"] = true;
+    out["amount"] = face.to_wei_string();
+    out["from_reserve"] = from_reserve.to_wei_string();
+    results.push_back(out);
+    m_redemptions.push_back({{"recipient", tx.from.to_checksum_hex()}, {"ticket", item["ticket"]},
+                             {"signature", sig->to_hex()}, {"ticket_hash", core::to_hex(th)}, {"round", round()}});
+  }
+  return json{{"results", results}};
+}
+
+Result<json> State::channel_tx(Account& from, const Tx& tx) {
+  const json& args = tx.args;
+  if (tx.kind == "open_channel") {
+    auto payee = address_arg(args, "payee");
+    if (!payee) return payee.error();
+    auto amt = amount_arg(args, "amount");
+    if (!amt) return amt.error();
+    if (*payee == tx.from) return bad("a channel to oneself");
+    auto left = sub(from.balance, *amt, "balance");
+    if (!left) return left.error();
+    core::Keccak256 h;
+    h.update(as_bytes(std::string_view("openstreaming/channel/v1")))
+        .update(core::to_word(U256(m_genesis.chain_id)))
+        .update(core::eip712::word(tx.from))
+        .update(core::eip712::word(*payee))
+        .update(core::to_word(U256(tx.nonce))); // the opener's nonce: unique per open
+    Channel c;
+    c.id = h.finalize();
+    c.payer = tx.from;
+    c.payee = *payee;
+    c.deposit = *amt;
+    from.balance = *left;
+    m_channels[c.id] = c;
+    return c.to_json();
+  }
+  auto id = hash_arg(args, "channel");
+  if (!id) return id.error();
+  auto it = m_channels.find(*id);
+  if (it == m_channels.end()) return bad("no such channel");
+  Channel& c = it->second;
+  if (c.settled) return bad("channel is settled");
+  if (tx.kind == "top_up") {
+    if (tx.from != c.payer) return bad("only the payer tops up");
+    if (c.closes_at_block) return bad("channel is closing: top-up only while open");
+    auto amt = amount_arg(args, "amount");
+    if (!amt) return amt.error();
+    auto left = sub(from.balance, *amt, "balance");
+    if (!left) return left.error();
+    from.balance = *left;
+    c.deposit = *add(c.deposit, *amt);
+    return c.to_json();
+  }
+  if (tx.kind == "claim") {
+    if (tx.from != c.payee) return bad("only the payee claims");
+    if (c.closes_at_block && m_height > c.closes_at_block) return bad("challenge period over");
+    auto cum = amount_arg(args, "cumulative");
+    if (!cum) return cum.error();
+    if (!args.contains("signature") || !args["signature"].is_string()) return bad("'signature' must be hex");
+    auto sig = core::RecoverableSignature::from_hex(args["signature"].get<std::string>());
+    if (!sig) return bad("voucher signature: " + sig.error().message);
+    auto signer = core::recover_public_key(voucher_hash(m_domain, c.id, cum->wei()), *sig);
+    if (!signer || signer->address() != c.payer) return bad("voucher is not signed by the payer for this channel");
+    if (*cum <= c.paid) return bad("stale voucher: cumulative " + cum->to_wei_string() + " <= paid " + c.paid.to_wei_string());
+    if (*cum > c.deposit) return bad("voucher exceeds the channel deposit");
+    Amount due = *core::checked_sub(*cum, c.paid);
+    c.paid = *cum;
+    Account& payee = m_accounts[c.payee];
+    payee.balance = *add(payee.balance, due);
+    json out = c.to_json();
+    out["claimed"] = due.to_wei_string();
+    return out;
+  }
+  if (tx.kind == "close_channel") {
+    if (tx.from != c.payer) return bad("only the payer closes (the payee just stops claiming)");
+    if (c.closes_at_block) return bad("already closing");
+    c.closes_at_block = m_height + m_params.challenge_blocks;
+    return c.to_json();
+  }
+  // settle_channel
+  if (!c.closes_at_block || m_height <= c.closes_at_block) return bad("challenge period not over");
+  Amount rest = *core::checked_sub(c.deposit, c.paid);
+  Account& payer = m_accounts[c.payer];
+  payer.balance = *add(payer.balance, rest);
+  c.settled = true;
+  json out = c.to_json();
+  out["returned"] = rest.to_wei_string();
+  return out;
+}
+
+} // namespace openstreaming::ledger

@@ -1,0 +1,139 @@
+// The embedded ledger's state machine (DESIGN.md §6, docs/ledger.md). No I/O.
+//
+// Deterministic: the same genesis and the same transactions in the same blocks
+// give the same state and the same block hashes, so persistence is the
+// transaction log (src/ledger/store.h) and a restart replays it.
+//
+// Accounts hold balance, deposit, reserve and stake. Transactions are signed by
+// the account key over keccak256("openstreaming/tx/v1" ‖ chain id ‖ canonical
+// JSON) and carry the account's next nonce. Value is conserved: the sum of all
+// balances, deposits, reserves, stakes and open channel funds (deposit − paid)
+// is the genesis supply, always.
+//
+// Tickets (pay/ticket.h) are redeemed in batches; each ticket is paid in full —
+// from the sender's deposit, then its reserve — or not at all, in which case it
+// is not marked used and stays redeemable while it is valid. A used ticket is
+// never paid again. Unlock → wait `unlock_rounds` → withdraw; funding cancels
+// an unlock. Channels: per-channel deposit, payee claims cumulative − paid
+// against an EIP-712 Voucher(bytes32 channelId,uint256 cumulative) signed by the
+// payer; payer close starts a challenge period, then settle returns the rest;
+// top-up only while open.
+#pragma once
+
+#include "core/amount.h"
+#include "core/secp256k1.h"
+#include "pay/ticket.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace openstreaming::ledger {
+
+using core::Address;
+using core::Amount;
+using core::U256;
+using nlohmann::json;
+
+struct Genesis {
+  uint64_t chain_id = 1337;
+  uint64_t block_ms = 500;
+  uint64_t round_blocks = 20;
+  std::map<Address, Amount> accounts;
+  // {"chain_id": 1337, "block_ms": 500, "round_blocks": 20, "accounts": {"0xADDRESS": "100ether", ...}}
+  static Result<Genesis> from_json(const json& j);
+  json to_json() const;
+  U256 supply() const;
+};
+
+struct Account {
+  Amount balance, deposit, reserve, stake;
+  uint64_t withdraw_round = 0; // 0: no unlock pending; else the round from which withdraw works
+  uint64_t nonce = 0;          // transactions applied
+  json to_json() const;        // amounts as decimal wei strings
+};
+
+struct Channel {
+  Hash256 id{};
+  Address payer, payee;
+  Amount deposit, paid;
+  uint64_t closes_at_block = 0; // 0: open; else the challenge period ends at this block
+  bool settled = false;
+  json to_json() const;
+};
+
+// A signed transaction. `kind` and `args`:
+//   transfer {to, amount} · fund {deposit, reserve} · unlock {} · withdraw {}
+//   redeem {tickets: [{ticket, signature, recipient_rand}]}
+//   open_channel {payee, amount, salt} · top_up {channel, amount}
+//   claim {channel, cumulative, signature} · close_channel {channel} · settle_channel {channel}
+//   stake {amount} · unstake {amount}
+struct Tx {
+  Address from;
+  uint64_t nonce = 0;
+  std::string kind;
+  json args = json::object();
+  core::RecoverableSignature signature;
+  Hash256 digest(uint64_t chain_id) const;
+  json to_json() const;
+  static Result<Tx> from_json(const json& j);
+};
+Tx sign_tx(const core::PrivateKey& key, uint64_t nonce, std::string kind, json args, uint64_t chain_id);
+
+inline constexpr std::string_view kVoucherType = "Voucher(bytes32 channelId,uint256 cumulative)";
+Hash256 voucher_hash(const pay::TicketDomain& domain, const Hash256& channel_id, const U256& cumulative);
+
+struct Params {
+  uint64_t unlock_rounds = 2;      // unlock -> withdraw
+  uint64_t ticket_valid_rounds = 2; // a ticket is redeemable this many rounds after its creation round
+  uint64_t challenge_blocks = 40;  // payer close -> settle
+};
+
+class State {
+public:
+  State(Genesis genesis, Params params = {});
+
+  // Applies a transaction in the current block. Errors leave the state untouched
+  // (and do not consume the nonce). The receipt says what happened.
+  Result<json> apply(const Tx& tx);
+  // Closes the current block at `time_ms`; returns its hash.
+  Hash256 seal_block(int64_t time_ms);
+
+  uint64_t height() const { return m_height; }
+  uint64_t round() const { return m_height / m_genesis.round_blocks; }
+  std::optional<Hash256> round_block_hash(uint64_t round) const;
+  const Hash256& last_hash() const { return m_last_hash; }
+  const Genesis& genesis() const { return m_genesis; }
+  const Params& params() const { return m_params; }
+  const pay::TicketDomain& ticket_domain() const { return m_domain; }
+  const std::map<Address, Account>& accounts() const { return m_accounts; }
+  Account account(const Address& a) const;
+  const std::map<Hash256, Channel>& channels() const { return m_channels; }
+  bool ticket_used(const Hash256& ticket_hash) const { return m_used_tickets.count(ticket_hash) > 0; }
+  // Sum of every balance, deposit, reserve, stake and open channel fund.
+  U256 total_value() const;
+  // Every ticket submitted for redemption to `recipient`, with its outcome.
+  const std::vector<json>& redemptions() const { return m_redemptions; }
+
+private:
+  Result<json> transfer(Account& from, const Tx& tx);
+  Result<json> redeem(const Tx& tx);
+  Result<json> channel_tx(Account& from, const Tx& tx);
+
+  Genesis m_genesis;
+  Params m_params;
+  pay::TicketDomain m_domain;
+  std::map<Address, Account> m_accounts;
+  std::map<Hash256, Channel> m_channels;
+  std::set<Hash256> m_used_tickets;
+  std::vector<json> m_redemptions;
+  uint64_t m_height = 0; // the block being built
+  Hash256 m_last_hash{};
+  std::map<uint64_t, Hash256> m_round_hashes; // round -> hash of the block that opened it
+  Hash256 m_block_txs{}; // running hash of this block's transactions
+};
+
+} // namespace openstreaming::ledger
