@@ -10,7 +10,12 @@ namespace openstreaming::pay {
 
 namespace eip712 = core::eip712;
 
-Hash256 TicketDomain::separator() const { return eip712::domain_separator("OpenStreaming", "1", chain_id, verifying_contract); }
+Hash256 TicketDomain::separator() const {
+  if (!m_cache || std::get<0>(*m_cache) != chain_id || std::get<1>(*m_cache) != verifying_contract) {
+    m_cache.emplace(chain_id, verifying_contract, eip712::domain_separator("OpenStreaming", "1", chain_id, verifying_contract));
+  }
+  return std::get<2>(*m_cache);
+}
 
 nlohmann::json TicketDomain::to_json() const {
   return {{"name", "OpenStreaming"},

@@ -18,6 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <tuple>
+
 namespace openstreaming::pay {
 
 using core::U256;
@@ -29,8 +32,11 @@ inline constexpr std::string_view kTicketType =
 struct TicketDomain {
   U256 chain_id = 1337;
   core::Address verifying_contract;
-  Hash256 separator() const;
+  Hash256 separator() const; // computed once per (chain id, contract), then cached
   nlohmann::json to_json() const; // {name, version, chainId, verifyingContract}
+
+private:
+  mutable std::optional<std::tuple<U256, core::Address, Hash256>> m_cache;
 };
 
 struct Ticket {
