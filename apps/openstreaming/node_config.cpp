@@ -131,7 +131,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   if (auto l = core::Endpoint::parse(c.listen, true); !l) return bad("--listen: " + l.error().message);
   if (auto a = core::Endpoint::parse(c.api, true); !a) return bad("--api: " + a.error().message);
   if (c.max_peers < 1 || c.max_peers > 10000) return bad("max_peers must be between 1 and 10000");
-  if (c.target_peers < 0 || c.target_peers > c.max_peers) return bad("target_peers must be between 0 and max_peers");
+  if (c.target_peers < 0) return bad("target_peers must be between 0 and max_peers");
   for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms, c.reconnect_max_ms,
                     c.stream_stall_ms}) {
     if (v < 10 || v > 3'600'000) return bad("timing values must be between 10 ms and 1 hour");
@@ -191,7 +191,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   }
   o.roles = c.roles;
   o.max_peers = static_cast<std::size_t>(c.max_peers);
-  o.target_peers = static_cast<std::size_t>(c.target_peers);
+  o.target_peers = static_cast<std::size_t>(std::min(c.target_peers, c.max_peers)); // never more than we may keep
   o.peer_exchange = c.peer_exchange;
   o.ping_interval = std::chrono::milliseconds(c.ping_interval_ms);
   o.idle_timeout = std::chrono::milliseconds(c.idle_timeout_ms);

@@ -55,10 +55,7 @@ int submit(const WalletFlags& f, const std::string& kind, json args) {
   if (!acct) return fail(acct.error());
   ledger::Tx tx = ledger::sign_tx(*key, (*acct)["nonce"].get<uint64_t>(), kind, std::move(args), (*status)["chain_id"].get<uint64_t>());
   auto r = rpc(f.ledger, "ledger_sendTransaction", {{"tx", tx.to_json()}});
-  if (!r) {
-    std::cerr << "error: " << r.error().message << "\n";
-    return r.error().code == Errc::io ? kCheckFailed : kBadInput;
-  }
+  if (!r) return fail(r.error());
   std::cout << r->dump() << "\n";
   return kOk;
 }
