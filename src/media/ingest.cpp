@@ -19,6 +19,7 @@ extern "C" {
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace openstreaming::media {
 
@@ -276,9 +277,9 @@ void Ingest::run() {
     if (o.source == "testsrc") {
       ifmt = av_find_input_format("lavfi");
       if (!ifmt) throw Fail("FFmpeg has no lavfi input (libavdevice missing)");
-      // A moving pattern and a 440 Hz tone (one lavfi graph, two outputs).
-      url = "testsrc2=size=" + std::to_string(o.width) + "x" + std::to_string(o.height) + ":rate=" + std::to_string(fps) +
-            "[out0];sine=frequency=440:sample_rate=" + std::to_string(kAudioRate) + "[out1]";
+      // A moving pattern from lavfi; the 440 Hz tone is synthesised below (a
+      // two-output lavfi graph leaks its buffered frames when closed in FFmpeg 5.1).
+      url = "testsrc2=size=" + std::to_string(o.width) + "x" + std::to_string(o.height) + ":rate=" + std::to_string(fps);
     }
     AVDictionary* opts = nullptr;
     for (const auto& [k, v] : o.input_options) av_dict_set(&opts, k.c_str(), v.c_str(), 0);
@@ -334,26 +335,32 @@ void Ingest::run() {
     std::unique_ptr<AVCodecContext, CodecFree> adec, aenc;
     std::unique_ptr<SwrContext, SwrFree> swr;
     std::unique_ptr<AVAudioFifo, FifoFree> fifo;
+    const bool tone = o.source == "testsrc"; // synthesised 440 Hz tone
+    auto make_aac = [&]() -> std::unique_ptr<AVCodecContext, CodecFree> {
+      const AVCodec* ae = avcodec_find_encoder(AV_CODEC_ID_AAC);
+      if (!ae) return nullptr;
+      std::unique_ptr<AVCodecContext, CodecFree> e(avcodec_alloc_context3(ae));
+      e->sample_rate = kAudioRate;
+      e->sample_fmt = AV_SAMPLE_FMT_FLTP;
+      av_channel_layout_default(&e->ch_layout, 2);
+      e->bit_rate = 128000;
+      e->time_base = AVRational{1, kAudioRate};
+      if (avcodec_open2(e.get(), ae, nullptr) < 0) return nullptr;
+      return e;
+    };
     if (aidx >= 0) {
       const AVCodec* ad = avcodec_find_decoder(in->streams[aidx]->codecpar->codec_id);
-      const AVCodec* ae = avcodec_find_encoder(AV_CODEC_ID_AAC);
-      if (ad && ae) {
+      if (ad) {
         adec.reset(avcodec_alloc_context3(ad));
         avcodec_parameters_to_context(adec.get(), in->streams[aidx]->codecpar);
-        aenc.reset(avcodec_alloc_context3(ae));
-        aenc->sample_rate = kAudioRate;
-        aenc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-        av_channel_layout_default(&aenc->ch_layout, 2);
-        aenc->bit_rate = 128000;
-        aenc->time_base = AVRational{1, kAudioRate};
-        if (avcodec_open2(adec.get(), ad, nullptr) < 0 || avcodec_open2(aenc.get(), ae, nullptr) < 0) {
-          adec.reset();
-          aenc.reset();
-        }
+        if (avcodec_open2(adec.get(), ad, nullptr) < 0) adec.reset();
       }
+      if (adec) aenc = make_aac();
       if (!aenc) aidx = -1; // the video still goes out
+    } else if (tone) {
+      aenc = make_aac();
     }
-    if (aenc) {
+    if (aenc && adec) {
       SwrContext* raw_swr = nullptr;
       AVChannelLayout in_layout{};
       if (adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || adec->ch_layout.nb_channels == 0) {
@@ -366,8 +373,8 @@ void Ingest::run() {
       av_channel_layout_uninit(&in_layout);
       swr.reset(raw_swr);
       if (r < 0 || swr_init(swr.get()) < 0) throw Fail("cannot convert the audio of '" + o.source + "'");
-      fifo.reset(av_audio_fifo_alloc(aenc->sample_fmt, 2, aenc->frame_size * 4));
     }
+    if (aenc) fifo.reset(av_audio_fifo_alloc(aenc->sample_fmt, 2, aenc->frame_size * 4));
 
     Cutter cutter(o, ectx.get(), aenc.get(), m_on_part);
     std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc()), out(av_packet_alloc());
@@ -459,12 +466,28 @@ void Ingest::run() {
       }
       encode_audio_fifo(false);
     };
+    int64_t tone_pos = 0;
+    auto add_tone = [&] { // the tone up to the end of video frame n, into the fifo
+      int64_t target = n * kAudioRate / fps;
+      if (target <= tone_pos) return;
+      std::vector<float> samples(static_cast<std::size_t>(target - tone_pos));
+      for (std::size_t i = 0; i < samples.size(); ++i) {
+        samples[i] = 0.2f * static_cast<float>(std::sin(6.283185307179586 * 440.0 * static_cast<double>(tone_pos + static_cast<int64_t>(i)) / kAudioRate));
+      }
+      void* planes[2] = {samples.data(), samples.data()};
+      av_audio_fifo_write(fifo.get(), planes, static_cast<int>(samples.size()));
+      tone_pos = target;
+      encode_audio_fifo(false);
+    };
     auto drain_decoder = [&] {
       while (avcodec_receive_frame(dctx.get(), frame.get()) == 0) {
         if (n == 0 && frame->best_effort_timestamp != AV_NOPTS_VALUE) {
           video_origin_us = av_rescale_q(frame->best_effort_timestamp, vst->time_base, AVRational{1, 1'000'000});
         }
-        if (max_frames < 0 || n < max_frames) encode(frame.get());
+        if (max_frames < 0 || n < max_frames) {
+          encode(frame.get());
+          if (tone && aenc) add_tone();
+        }
         av_frame_unref(frame.get());
       }
     };

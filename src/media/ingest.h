@@ -7,8 +7,8 @@
 // Video is encoded with libx264 (fixed GOP = segment length, no B-frames,
 // zerolatency), so every segment starts with a keyframe and PAT/PMT; parts are
 // cut every `part_s` of media time at frame boundaries. The first audio track
-// (testsrc: a 440 Hz tone) is resampled to 48 kHz stereo and encoded AAC, on the
-// video's clock, and interleaved by timestamp before the cut.
+// is resampled to 48 kHz stereo and encoded AAC, on the video's clock, and
+// interleaved by timestamp before the cut; testsrc gets a synthesised 440 Hz tone.
 //
 // Thread: "ingest" — FFmpeg calls block (network reads, encoding), so they run
 // here and each finished part is handed to `on_part`, which must be cheap and

@@ -154,7 +154,7 @@ TEST(MediaE2e, TestsrcThroughThreeRelaysPlaysCompletely) {
   EXPECT_EQ(live["broadcaster"], line.broadcaster().address().to_checksum_hex());
   EXPECT_EQ(live["announcement"]["kind"], 30311);
   EXPECT_GT(live["stats"]["latency_ms"]["p50"].get<double>(), 0.0);
-  EXPECT_EQ(line.broadcaster().stop(), 0);
+  EXPECT_EQ(line.broadcaster().stop(), 0) << line.broadcaster().last_err().substr(line.broadcaster().last_err().size() > 6000 ? line.broadcaster().last_err().size() - 6000 : 0);
   ASSERT_TRUE(wait_until([&] { return stream_of(line.viewer(), "show")["status"] == "ended"; }, std::chrono::seconds(15)));
   EXPECT_EQ(stream_of(line.viewer(), "show")["end_reason"], "ended"); // said by the broadcaster, not guessed
   expect_complete_playable(line);

@@ -52,6 +52,7 @@ int NodeProcess::stop() {
   m_proc->signal(SIGTERM);
   auto code = m_proc->wait(std::chrono::seconds(10));
   int result = code.value_or(-1);
+  m_last_err = m_proc->err();
   m_proc.reset();
   return result;
 }

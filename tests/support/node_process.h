@@ -41,6 +41,8 @@ public:
   const std::string& api() const { return m_api; }
   NodeSpec& spec() { return m_spec; }
   Process& process() { return *m_proc; }
+  // The stderr of the last run that stop() ended.
+  const std::string& last_err() const { return m_last_err; }
 
   nlohmann::json get_json(const std::string& path) const;
   std::vector<std::string> peer_addresses() const; // EIP-55, from /api/peers
@@ -56,6 +58,7 @@ private:
   NodeSpec m_spec;
   std::unique_ptr<Process> m_proc;
   std::string m_p2p, m_api;
+  std::string m_last_err;
 };
 
 // Fast timing for tests: quick pings, short idle timeout, quick reconnects.
