@@ -61,10 +61,11 @@ int main(int argc, char** argv) {
 
   // A: create + sign a ticket (struct hash, EIP-712 digest, recoverable signature).
   uint64_t nonce = 0;
+  const core::Address sender_address = sender.address(); // derived once, as TicketSender does
   auto make = [&] {
     pay::Ticket t;
     t.recipient = params.recipient;
-    t.sender = sender.address();
+    t.sender = sender_address;
     t.face_value = params.face_value;
     t.win_prob = params.win_prob;
     t.sender_nonce = ++nonce;

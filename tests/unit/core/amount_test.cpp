@@ -91,6 +91,21 @@ TEST(Amount, WordEncodingIsBigEndian) {
   EXPECT_EQ(from_word(w), U256(0x0102));
 }
 
+TEST(Amount, WordEncodingMatchesAByteByByteReference) {
+  auto reference = [](U256 v) {
+    std::array<uint8_t, 32> out{};
+    for (int i = 31; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<uint8_t>(v & 0xff);
+    return out;
+  };
+  std::vector<U256> values = {0, 1, 255, 256, U256(1) << 255, ~U256(0), ~U256(0) >> 7, U256("123456789012345678901234567890")};
+  U256 x = 0x9e3779b97f4a7c15ULL;
+  for (int i = 0; i < 50; ++i) values.push_back(x = x * 6364136223846793005ULL + 1442695040888963407ULL);
+  for (const auto& v : values) {
+    EXPECT_EQ(to_word(v), reference(v)) << v;
+    EXPECT_EQ(from_word(reference(v)), v) << v;
+  }
+}
+
 TEST(Amount, FromDecimalWeiIsStrict) {
   EXPECT_FALSE(Amount::from_decimal_wei("1ether").ok());
   EXPECT_FALSE(Amount::from_decimal_wei("").ok());
