@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -180,6 +181,25 @@ TEST(MediaE2e, RtmpPushThroughThreeRelaysPlaysCompletely) {
   EXPECT_GE(parts_received(line.viewer(), "show"), 12u);
   EXPECT_EQ(stream_of(line.viewer(), "show")["end_reason"], "ended"); // the publisher leaving ends the broadcast
   expect_complete_playable(line);
+}
+
+// hls.js (low-latency mode) in Debian's headless Chromium plays what a viewer
+// node serves; a screenshot of the player is kept in BUILD/artifacts.
+TEST(MediaE2e, HlsJsPlaysTheViewersStreamInChromium) {
+  Line line({"--ingest", "testsrc", "--stream", "show"}, 1);
+  ASSERT_TRUE(wait_until([&] { return parts_received(line.viewer(), "show") >= 8; }, std::chrono::seconds(40)));
+  std::filesystem::create_directories(OPENSTREAMING_ARTIFACTS_DIR);
+  std::string shot = std::string(OPENSTREAMING_ARTIFACTS_DIR) + "/hls_player.png";
+  auto r = test::run({"node", std::string(OPENSTREAMING_BROWSER_DIR) + "/hls_play.mjs",
+                      "http://" + line.viewer().api() + "/hls/show/source/index.m3u8", shot, "3"},
+                     {}, std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_GE(j["advanced_s"].get<double>(), 3.0);
+  EXPECT_EQ(j["width"], 640);
+  EXPECT_TRUE(std::filesystem::exists(shot));
 }
 
 TEST(MediaE2e, SrtPushReachesAViewer) {
