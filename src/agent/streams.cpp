@@ -449,13 +449,12 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
     if (it != p->claims->stream_latency_ms.end()) claimed = it->second;
   }
   double rtt = s.upstream ? m_node.rtt_ms(*s.upstream) : 0;
-  empathy.on_upstream_part(from, latency_ms, claimed, rtt < 1e6 ? rtt : 0);
+  bool on_time = empathy.on_upstream_part(from, latency_ms, claimed, rtt < 1e6 ? rtt : 0);
   s.upstream_latency.add(latency_ms, 0.2);
   ++s.window.expected;
   ++s.window.parts;
   s.window.latency_sum += latency_ms;
-  double budget = claimed.value_or(0.0) + (rtt < 1e6 ? rtt : 0) + to_ms(empathy.options().on_time_slack);
-  if (latency_ms <= budget) ++s.window.on_time;
+  if (on_time) ++s.window.on_time;
   (void)now;
 }
 

@@ -102,11 +102,8 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
 namespace {
 
 json conn_address(net::NodeRuntime& rt, std::optional<agent::ConnId> conn) {
-  if (!conn) return nullptr;
-  for (const auto& p : rt.node().peers(rt.now())) {
-    if (p.conn == *conn) return p.address.to_checksum_hex();
-  }
-  return nullptr;
+  auto a = conn ? rt.node().address_of(*conn) : std::nullopt;
+  return a ? json(a->to_checksum_hex()) : json(nullptr);
 }
 
 json streams_json(net::NodeRuntime& rt) {

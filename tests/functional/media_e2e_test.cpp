@@ -48,6 +48,19 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+// Runs an ffmpeg publisher, retrying while the node's listener (opened on its
+// ingest thread just after startup) is not there yet.
+test::RunResult push_when_listening(const std::vector<std::string>& push, std::chrono::seconds timeout, bool retry_any_failure) {
+  test::RunResult pushed;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    pushed = test::run(push, {}, timeout);
+    bool not_there = retry_any_failure || pushed.err.find("Connection refused") != std::string::npos;
+    if (pushed.exit_code == 0 || !not_there) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return pushed;
+}
+
 // The stream named `name` in a node's /api/streams, or null.
 json stream_of(const NodeProcess& n, const std::string& name) {
   auto list = n.get_json("/api/streams");
@@ -169,12 +182,7 @@ TEST(MediaE2e, RtmpPushThroughThreeRelaysPlaysCompletely) {
   std::vector<std::string> push = {"ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
                                    "-f", "lavfi", "-i", "sine=frequency=440", "-t", "10", "-c:v", "libx264", "-preset",
                                    "veryfast", "-g", "25", "-c:a", "aac", "-f", "flv", "rtmp://" + rtmp + "/live/show"};
-  test::RunResult pushed;
-  for (int attempt = 0; attempt < 20; ++attempt) { // the listener opens on the ingest thread, just after startup
-    pushed = test::run(push, {}, std::chrono::seconds(40));
-    if (pushed.exit_code == 0 || pushed.err.find("Connection refused") == std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  test::RunResult pushed = push_when_listening(push, std::chrono::seconds(40), /*retry_any_failure=*/false);
   ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
   ASSERT_TRUE(wait_until([&] { return stream_of(line.viewer(), "show")["status"] == "ended"; }, std::chrono::seconds(15)))
       << line.broadcaster().process().err();
@@ -221,12 +229,7 @@ TEST(MediaE2e, SrtPushReachesAViewer) {
   std::vector<std::string> push = {"ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
                                    "-f", "lavfi", "-i", "sine=frequency=440", "-t", "6", "-c:v", "libx264", "-preset",
                                    "veryfast", "-g", "25", "-c:a", "aac", "-f", "mpegts", "srt://" + srt};
-  test::RunResult pushed;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    pushed = test::run(push, {}, std::chrono::seconds(30));
-    if (pushed.exit_code == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  test::RunResult pushed = push_when_listening(push, std::chrono::seconds(30), /*retry_any_failure=*/true); // SRT says no more than "failed"
   ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
   ASSERT_TRUE(wait_until([&] { return stream_of(line.viewer(), "show")["status"] == "ended"; }, std::chrono::seconds(15)))
       << line.broadcaster().process().err();
@@ -305,12 +308,7 @@ TEST(MediaE2e, RtmpGarbageIsSurvivedAndARealPushStillWorks) {
   std::vector<std::string> push = {"ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
                                    "-t", "5", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-f", "flv",
                                    "rtmp://" + rtmp + "/live/show"};
-  test::RunResult pushed;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    pushed = test::run(push, {}, std::chrono::seconds(30));
-    if (pushed.exit_code == 0 || pushed.err.find("Connection refused") == std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  test::RunResult pushed = push_when_listening(push, std::chrono::seconds(30), /*retry_any_failure=*/false);
   ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
   ASSERT_TRUE(wait_until([&] { return stream_of(line.viewer(), "show")["status"] == "ended"; }, std::chrono::seconds(15)));
   EXPECT_GE(parts_received(line.viewer(), "show"), 6u);

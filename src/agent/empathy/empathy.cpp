@@ -4,7 +4,7 @@
 
 namespace openstreaming::agent {
 
-void Empathy::on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms,
+bool Empathy::on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms,
                                double rtt_ms) {
   NeighbourProfile& p = m_memory.neighbour(from);
   ++p.parts_from;
@@ -22,6 +22,7 @@ void Empathy::on_upstream_part(const core::Address& from, double latency_ms, std
     p.on_time_recent.add(on_time ? 1.0 : 0.5, m_o.alpha_recent); // late but playable: half honoured
   }
   rescore(p);
+  return on_time;
 }
 
 void Empathy::on_upstream_missing(const core::Address& from) {

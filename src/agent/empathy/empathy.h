@@ -61,8 +61,9 @@ public:
 
   // ---- Observations ----
   // A part arrived from `from`, which is our upstream for that stream.
-  // `claimed_ms` is its own latency for the stream, if it stated one.
-  void on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms, double rtt_ms);
+  // `claimed_ms` is its own latency for the stream, if it stated one. Returns
+  // whether it was on time (the one definition the router's counters use too).
+  bool on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms, double rtt_ms);
   // A part we expected from our upstream `from` never came (repaired or lost).
   void on_upstream_missing(const core::Address& from);
   void on_rate_sample(const core::Address& from, double kbps);

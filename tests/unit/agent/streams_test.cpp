@@ -114,21 +114,33 @@ TEST(Streams, CorruptingRelayIsCaughtByTheNextHop) {
   EXPECT_EQ(net.node(v).metrics().disconnects.count({"shunned", "local"}), 1u);
 }
 
-TEST(Streams, ReroutesWhenTheUpstreamDies) {
-  // b - r1 - v and b - r2 - v: kill the relay v uses; it switches to the other.
-  MemNetwork net(23);
-  auto b = net.add(line_opts(std::nullopt));
-  auto r1 = net.add(line_opts(b));
-  auto r2 = net.add(line_opts(b));
-  NodeOptions vo = line_opts(r1);
-  vo.bootstrap.push_back(MemNetwork::endpoint_of(r2));
-  auto v = net.add(vo);
-  net.start_all();
-  ASSERT_TRUE(net.run_until([&] { return net.node(v).established_count() == 2 && net.node(b).established_count() == 2; }, 10s));
+// b - r1 - v and b - r2 - v, connected, with "show" started at b and watched at v.
+struct Diamond {
+  std::size_t b, r1, r2, v;
   core::StreamId id{};
-  net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
-  net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
+};
+Diamond diamond(MemNetwork& net, const NodeOptions& r1_options = {}) { // r1 takes its misbehaviour from r1_options
+  Diamond d;
+  d.b = net.add(line_opts(std::nullopt));
+  NodeOptions o1 = line_opts(d.b);
+  o1.misbehave = r1_options.misbehave;
+  d.r1 = net.add(o1);
+  d.r2 = net.add(line_opts(d.b));
+  NodeOptions vo = line_opts(d.r1);
+  vo.bootstrap.push_back(MemNetwork::endpoint_of(d.r2));
+  d.v = net.add(vo);
+  net.start_all();
+  EXPECT_TRUE(net.run_until([&] { return net.node(d.v).established_count() == 2 && net.node(d.b).established_count() == 2; }, 10s));
+  net.with(d.b, [&](Node& n) { d.id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(d.v, [&](Node& n) { n.streams().watch("show", net.now()); });
   net.run_for(2s);
+  return d;
+}
+
+TEST(Streams, ReroutesWhenTheUpstreamDies) {
+  // Kill the relay v uses; it switches to the other.
+  MemNetwork net(23);
+  auto [b, r1, r2, v, id] = diamond(net);
   broadcast(net, b, id, 1, false);
   const Stream* s = net.node(v).streams().find(id);
   ASSERT_TRUE(s && s->upstream);
@@ -145,20 +157,9 @@ TEST(Streams, CorruptUpstreamIsLeftForTheBackup) {
   // b - bad - v and b - good - v: v may start on either; after the first bad
   // part from `bad` it takes the other and the stream plays.
   MemNetwork net(24);
-  auto b = net.add(line_opts(std::nullopt));
-  NodeOptions bad_opts = line_opts(b);
-  bad_opts.misbehave.corrupt = 1.0;
-  auto bad = net.add(bad_opts);
-  auto good = net.add(line_opts(b));
-  NodeOptions vo = line_opts(bad);
-  vo.bootstrap.push_back(MemNetwork::endpoint_of(good));
-  auto v = net.add(vo);
-  net.start_all();
-  ASSERT_TRUE(net.run_until([&] { return net.node(v).established_count() == 2 && net.node(b).established_count() == 2; }, 10s));
-  core::StreamId id{};
-  net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
-  net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
-  net.run_for(2s);
+  NodeOptions bad;
+  bad.misbehave.corrupt = 1.0;
+  auto [b, r1, r2, v, id] = diamond(net, bad);
   broadcast(net, b, id, 3, true);
   const Stream* s = net.node(v).streams().find(id);
   ASSERT_NE(s, nullptr);
