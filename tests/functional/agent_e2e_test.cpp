@@ -28,11 +28,18 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kRerouteBound = std::chrono::seconds(10);
 constexpr int kMisbehaveAfterS = 12;
 
-std::string agent_toml(bool capacity) {
+// `steady`: a viewer that only leaves a route for a fault. With the default
+// hysteresis (0.1) a load spike on the shared CI machine can make the other
+// path look better on latency alone, and a viewer that left early never sees
+// the fault it is supposed to judge (CI saw that once). 0.35 is above what
+// latency or bandwidth alone can add (0.3 each), so a switch here is the
+// empathy protocol's doing; performance switches have their unit tests.
+std::string agent_toml(bool capacity, bool steady = false) {
   std::string t = "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
                   "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
                   "[agent]\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n";
   if (capacity) t += "upload_capacity_kbps = 20000\n";
+  if (steady) t += "hysteresis = 0.35\n";
   return t;
 }
 
@@ -80,7 +87,7 @@ struct Diamond {
     bad_started = Clock::now();
     NodeSpec vs;
     vs.peer_exchange = false;
-    vs.config_toml = agent_toml(false);
+    vs.config_toml = agent_toml(false, true);
     vs.bootstrap = {bad->p2p()};
     vs.extra_args = {"--watch", "show", "--role", "viewer"};
     v = std::make_unique<NodeProcess>(dir, "v", 803, vs);
@@ -127,7 +134,8 @@ void run_misbehaviour_scenario(const std::string& misbehave) {
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms after the first bad part\n";
   EXPECT_LE(took, kRerouteBound) << "re-routed after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
   auto route = find_by(d.v->get_json("/api/routes"), "name", "show");
-  EXPECT_FALSE(route["last_switch_reason"].is_null());
+  ASSERT_FALSE(route["last_switch_reason"].is_null());
+  std::cout << "[ measured ] switch reason: " << route["last_switch_reason"].get<std::string>() << "\n";
 
   // Continuity recovers: parts keep coming through the honest relay.
   uint64_t before = parts_of(*d.v);
