@@ -111,6 +111,15 @@ json handle_rpc(ledger::LedgerStore& store, const json& req) {
     }
     return ok(json{{"domain", st.ticket_domain().to_json()}, {"tickets", list}});
   }
+  if (method == "ledger_channels") { // the channels where `address` pays or is paid
+    auto a = address();
+    if (!a) return rpc_error(id, -32602, a.error().message);
+    json list = json::array();
+    for (const auto& [cid, ch] : st.channels()) {
+      if (ch.payer == *a || ch.payee == *a) list.push_back(ch.to_json());
+    }
+    return ok(list);
+  }
   if (method == "ledger_genesis") return ok(st.genesis().to_json());
   return rpc_error(id, -32601, "unknown method '" + method + "'");
 }

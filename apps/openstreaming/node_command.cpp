@@ -1,4 +1,5 @@
 // openstreaming node: run a node (interface fixed by issue #3; docs/cli.md, docs/config.md).
+#include "api/ledger_link.h"
 #include "api/node_api.h"
 #include "core/hex.h"
 #include "core/part.h"
@@ -9,6 +10,7 @@
 #include "platform/files.h"
 #include "platform/key_files.h"
 #include "platform/sqlite_memory_store.h"
+#include "platform/sqlite_winner_store.h"
 
 #include <spdlog/spdlog.h>
 
@@ -33,7 +35,7 @@ struct NodeFlags {
   std::string misbehave;
   // Which flags were given (flags override the file only when present).
   CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers, *ingest, *stream,
-      *rtmp_listen, *srt_listen, *watch;
+      *rtmp_listen, *srt_listen, *watch, *ledger;
 };
 
 int run_node(const NodeFlags& f) {
@@ -61,6 +63,7 @@ int run_node(const NodeFlags& f) {
   if (*f.rtmp_listen) c.rtmp_listen = o.rtmp_listen;
   if (*f.srt_listen) c.srt_listen = o.srt_listen;
   if (*f.watch) c.watch = o.watch;
+  if (*f.ledger) c.ledger = o.ledger;
   const bool broadcasting = !c.ingest.empty() || !c.rtmp_listen.empty() || !c.srt_listen.empty();
   if (broadcasting && std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
     c.roles.push_back("broadcaster");
@@ -103,8 +106,22 @@ int run_node(const NodeFlags& f) {
     return kCheckFailed;
   }
   rt.set_memory_store(store->get());
+  // Payments: winners in DATA_DIR/payments.sqlite, the ledger read and written by a worker thread.
+  std::unique_ptr<api::LedgerLink> ledger;
+  if (!c.ledger.empty()) {
+    auto winners = platform::SqliteWinnerStore::open((std::filesystem::path(c.data_dir) / "payments.sqlite").string());
+    if (!winners) {
+      std::cerr << "error: " << winners.error().message << "\n";
+      return kCheckFailed;
+    }
+    auto link = api::LedgerLink::start(rt, *key, c.ledger, std::move(*winners), std::chrono::milliseconds(c.payments.poll_ms));
+    if (!link) return fail(link.error());
+    ledger = std::move(*link);
+    spdlog::info("payments: settling on {}", c.ledger);
+  }
   api::NodeApiInfo info{OPENSTREAMING_VERSION, c.roles,
                         core::Endpoint{rt.p2p_endpoint().address().to_string(), rt.p2p_endpoint().port()}.to_string(), ""};
+  info.ledger = ledger.get();
   api::Handler handler = [&](const api::HttpRequest& r) { return api::make_node_api(rt, info)(r); };
   api::HttpServer http(io, handler);
   auto api_bound = http.listen(api_ep.host, api_ep.port);
@@ -249,6 +266,7 @@ void add_node_command(CLI::App& app, Runner& runner) {
   cmd->add_option("--misbehave", f->misbehave,
                   "TEST AND DEMO ONLY: drop:P, delay:MS, corrupt:P, lie-capacity:F, overprice:F, after:S (comma-separated)");
   f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
+  f->ledger = cmd->add_option("--ledger", f->overrides.ledger, "Settlement ledger JSON-RPC URL: pay and get paid (docs/payments.md)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_node(*f); }; });
 }
 

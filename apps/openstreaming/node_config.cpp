@@ -61,7 +61,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source, "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
   if (auto r = check_keys(t, {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
-                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen", "watch", "agent"}, "", source); !r) {
+                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen", "watch", "agent", "ledger", "payments"}, "", source); !r) {
     return r;
   }
   Result<void> r;
@@ -80,6 +80,16 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "rtmp_listen", source, c.rtmp_listen))) return r;
   if (!(r = get(t, "srt_listen", source, c.srt_listen))) return r;
   if (!(r = get(t, "watch", source, c.watch))) return r;
+  if (!(r = get(t, "ledger", source, c.ledger))) return r;
+  if (const toml::node* pay = t.get("payments")) {
+    const toml::table* pt = pay->as_table();
+    if (!pt) return config_error(source, "'payments' must be a table");
+    if (auto k = check_keys(*pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms"}, "payments.", source); !k) return k;
+    if (!(r = get(*pt, "redeem_cost", source, c.payments.redeem_cost))) return r;
+    if (!(r = get(*pt, "max_face_value", source, c.payments.max_face_value))) return r;
+    if (!(r = get(*pt, "ticket_kb", source, c.payments.ticket_kb))) return r;
+    if (!(r = get(*pt, "poll_ms", source, c.payments.poll_ms))) return r;
+  }
   if (const toml::node* agent = t.get("agent")) {
     const toml::table* at = agent->as_table();
     if (!at) return config_error(source, "'agent' must be a table");
@@ -172,6 +182,17 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
     if (!m) return bad("agent.max_price_per_mb: " + m.error().message);
     o.agent_config.max_price_wei_per_mb = *m;
   }
+  const PaymentsConfig& pc = c.payments;
+  o.payments.enabled = !c.ledger.empty();
+  auto redeem = core::Amount::parse(pc.redeem_cost);
+  if (!redeem || redeem->wei() == 0) return bad("payments.redeem_cost: " + (redeem ? std::string("must be above 0") : redeem.error().message));
+  o.payments.redeem_cost = *redeem;
+  auto max_face = core::Amount::parse(pc.max_face_value);
+  if (!max_face) return bad("payments.max_face_value: " + max_face.error().message);
+  o.payments.limits.max_face_value = *max_face;
+  if (pc.ticket_kb < 1 || pc.ticket_kb > 1'000'000) return bad("payments.ticket_kb must be 1..1000000");
+  o.payments.ticket_bytes = static_cast<uint64_t>(pc.ticket_kb) * 1024;
+  if (pc.poll_ms < 50 || pc.poll_ms > 60'000) return bad("payments.poll_ms must be 50..60000");
   o.agent_config.propagation.w_latency = a.w_latency;
   o.agent_config.propagation.w_bandwidth = a.w_bandwidth;
   o.agent_config.propagation.w_economics = a.w_economics;

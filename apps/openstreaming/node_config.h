@@ -25,6 +25,14 @@ struct AgentConfig {
   int64_t state_interval_ms = 2000;
 };
 
+// [payments] (docs/config.md, docs/payments.md). Amounts are text.
+struct PaymentsConfig {
+  std::string redeem_cost = "0.001ether"; // a ticket's face value is 100 x this
+  int64_t ticket_kb = 256;                // one ticket's expected value pays for this much media
+  std::string max_face_value = "1ether";  // refuse parameters above this
+  int64_t poll_ms = 500;                  // how often the ledger is read
+};
+
 struct NodeConfig {
   std::string key;           // keystore file (required)
   std::string password_file; // optional; else OPENSTREAMING_PASSWORD, else a prompt
@@ -44,6 +52,8 @@ struct NodeConfig {
   std::string srt_listen;
   std::vector<std::string> watch;
   AgentConfig agent;
+  std::string ledger; // JSON-RPC URL of the settlement ledger; empty: no payments
+  PaymentsConfig payments;
   // [timing], in milliseconds; defaults suit real networks, tests shorten them.
   int64_t ping_interval_ms = 5000;
   int64_t idle_timeout_ms = 20000;

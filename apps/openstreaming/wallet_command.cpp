@@ -2,6 +2,7 @@
 // docs/cli.md, docs/ledger.md). Every subcommand talks JSON-RPC to --ledger;
 // the ones that sign load --key.
 #include "api/http_client.h"
+#include "api/ledger_link.h"
 #include "apps/openstreaming/cli.h"
 #include "core/amount.h"
 #include "ledger/state.h"
@@ -29,13 +30,7 @@ struct WalletFlags {
 Result<json> rpc(const std::string& url, const std::string& method, json params) {
   auto u = api::HttpUrl::parse(url);
   if (!u) return u.error();
-  json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
-  auto reply = api::http_post_json(*u, req.dump());
-  if (!reply) return reply.error();
-  auto j = json::parse(reply->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error(Errc::io, "the ledger answered HTTP " + std::to_string(reply->status) + " without JSON-RPC");
-  if (j.contains("error")) return make_error(Errc::invalid_input, "ledger: " + j["error"].value("message", std::string("error")));
-  return j["result"];
+  return api::ledger_rpc(*u, method, std::move(params));
 }
 
 Result<core::PrivateKey> key_of(const WalletFlags& f) {

@@ -1,6 +1,7 @@
 #include "agent/node.h"
 
 #include "agent/identity.h"
+#include "agent/payments/payment_frames.h"
 #include "core/hex.h"
 #include "core/keccak.h"
 
@@ -119,6 +120,7 @@ Node::Node(const core::PrivateKey& key, NodeOptions options, Environment& env)
   m_options.max_peers = std::max<std::size_t>(m_options.max_peers, 1);
   m_agent = std::make_unique<Agent>(m_options.agent_config);
   m_streams = std::make_unique<StreamRouter>(*this, m_key);
+  m_payments = std::make_unique<Payments>(m_key, m_options.payments);
   if (m_options.agent_config.enabled) m_streams->set_policy(m_agent->propagation);
   m_options.target_peers = std::min(m_options.target_peers, m_options.max_peers);
 }
@@ -419,6 +421,14 @@ void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
     on_state(p, f, now);
     return;
   }
+  if (f.type == static_cast<uint16_t>(core::MediaFrameType::ticket_params)) {
+    on_ticket_params(p, f, now);
+    return;
+  }
+  if (f.type == static_cast<uint16_t>(core::MediaFrameType::tickets)) {
+    on_tickets(p, f, now);
+    return;
+  }
   if (f.type >= static_cast<uint16_t>(core::MediaFrameType::part) && f.type <= static_cast<uint16_t>(core::MediaFrameType::fetch)) {
     if (!m_streams->on_frame(p.conn, *p.address, f, now)) {
       disconnect(p, DisconnectReason::protocol_error, std::string("malformed ") + core::frame_type_name(f.type), now);
@@ -659,6 +669,7 @@ void Node::maintain(Timestamp now) {
   }
   if (m_shutting_down) return;
   m_streams->tick(now);
+  offer_ticket_params(now);
   if (now >= m_next_state) send_states(now);
   if (now >= m_next_reflect) reflect(now);
   if (m_options.peer_exchange && now >= m_next_pex) {
@@ -960,6 +971,90 @@ void Node::reflect(Timestamp now) {
   if (now >= m_next_snapshot) {
     m_next_snapshot = now + ao.snapshot_interval;
     m_snapshot_due = true;
+  }
+}
+
+} // namespace openstreaming::agent
+
+// ---- Payments (docs/payments.md) ----------------------------------------------------
+
+namespace openstreaming::agent {
+
+void Node::meter_served(ConnId conn, uint64_t bytes) {
+  auto addr = address_of(conn);
+  if (!addr) return;
+  m_agent->economics.served(*addr, bytes);
+  m_payments->served(*addr, bytes);
+}
+
+void Node::meter_received(ConnId conn, const core::Address& from, uint64_t bytes) {
+  m_agent->economics.received(from, bytes);
+  m_payments->received(from, bytes);
+  send_tickets(conn, from);
+}
+
+void Node::agree_charge(ConnId conn, const core::Amount& price_per_mb) {
+  if (auto addr = address_of(conn)) m_payments->agree_charge(*addr, price_per_mb);
+}
+
+void Node::agree_price(ConnId conn, const core::Amount& price_per_mb) {
+  if (auto addr = address_of(conn)) m_payments->agree_price(*addr, price_per_mb);
+}
+
+void Node::send_tickets(ConnId conn, const core::Address& payee) {
+  auto tickets = m_payments->tickets_due(payee);
+  if (tickets.empty()) return;
+  U256 seed = m_payments->relations().at(payee).params->seed;
+  for (std::size_t i = 0; i < tickets.size(); i += kMaxTicketsPerFrame) {
+    std::vector<pay::SignedTicket> chunk(tickets.begin() + static_cast<std::ptrdiff_t>(i),
+                                         tickets.begin() + static_cast<std::ptrdiff_t>(std::min(tickets.size(), i + kMaxTicketsPerFrame)));
+    send_app_frame(conn, tickets_frame(seed, chunk));
+  }
+}
+
+void Node::pay_due() {
+  for (auto& [id, p] : m_peers) {
+    if (p->state == Peer::State::established && p->address) send_tickets(id, *p->address);
+  }
+}
+
+void Node::offer_ticket_params(Timestamp now) {
+  (void)now;
+  if (!m_payments->enabled() || !m_payments->ready()) return;
+  for (ConnId conn : m_streams->subscriber_conns()) {
+    auto addr = address_of(conn);
+    if (!addr) continue;
+    U256 seed = m_env.random().next_u64();
+    if (auto params = m_payments->params_due(*addr, seed)) {
+      send_app_frame(conn, ticket_params_frame(*params, m_payments->relations().at(*addr).price_charged));
+    }
+  }
+}
+
+void Node::on_ticket_params(Peer& p, const core::Frame& f, Timestamp now) {
+  auto params = parse_ticket_params(f);
+  if (!params) {
+    disconnect(p, DisconnectReason::protocol_error, "malformed ticket_params", now);
+    return;
+  }
+  if (auto ok = m_payments->on_params(*p.address, *params); !ok) {
+    m_events.push_back(PaymentNote{"payments: " + p.address->to_checksum_hex() + ": " + ok.error().message});
+    return;
+  }
+  send_tickets(p.conn, *p.address);
+}
+
+void Node::on_tickets(Peer& p, const core::Frame& f, Timestamp now) {
+  auto batch = parse_tickets(f);
+  if (!batch) {
+    disconnect(p, DisconnectReason::protocol_error, "malformed tickets", now);
+    return;
+  }
+  std::size_t rejected = m_payments->on_tickets(*p.address, batch->seed, batch->tickets);
+  if (rejected > 0) {
+    const auto& rel = m_payments->relations().at(*p.address);
+    m_events.push_back(PaymentNote{"payments: " + std::to_string(rejected) + " ticket(s) from " + p.address->to_checksum_hex() +
+                                " rejected: " + rel.last_error});
   }
 }
 

@@ -35,6 +35,7 @@
 #pragma once
 
 #include "agent/agent.h"
+#include "agent/payments/payments.h"
 #include "agent/peer_types.h"
 #include "agent/streams.h"
 #include "core/random.h"
@@ -99,6 +100,8 @@ struct NodeOptions {
   AgentOptions agent_config;
   // Test and demo fault injection (--misbehave SPEC). Honest nodes must cope.
   Misbehaviour misbehave;
+  // Payments (issue #6): enabled when the node has a ledger.
+  PaymentOptions payments;
 };
 
 struct PeerInfo {
@@ -172,6 +175,16 @@ public:
   void note_invalid_part(ConnId conn, const std::string& why);
   Agent& agent() { return *m_agent; }
   const Agent& agent() const { return *m_agent; }
+  Payments& payments() { return *m_payments; }
+  const Payments& payments() const { return *m_payments; }
+  // The router's metering hooks: media bytes sent to / received from a
+  // neighbour (economics and payments), and the prices agreed on subscription.
+  void meter_served(ConnId conn, uint64_t bytes);
+  void meter_received(ConnId conn, const core::Address& from, uint64_t bytes);
+  void agree_charge(ConnId conn, const core::Amount& price_per_mb);
+  void agree_price(ConnId conn, const core::Amount& price_per_mb);
+  // Sends any tickets now owed to every payee (after a ledger update, say).
+  void pay_due();
   std::optional<core::Address> address_of(ConnId conn) const;
   // True once the configured misbehaviour is active (test/demo only).
   bool misbehaving(Timestamp now) const;
@@ -202,6 +215,10 @@ private:
   void send_states(Timestamp now);
   void on_state(Peer& p, const core::Frame& f, Timestamp now);
   void reflect(Timestamp now);
+  void on_ticket_params(Peer& p, const core::Frame& f, Timestamp now);
+  void on_tickets(Peer& p, const core::Frame& f, Timestamp now);
+  void offer_ticket_params(Timestamp now);
+  void send_tickets(ConnId conn, const core::Address& payee);
   void dial_more(Timestamp now);
   void learn(const core::Endpoint& ep, std::optional<core::Address> addr, bool bootstrap);
   void note_dial_result(const core::Endpoint& ep, bool established, Timestamp now);
@@ -231,6 +248,7 @@ private:
   NodeMetrics m_metrics;
   std::unique_ptr<Agent> m_agent;
   std::unique_ptr<StreamRouter> m_streams;
+  std::unique_ptr<Payments> m_payments;
   Timestamp m_next_state{}, m_next_reflect{}, m_next_snapshot{}, m_last_reflect{};
   bool m_snapshot_due = false;
   uint64_t m_state_seq = 0;

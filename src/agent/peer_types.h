@@ -90,6 +90,10 @@ struct InvalidPart {
   std::string reason; // bad_hash | bad_signature | wrong_producer
   uint64_t total = 0; // invalid parts from anyone so far
 };
-using Event = std::variant<PeerEstablished, PeerClosed, AppFrame, InvalidPart>;
+// Something about payments worth a log line (rejected tickets, refused parameters).
+struct PaymentNote {
+  std::string text;
+};
+using Event = std::variant<PeerEstablished, PeerClosed, AppFrame, InvalidPart, PaymentNote>;
 
 } // namespace openstreaming::agent

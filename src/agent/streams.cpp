@@ -232,6 +232,8 @@ bool StreamRouter::on_frame(ConnId conn, const core::Address& from, const Frame&
   case MediaFrameType::fetch:
     return on_fetch(conn, f, now);
   case MediaFrameType::neighbour_state: // the Node's own business
+  case MediaFrameType::ticket_params:
+  case MediaFrameType::tickets:
     return true;
   case MediaFrameType::have: {
     wire::Have have;
@@ -335,7 +337,7 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
     s.stats.add_latency(latency);
     if (info.duration_us > 0) s.bitrate_kbps.add(static_cast<double>(f.payload.size) * 8 * 1000 / info.duration_us, 0.2);
   }
-  m_node.agent().economics.received(from, f.payload.size);
+  m_node.meter_received(conn, from, f.payload.size);
   if (s.fetched.erase({info.segment, info.part})) ++s.parts_repaired;
   else if (conn == s.upstream && !info.end_of_stream) note_upstream_part(s, from, info, latency, now);
   store(s, StoredPart{info, f.payload, std::make_shared<const Bytes>(f.header)});
@@ -389,7 +391,7 @@ void StreamRouter::forward(Stream& s, const Frame& f, std::optional<ConnId> exce
       copy[copy.size() / 2] ^= 0xff;
       out.payload = core::SharedSlice::copy_of(copy);
     }
-    if (auto addr = m_node.address_of(sub)) m_node.agent().economics.served(*addr, f.payload.size);
+    m_node.meter_served(sub, f.payload.size);
     if (bad && mb.delay.count() > 0) {
       m_delayed.push_back({now + mb.delay, sub, std::move(out)});
       ++s.stats.parts_forwarded;
@@ -509,6 +511,7 @@ bool StreamRouter::on_subscribe(ConnId conn, const Frame& f, Timestamp now) {
     }
     s.subscribers.insert(conn);
   }
+  m_node.agree_charge(conn, m_node.agent().economics.current_quote());
   reply(true, "");
   route(s, now);
   return true;
@@ -520,7 +523,12 @@ bool StreamRouter::on_subscribe_result(ConnId conn, const Frame& f, Timestamp no
   auto id = stream_id_from(r.stream_id());
   if (!id) return false;
   auto it = m_streams.find(*id);
-  if (it == m_streams.end() || r.accepted()) return true;
+  if (r.accepted()) {
+    // The price for what this neighbour sends us from now on.
+    if (auto q = core::Amount::from_decimal_wei(r.quote_wei_per_mb())) m_node.agree_price(conn, *q);
+    return true;
+  }
+  if (it == m_streams.end()) return true;
   Stream& s = it->second;
   if (auto addr = m_node.address_of(conn)) m_node.agent().empathy.on_refused(*addr);
   if (s.upstream == conn) {
@@ -567,6 +575,12 @@ bool StreamRouter::on_fetch(ConnId conn, const Frame& f, Timestamp /*now*/) {
   }
   if (first && up && *up != conn) send_fetch(s, *up, req.segment(), req.part());
   return true;
+}
+
+std::set<ConnId> StreamRouter::subscriber_conns() const {
+  std::set<ConnId> out;
+  for (const auto& [id, s] : m_streams) out.insert(s.subscribers.begin(), s.subscribers.end());
+  return out;
 }
 
 void StreamRouter::send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part) {

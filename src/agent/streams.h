@@ -155,6 +155,8 @@ public:
   std::optional<Timestamp> next_release() const;
   void release_delayed(Timestamp now);
   const Stream* find(const core::StreamId& id) const;
+  // Every neighbour we send some stream to (our payers).
+  std::set<ConnId> subscriber_conns() const;
   std::optional<core::StreamId> resolve(const std::string& id_or_name) const;
   // HLS media playlist of the complete segments in the window; nullopt if none yet.
   std::optional<std::string> playlist(const core::StreamId& id) const;

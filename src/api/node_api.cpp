@@ -1,5 +1,7 @@
 #include "api/node_api.h"
 
+#include "api/ledger_link.h"
+
 #include "core/hex.h"
 
 #include <nlohmann/json.hpp>
@@ -257,6 +259,85 @@ json memory_json(net::NodeRuntime& rt) {
           {"neighbours_remembered", m.neighbours().size()}};
 }
 
+// winProb as a probability (for people and charts; the exact value is in the tickets).
+double probability(const core::U256& win_prob) {
+  return static_cast<double>(win_prob / (pay::max_win_prob() / 1'000'000'000)) / 1e9;
+}
+
+// GET /api/payments (docs/api.md): tickets and balances per relationship.
+json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
+  const agent::Payments& p = rt.node().payments();
+  auto wei = [](const core::Amount& a) { return a.to_wei_string(); };
+  json out = {{"enabled", p.enabled()}, {"address", rt.node().address().to_checksum_hex()}};
+  if (info.ledger) out["ledger"] = info.ledger->status();
+  if (const auto& l = p.ledger()) {
+    out["ledger"]["chain_id"] = l->chain_id;
+    out["ledger"]["round"] = l->round;
+    out["ledger"]["height"] = l->height;
+    out["balance"] = {{"balance", wei(l->self.balance)}, {"deposit", wei(l->self.deposit)}, {"reserve", wei(l->self.reserve)}};
+  }
+  uint64_t sent = 0, received = 0, rejected = 0, won = 0, redeemed = 0;
+  core::U256 ev_sent = 0, ev_received = 0, won_value = 0, redeemed_value = 0, metered_in = 0, metered_out = 0;
+  json rel = json::array();
+  for (const auto& [addr, r] : p.relations()) {
+    json j = {{"address", addr.to_checksum_hex()}};
+    if (r.price_paid.wei() > 0 || r.tickets_sent > 0) {
+      j["we_pay"] = {{"price_wei_per_mb", wei(r.price_paid)}, {"metered_wei", wei(r.metered_in)},
+                     {"tickets_sent", r.tickets_sent},        {"expected_value_sent_wei", wei(r.ev_sent)}};
+      if (r.params) {
+        j["we_pay"]["params"] = {{"face_value", r.params->face_value.str()},
+                                 {"win_prob", probability(r.params->win_prob)},
+                                 {"creation_round", r.params->creation_round}};
+      }
+    }
+    if (r.price_charged.wei() > 0 || r.tickets_received > 0) {
+      core::U256 unpaid = r.metered_out.wei() > r.ev_received.wei() ? r.metered_out.wei() - r.ev_received.wei() : core::U256(0);
+      j["they_pay"] = {{"price_wei_per_mb", wei(r.price_charged)}, {"metered_wei", wei(r.metered_out)},
+                       {"tickets_received", r.tickets_received},   {"tickets_rejected", r.tickets_rejected},
+                       {"expected_value_received_wei", wei(r.ev_received)}, {"unpaid_wei", unpaid.str()},
+                       {"won", r.won},                             {"won_wei", wei(r.won_value)},
+                       {"redeemed", r.redeemed},                   {"redeemed_wei", wei(r.redeemed_value)},
+                       {"params", {{"face_value", r.issued_face_value.str()}, {"win_prob", probability(r.issued_win_prob)},
+                                   {"creation_round", r.params_round}}}};
+    }
+    if (const auto& l = p.ledger()) {
+      if (auto f = l->funds(addr)) j["funds"] = {{"deposit", wei(f->deposit)}, {"reserve", wei(f->reserve)}};
+    }
+    if (!r.last_error.empty()) j["last_error"] = r.last_error;
+    rel.push_back(std::move(j));
+    sent += r.tickets_sent;
+    received += r.tickets_received;
+    rejected += r.tickets_rejected;
+    won += r.won;
+    redeemed += r.redeemed;
+    ev_sent += r.ev_sent.wei();
+    ev_received += r.ev_received.wei();
+    won_value += r.won_value.wei();
+    redeemed_value += r.redeemed_value.wei();
+    metered_in += r.metered_in.wei();
+    metered_out += r.metered_out.wei();
+  }
+  out["tickets"] = {{"sent", sent}, {"received", received}, {"rejected", rejected}, {"won", won}, {"redeemed", redeemed}};
+  out["totals"] = {{"metered_in_wei", metered_in.str()},          {"metered_out_wei", metered_out.str()},
+                   {"expected_value_sent_wei", ev_sent.str()},    {"expected_value_received_wei", ev_received.str()},
+                   {"won_wei", won_value.str()},                  {"redeemed_wei", redeemed_value.str()}};
+  out["winners_queued"] = p.winners_queued();
+  json queued = json::array();
+  for (const auto& w : p.winners()) {
+    queued.push_back({{"ticket_hash", core::to_hex(w.hash)},
+                      {"sender", w.ticket.ticket.sender.to_checksum_hex()},
+                      {"face_value", w.ticket.ticket.face_value.str()},
+                      {"creation_round", static_cast<uint64_t>(w.ticket.ticket.creation_round)}});
+  }
+  out["winners"] = std::move(queued);
+  out["winners_expired"] = p.winners_expired();
+  out["redemptions_submitted"] = p.redemptions_submitted();
+  out["last_redeem_error"] = p.last_redeem_error();
+  out["relationships"] = std::move(rel);
+  out["channels"] = info.ledger ? info.ledger->status()["channels"] : json::array();
+  return out;
+}
+
 json economics_json(net::NodeRuntime& rt) {
   agent::Node& n = rt.node();
   const agent::Economics& e = n.agent().economics;
@@ -336,6 +417,7 @@ Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
     if (req.path == "/api/routes") return json_response(routes_json(rt));
     if (req.path == "/api/memory") return json_response(memory_json(rt));
     if (req.path == "/api/economics") return json_response(economics_json(rt));
+    if (req.path == "/api/payments") return json_response(payments_json(rt, info));
     if (req.path.rfind("/hls/", 0) == 0) return hls(rt, req.path);
     if (req.path == "/api/status") {
       return json_response({{"address", rt.node().address().to_checksum_hex()},

@@ -9,11 +9,14 @@
 
 namespace openstreaming::api {
 
+class LedgerLink;
+
 struct NodeApiInfo {
   std::string version;
   std::vector<std::string> roles;
   std::string p2p_endpoint;
   std::string api_endpoint;
+  const LedgerLink* ledger = nullptr; // set when the node pays and is paid
 };
 
 // Builds the request handler over a running node. The runtime must outlive it.

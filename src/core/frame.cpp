@@ -34,6 +34,8 @@ const char* frame_type_name(uint16_t type) {
   case MediaFrameType::neighbour_state: return "neighbour_state";
   case MediaFrameType::subscribe_result: return "subscribe_result";
   case MediaFrameType::fetch: return "fetch";
+  case MediaFrameType::ticket_params: return "ticket_params";
+  case MediaFrameType::tickets: return "tickets";
   }
   return type >= kFirstAppFrameType ? "app" : "unknown";
 }

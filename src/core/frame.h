@@ -51,6 +51,8 @@ enum class MediaFrameType : uint16_t {
   neighbour_state = 21, // empathy protocol (issue #5)
   subscribe_result = 22,
   fetch = 23,
+  ticket_params = 24, // payments (issue #6)
+  tickets = 25,
 };
 const char* frame_type_name(uint16_t type); // "hello", ..., or "unknown"
 

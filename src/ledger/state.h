@@ -88,7 +88,7 @@ Hash256 voucher_hash(const pay::TicketDomain& domain, const Hash256& channel_id,
 
 struct Params {
   uint64_t unlock_rounds = 2;      // unlock -> withdraw
-  uint64_t ticket_valid_rounds = 2; // a ticket is redeemable this many rounds after its creation round
+  uint64_t ticket_valid_rounds = 4; // a ticket is redeemable this many rounds after its creation round (docs/payments.md: why 4)
   uint64_t challenge_blocks = 40;  // payer close -> settle
 };
 

@@ -376,6 +376,11 @@ void NodeRuntime::finish(const ConnPtr& c) {
 }
 
 void NodeRuntime::pump() {
+  if (m_payments_io) {
+    // Winners reach the disk before anything goes out (a crash loses none).
+    while (auto op = m_node->payments().poll_store_op()) m_payments_io->persist(*op);
+    if (auto batch = m_node->payments().take_redemption(); !batch.empty()) m_payments_io->redeem(std::move(batch));
+  }
   while (auto t = m_node->poll_transmit()) {
     auto it = m_conns.find(t->conn);
     if (it != m_conns.end() && !it->second->finished) write(it->second, std::move(t->frame));
@@ -448,6 +453,8 @@ void NodeRuntime::log_event(const agent::Event& e) {
     if (ip->total == 1 || ip->total % 50 == 0) { // a liar sends many: log the first and then every 50th
       spdlog::warn("invalid part from {}: {} (dropped; {} so far)", ip->from.to_checksum_hex(), ip->reason, ip->total);
     }
+  } else if (auto* pn = std::get_if<agent::PaymentNote>(&e)) {
+    spdlog::warn("{}", pn->text);
   }
 }
 

@@ -44,6 +44,15 @@ struct TransportMetrics {
   uint64_t connect_failures = 0;        // TCP/TLS failures when dialing
 };
 
+// Where the node's payment side effects go (api::LedgerLink in the daemon).
+// Called on the event loop, from pump(), before any frame is written.
+class PaymentsIo {
+public:
+  virtual ~PaymentsIo() = default;
+  virtual void persist(const agent::Payments::StoreOp& op) = 0; // durably, before returning
+  virtual void redeem(std::vector<pay::Winner> batch) = 0;       // asynchronously; the result comes back via post()
+};
+
 class NodeRuntime {
 public:
   // Binds the listener first, so the Node can advertise the real port (port 0 allowed).
@@ -71,6 +80,8 @@ public:
   // Persists the agent's memory: loaded now, saved when the node says so and by save_memory().
   void set_memory_store(agent::MemoryStore* store);
   void save_memory();
+  void set_payments_io(PaymentsIo* io) { m_payments_io = io; }
+  asio::io_context& io_context() { return m_io; }
 
 private:
   class Connection;
@@ -109,6 +120,7 @@ private:
   std::unique_ptr<asio::steady_timer> m_shutdown_deadline;
   bool m_stopping = false;
   agent::MemoryStore* m_store = nullptr;
+  PaymentsIo* m_payments_io = nullptr;
   std::chrono::steady_clock::time_point m_pace_free_at{};
 };
 

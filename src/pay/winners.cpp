@@ -12,10 +12,11 @@ std::vector<Winner> WinnersQueue::due(uint64_t current_round, std::size_t max) {
     auto created = static_cast<uint64_t>(it->second.ticket.ticket.creation_round);
     if (created + m_valid_rounds < current_round) { // too old for the ledger: lost
       ++m_expired;
+      m_dropped.push_back(it->first);
       it = m_queue.erase(it);
       continue;
     }
-    if (created < current_round && out.size() < max) out.push_back(it->second);
+    if (created + m_min_age <= current_round && out.size() < max) out.push_back(it->second);
     ++it;
   }
   std::sort(out.begin(), out.end(), [](const Winner& a, const Winner& b) {

@@ -12,6 +12,7 @@
 #include "pay/ticket.h"
 
 #include <map>
+#include <utility>
 #include <vector>
 
 namespace openstreaming::pay {
@@ -24,7 +25,8 @@ struct Winner {
 
 class WinnersQueue {
 public:
-  explicit WinnersQueue(uint64_t valid_rounds = 2) : m_valid_rounds(valid_rounds) {}
+  // `min_age`: a winner is due once its creation round is this many rounds old.
+  explicit WinnersQueue(uint64_t valid_rounds = 2, uint64_t min_age = 1) : m_valid_rounds(valid_rounds), m_min_age(min_age) {}
 
   void add(Winner w);
   // The winners to redeem now (at most `max`), oldest first; expired ones are dropped.
@@ -36,11 +38,16 @@ public:
   std::size_t size() const { return m_queue.size(); }
   uint64_t expired() const { return m_expired; }
   std::vector<Winner> pending() const;
+  bool contains(const Hash256& hash) const { return m_queue.count(hash) > 0; }
+  // Hashes of the winners dropped as too old since the last call (to delete them from a store).
+  std::vector<Hash256> take_dropped() { return std::exchange(m_dropped, {}); }
 
 private:
   uint64_t m_valid_rounds;
+  uint64_t m_min_age;
   std::map<Hash256, Winner> m_queue;
   uint64_t m_expired = 0;
+  std::vector<Hash256> m_dropped;
 };
 
 } // namespace openstreaming::pay

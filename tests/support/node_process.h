@@ -39,6 +39,7 @@ public:
   const core::Address& address() const { return m_address; }
   const std::string& p2p() const { return m_p2p; }
   const std::string& api() const { return m_api; }
+  const std::string& key_file() const { return m_key_file; } // password "test"
   NodeSpec& spec() { return m_spec; }
   Process& process() { return *m_proc; }
   // The stderr of the last run that stop() ended.

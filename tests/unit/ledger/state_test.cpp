@@ -128,9 +128,9 @@ TEST(LedgerState, RedemptionIsAllOrNothingAndNeverTwice) {
   EXPECT_EQ((*c.tx(2, "redeem", {{"tickets", {stolen}}}))["results"][0]["reason"], "not the recipient");
   stolen["recipient_rand"] = core::to_hex(core::keccak256(as_bytes(std::string_view("guess"))));
   EXPECT_EQ((*c.tx(1, "redeem", {{"tickets", {stolen}}}))["results"][0]["reason"], "recipient_rand does not match");
-  // Expired: created more than 2 rounds ago.
+  // Expired: created more than ticket_valid_rounds (4) rounds ago.
   json old = c.winning_ticket(0, 1, "0.1ether", 4);
-  c.blocks(12);
+  c.blocks(4 * (c.state.params().ticket_valid_rounds + 1));
   EXPECT_EQ((*c.tx(1, "redeem", {{"tickets", {old}}}))["results"][0]["reason"], "expired");
   EXPECT_EQ(c.state.total_value(), c.state.genesis().supply());
 }
