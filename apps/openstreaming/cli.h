@@ -31,5 +31,6 @@ void add_keys_command(CLI::App& app, Runner& runner);
 void add_node_command(CLI::App& app, Runner& runner);
 void add_ledger_command(CLI::App& app, Runner& runner);
 void add_wallet_command(CLI::App& app, Runner& runner);
+void add_demo_command(CLI::App& app, Runner& runner);
 
 } // namespace openstreaming::cli

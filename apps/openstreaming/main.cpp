@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   cli::add_node_command(app, runner);
   cli::add_ledger_command(app, runner);
   cli::add_wallet_command(app, runner);
+  cli::add_demo_command(app, runner);
 
   try {
     app.parse(argc, argv);

@@ -36,17 +36,21 @@ Result<HttpUrl> HttpUrl::parse(const std::string& url) {
   return u;
 }
 
-Result<HttpReply> http_post_json(const HttpUrl& url, const std::string& body, std::chrono::milliseconds timeout) {
+namespace {
+
+Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::string* body, std::chrono::milliseconds timeout) {
   try {
     boost::asio::io_context io;
     tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
     stream.expires_after(timeout);
     stream.connect(resolver.resolve(url.host, std::to_string(url.port)));
-    http::request<http::string_body> req{http::verb::post, url.target, 11};
+    http::request<http::string_body> req{verb, url.target, 11};
     req.set(http::field::host, url.host);
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
+    if (body) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = *body;
+    }
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
@@ -59,6 +63,14 @@ Result<HttpReply> http_post_json(const HttpUrl& url, const std::string& body, st
   } catch (const std::exception& e) {
     return make_error(Errc::io, "cannot reach " + url.host + ":" + std::to_string(url.port) + ": " + e.what());
   }
+}
+
+} // namespace
+
+Result<HttpReply> http_get(const HttpUrl& url, std::chrono::milliseconds timeout) { return exchange(url, http::verb::get, nullptr, timeout); }
+
+Result<HttpReply> http_post_json(const HttpUrl& url, const std::string& body, std::chrono::milliseconds timeout) {
+  return exchange(url, http::verb::post, &body, timeout);
 }
 
 } // namespace openstreaming::api

@@ -22,6 +22,7 @@ struct HttpReply {
   std::string body;
 };
 
+Result<HttpReply> http_get(const HttpUrl& url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 Result<HttpReply> http_post_json(const HttpUrl& url, const std::string& body,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

@@ -3,6 +3,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
+#include <deque>
 #include <optional>
 
 namespace openstreaming::api {
@@ -13,9 +15,25 @@ using tcp = boost::asio::ip::tcp;
 
 class HttpServer::Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(tcp::socket sock, const Handler& handler, std::shared_ptr<std::size_t> open, std::size_t max_body)
-      : m_stream(std::move(sock)), m_handler(handler), m_open(std::move(open)), m_max_body(max_body) {
+  Session(tcp::socket sock, const Handler& handler, std::shared_ptr<std::size_t> open, std::size_t max_body,
+          std::shared_ptr<std::vector<std::weak_ptr<Session>>> streams)
+      : m_stream(std::move(sock)), m_handler(handler), m_open(std::move(open)), m_max_body(max_body), m_streams(std::move(streams)) {
     ++*m_open;
+  }
+
+  // An event stream: queue one event (dropped with the connection when too far behind).
+  void push_event(const std::string& data) {
+    if (m_dead) return;
+    if (m_unsent > (1u << 20)) {
+      m_dead = true;
+      beast::error_code ignore;
+      m_stream.socket().close(ignore);
+      return;
+    }
+    std::string ev = "data: " + data + "\n\n";
+    m_unsent += ev.size();
+    m_outbox.push_back(std::move(ev));
+    if (!m_writing) write_next();
   }
   ~Session() { --*m_open; }
 
@@ -56,7 +74,53 @@ private:
       if (post) r.body = req.body();
       res = m_handler(r);
     }
+    if (res.event_stream && req.method() == http::verb::get) {
+      start_events(res);
+      return;
+    }
     send(res, req.keep_alive(), req.method() == http::verb::head, req.version());
+  }
+
+  void start_events(const HttpResponse& r) {
+    m_stream.expires_never();
+    std::string head = "HTTP/1.1 200 OK\r\nServer: openstreaming\r\nContent-Type: text/event-stream\r\n"
+                       "Cache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: keep-alive\r\n\r\n";
+    m_outbox.push_back(head + (r.body.empty() ? "" : "data: " + r.body + "\n\n"));
+    m_unsent += m_outbox.back().size();
+    m_streams->push_back(weak_from_this());
+    write_next();
+    watch_close();
+  }
+
+  // A pending read keeps an idle event stream alive and notices the client leaving.
+  void watch_close() {
+    m_stream.async_read_some(boost::asio::buffer(m_sink), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        self->m_dead = true;
+        return;
+      }
+      self->watch_close();
+    });
+  }
+
+  void write_next() {
+    if (m_outbox.empty() || m_dead) {
+      m_writing = false;
+      return;
+    }
+    m_writing = true;
+    auto buf = std::make_shared<std::string>(std::move(m_outbox.front()));
+    m_outbox.pop_front();
+    boost::asio::async_write(m_stream, boost::asio::buffer(*buf), [self = shared_from_this(), buf](beast::error_code ec, std::size_t) {
+      self->m_unsent -= std::min(self->m_unsent, buf->size());
+      if (ec) {
+        self->m_dead = true;
+        self->m_outbox.clear();
+        self->m_writing = false;
+        return;
+      }
+      self->write_next();
+    });
   }
 
   void reply_error(unsigned status, const std::string& message) {
@@ -92,11 +156,16 @@ private:
   const Handler& m_handler;
   std::shared_ptr<std::size_t> m_open;
   std::size_t m_max_body;
+  std::shared_ptr<std::vector<std::weak_ptr<Session>>> m_streams;
+  std::deque<std::string> m_outbox; // event stream only
+  std::size_t m_unsent = 0;
+  bool m_writing = false, m_dead = false;
+  std::array<char, 256> m_sink{};
 };
 
 HttpServer::HttpServer(boost::asio::io_context& io, Handler handler, std::size_t max_connections, std::size_t max_body)
     : m_io(io), m_handler(std::move(handler)), m_acceptor(io), m_max_connections(max_connections), m_max_body(max_body),
-      m_open(std::make_shared<std::size_t>(0)) {}
+      m_open(std::make_shared<std::size_t>(0)), m_streams(std::make_shared<std::vector<std::weak_ptr<Session>>>()) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -119,6 +188,19 @@ void HttpServer::stop() {
   m_acceptor.close(ignore);
 }
 
+void HttpServer::publish(const std::string& data) {
+  auto& list = *m_streams;
+  for (auto it = list.begin(); it != list.end();) {
+    auto s = it->lock();
+    if (!s) {
+      it = list.erase(it);
+      continue;
+    }
+    s->push_event(data);
+    ++it;
+  }
+}
+
 void HttpServer::accept_next() {
   m_acceptor.async_accept([this](beast::error_code ec, tcp::socket sock) {
     if (ec == boost::asio::error::operation_aborted || !m_acceptor.is_open()) return;
@@ -127,7 +209,7 @@ void HttpServer::accept_next() {
         beast::error_code ignore;
         sock.close(ignore);
       } else {
-        std::make_shared<Session>(std::move(sock), m_handler, m_open, m_max_body)->read();
+        std::make_shared<Session>(std::move(sock), m_handler, m_open, m_max_body, m_streams)->read();
       }
     }
     accept_next();

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 #include <string>
 
 namespace openstreaming::api {
@@ -26,6 +27,9 @@ struct HttpResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Server-sent events (text/event-stream): the connection stays open, `body`
+  // is sent first, then every publish() of the server.
+  bool event_stream = false;
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
@@ -36,6 +40,9 @@ public:
   ~HttpServer();
   Result<boost::asio::ip::tcp::endpoint> listen(const std::string& host, uint16_t port);
   void stop();
+  // Sends `data` as one server-sent event to every open event stream (a slow
+  // client with more than 1 MiB unsent is dropped).
+  void publish(const std::string& data);
 
 private:
   class Session;
@@ -46,6 +53,7 @@ private:
   std::size_t m_max_connections;
   std::size_t m_max_body;
   std::shared_ptr<std::size_t> m_open; // shared with sessions, which may outlive a stopped server
+  std::shared_ptr<std::vector<std::weak_ptr<Session>>> m_streams; // open event streams
 };
 
 } // namespace openstreaming::api
