@@ -119,7 +119,8 @@ function drawPlayer() {
   }
   const v = viewers.find((x) => x.name === sel.value) || viewers[0];
   if (!v) return;
-  if (v.hls && playing !== v.hls) play(v.hls);
+  const ready = v.stream && v.stream.stats && v.stream.stats.parts_received >= 4; // a playlist with a whole segment
+  if (v.hls && ready && playing !== v.hls) play(v.hls);
   const lat = v.stream && v.stream.stats && v.stream.stats.latency_ms;
   const video = $('video');
   let live = '';
@@ -137,7 +138,7 @@ function play(url) {
     hls.attachMedia(video);
     hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
     hls.on(Hls.Events.ERROR, (_, d) => {
-      if (d.fatal && d.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
+      if (d.fatal) playing = null; // start over at the next update
     });
   } else {
     video.src = url;

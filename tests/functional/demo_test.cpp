@@ -1,0 +1,94 @@
+// `openstreaming demo` as a newcomer runs it: it exits 0 after --duration with
+// a summary, leaves no process behind (also when it is itself killed with
+// SIGKILL), and its dashboard works in a real browser (Chromium, playwright-core).
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <dirent.h>
+#include <filesystem>
+#include <fstream>
+
+namespace openstreaming {
+namespace {
+
+// Processes whose command line mentions `needle` (the demo's data dir).
+std::vector<int> processes_mentioning(const std::string& needle) {
+  std::vector<int> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(needle) != std::string::npos) out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+TEST(Demo, HeadlessRunExitsZeroPrintsTheSummaryAndLeavesNothingBehind) {
+  test::TempDir dir;
+  std::string data = dir.file("demo");
+  auto r = test::run({OPENSTREAMING_BIN, "demo", "--headless", "--duration", "40", "--http", "127.0.0.1:0", "--nodes", "4",
+                      "--data-dir", data},
+                     {}, std::chrono::seconds(150));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* line : {"== summary", "parts delivered", "continuity", "glass-to-glass", "tickets", "balance change",
+                           "misbehaving relay", "stream reached every viewer: yes"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+  EXPECT_TRUE(test::wait_until([&] { return processes_mentioning(data).empty(); }, std::chrono::seconds(5)))
+      << "left behind: " << processes_mentioning(data).size();
+}
+
+TEST(Demo, KilledWithSigkillItsChildrenDieToo) {
+  test::TempDir dir;
+  std::string data = dir.file("demo");
+  test::Process demo({OPENSTREAMING_BIN, "demo", "--headless", "--http", "127.0.0.1:0", "--nodes", "3", "--data-dir", data});
+  ASSERT_TRUE(demo.wait_for_line("dashboard http://", std::chrono::seconds(60))) << demo.err();
+  EXPECT_GE(processes_mentioning(data).size(), 8u); // ledger, broadcaster, 3 relays, 3 viewers (and the demo)
+  demo.signal(SIGKILL);
+  demo.wait(std::chrono::seconds(10));
+  EXPECT_TRUE(test::wait_until([&] { return processes_mentioning(data).empty(); }, std::chrono::seconds(10)))
+      << "orphans: " << processes_mentioning(data).size();
+}
+
+TEST(Demo, BadFlagsAreClearErrors) {
+  auto r = test::run({OPENSTREAMING_BIN, "demo", "--nodes", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--nodes must be 3..32"), std::string::npos) << r.err;
+  r = test::run({OPENSTREAMING_BIN, "demo", "--input", "/no/such/file.mp4"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+  r = test::run({OPENSTREAMING_BIN, "demo", "--http", "nonsense"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--http"), std::string::npos) << r.err;
+}
+
+TEST(Demo, DashboardShowsTheMeshPlaysTheVideoAndOpensANodePanelInChromium) {
+  test::TempDir dir;
+  std::string data = dir.file("demo");
+  test::Process demo({OPENSTREAMING_BIN, "demo", "--headless", "--http", "127.0.0.1:0", "--nodes", "4", "--data-dir", data});
+  auto line = demo.wait_for_line("dashboard http://", std::chrono::seconds(60));
+  ASSERT_TRUE(line) << demo.err();
+  std::string url = line->substr(std::string("dashboard ").size());
+  std::filesystem::create_directories(OPENSTREAMING_ARTIFACTS_DIR);
+  std::string shot = std::string(OPENSTREAMING_ARTIFACTS_DIR) + "/dashboard.png";
+  auto r = test::run({"node", std::string(OPENSTREAMING_BROWSER_DIR) + "/dashboard.mjs", url, shot, "8", "5"}, {},
+                     std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"ok\":true"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(shot));
+  demo.signal(SIGTERM);
+  EXPECT_TRUE(demo.wait(std::chrono::seconds(60)).has_value());
+  EXPECT_TRUE(test::wait_until([&] { return processes_mentioning(data).empty(); }, std::chrono::seconds(10)));
+}
+
+} // namespace
+} // namespace openstreaming
