@@ -21,11 +21,10 @@
 #include "platform/files.h"
 #include "platform/system_random.h"
 
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -117,7 +116,7 @@ public:
     json nodes = json::array(), edges = json::array();
     std::map<std::string, std::vector<double>> scores_of; // address -> scores others give it
     for (const auto& m : m_members) {
-      json n = {{"name", m.name}, {"role", m.role}, {"address", m.key.address().to_checksum_hex()},
+      json n = {{"name", m.name}, {"role", m.role},           {"address", m.key.address().to_checksum_hex()},
                 {"api", m.api},   {"misbehave", m.misbehave}, {"alive", !m.stopped}};
       if (m.api.empty() || m.stopped) {
         nodes.push_back(n);
@@ -139,8 +138,11 @@ public:
         for (const auto& r : *routes) {
           if (r.value("name", "") != kStream) continue;
           if (r["primary"].is_string()) primary = r["primary"].get<std::string>();
-          n["route"] = {{"primary", r["primary"]}, {"switches", r["switches"]}, {"last_switch_reason", r["last_switch_reason"]},
-                        {"parts_missing", r["parts_missing"]}, {"parts_repaired", r["parts_repaired"]}};
+          n["route"] = {{"primary", r["primary"]},
+                        {"switches", r["switches"]},
+                        {"last_switch_reason", r["last_switch_reason"]},
+                        {"parts_missing", r["parts_missing"]},
+                        {"parts_repaired", r["parts_repaired"]}};
         }
       }
       json nb = json::array();
@@ -149,16 +151,23 @@ public:
           std::string a = x.value("address", "");
           double score = x["coherence"].value("score", 1.0);
           std::string status = x.value("status", "trusted");
-          nb.push_back({{"address", a}, {"name", name_of(a)}, {"status", status}, {"score", score}, {"connected", x.value("connected", false)}});
+          nb.push_back({{"address", a},
+                        {"name", name_of(a)},
+                        {"status", status},
+                        {"score", score},
+                        {"connected", x.value("connected", false)}});
           if (x.value("connected", false)) scores_of[a].push_back(score);
           note_status(t, m.name, a, status);
-          if (a == primary) edges.push_back({{"from", name_of(a)}, {"to", m.name}, {"score", score}, {"status", status}});
+          if (a == primary)
+            edges.push_back({{"from", name_of(a)}, {"to", m.name}, {"score", score}, {"status", status}});
         }
       }
       n["neighbors"] = nb;
       note_route(t, m.name, primary);
       if (payments && payments->is_object()) {
-        n["payments"] = {{"tickets", (*payments)["tickets"]}, {"balance", (*payments)["balance"]}, {"totals", (*payments)["totals"]},
+        n["payments"] = {{"tickets", (*payments)["tickets"]},
+                         {"balance", (*payments)["balance"]},
+                         {"totals", (*payments)["totals"]},
                          {"winners_queued", (*payments)["winners_queued"]}};
         m_last_payments[m.name] = *payments;
       }
@@ -173,16 +182,19 @@ public:
     json accounts = json::array();
     auto url = api::HttpUrl::parse(m_ledger);
     if (url) {
-      if (auto acc = api::ledger_rpc(*url, "ledger_accounts", json::object(), std::chrono::seconds(2)); acc && acc->is_array()) {
+      if (auto acc = api::ledger_rpc(*url, "ledger_accounts", json::object(), std::chrono::seconds(2));
+          acc && acc->is_array()) {
         for (const auto& a : *acc) {
           std::string addr = a.value("address", "");
           if (!m_name_of.count(addr)) continue;
-          json e = {{"name", name_of(addr)}, {"balance", a["balance"]}, {"deposit", a["deposit"]}, {"reserve", a["reserve"]}};
+          json e = {
+              {"name", name_of(addr)}, {"balance", a["balance"]}, {"deposit", a["deposit"]}, {"reserve", a["reserve"]}};
           accounts.push_back(e);
           m_last_accounts[name_of(addr)] = a;
         }
       }
-      if (auto st = api::ledger_rpc(*url, "ledger_status", json::object(), std::chrono::seconds(2)); st) m_ledger_status = *st;
+      if (auto st = api::ledger_rpc(*url, "ledger_status", json::object(), std::chrono::seconds(2)); st)
+        m_ledger_status = *st;
     }
     uint64_t redeemed = 0;
     for (const auto& [name, p] : m_last_payments) redeemed += p["tickets"].value("redeemed", uint64_t{0});
@@ -192,7 +204,8 @@ public:
             {"stream", {{"name", kStream}, {"id", m_stream_id}}},
             {"nodes", nodes},
             {"edges", edges},
-            {"ledger", {{"url", m_ledger}, {"status", m_ledger_status}, {"accounts", accounts}, {"redeemed", m_redeemed_series}}},
+            {"ledger",
+             {{"url", m_ledger}, {"status", m_ledger_status}, {"accounts", accounts}, {"redeemed", m_redeemed_series}}},
             {"events", m_events}};
   }
 
@@ -264,10 +277,13 @@ std::string node_config(const Member& m, const fs::path& dir, const std::map<std
     << "peer_exchange = false\n"
     << "roles = [\"" << (m.role == "viewer" ? "viewer" : "relay") << "\"]\n"
     << "bootstrap = [";
-  for (std::size_t i = 0; i < m.bootstrap_of.size(); ++i) c << (i ? ", " : "") << "\"" << p2p_of.at(m.bootstrap_of[i]) << "\"";
+  for (std::size_t i = 0; i < m.bootstrap_of.size(); ++i)
+    c << (i ? ", " : "") << "\"" << p2p_of.at(m.bootstrap_of[i]) << "\"";
   c << "]\n"
-    << "[timing]\nping_interval_ms = 1000\nidle_timeout_ms = 8000\nreconnect_base_ms = 500\nreconnect_max_ms = 4000\nstream_stall_ms = 8000\n"
-    << "[agent]\ncost_per_mb = \"0.01ether\"\nupload_capacity_kbps = 40000\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
+    << "[timing]\nping_interval_ms = 1000\nidle_timeout_ms = 8000\nreconnect_base_ms = 500\nreconnect_max_ms = "
+       "4000\nstream_stall_ms = 8000\n"
+    << "[agent]\ncost_per_mb = \"0.01ether\"\nupload_capacity_kbps = 40000\nreflect_interval_ms = "
+       "1000\nstate_interval_ms = 1000\n"
     << "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 500\n";
   return c.str();
 }
@@ -277,10 +293,13 @@ int run_demo(const DemoFlags& f) {
   if (f.duration < 0) return fail(make_error(Errc::invalid_input, "--duration must be >= 0 (0: until Ctrl-C)"));
   auto http_ep = core::Endpoint::parse(f.http, true);
   if (!http_ep) return fail(make_error(Errc::invalid_input, "--http: " + http_ep.error().message));
-  if (f.input != "testsrc" && !fs::exists(f.input)) return fail(make_error(Errc::invalid_input, "--input: no such file '" + f.input + "'"));
-  fs::path web = std::getenv("OPENSTREAMING_WEB_DIR") ? fs::path(std::getenv("OPENSTREAMING_WEB_DIR")) : fs::path(OPENSTREAMING_WEB_DIR);
+  if (f.input != "testsrc" && !fs::exists(f.input))
+    return fail(make_error(Errc::invalid_input, "--input: no such file '" + f.input + "'"));
+  fs::path web = std::getenv("OPENSTREAMING_WEB_DIR") ? fs::path(std::getenv("OPENSTREAMING_WEB_DIR"))
+                                                      : fs::path(OPENSTREAMING_WEB_DIR);
   if (!fs::exists(web / "index.html") || !fs::exists(web / "node_modules/hls.js/dist/hls.min.js")) {
-    return fail(make_error(Errc::invalid_input, "dashboard assets missing in " + web.string() + " (run scripts/setup: npm ci in web/)"));
+    return fail(make_error(Errc::invalid_input,
+                           "dashboard assets missing in " + web.string() + " (run scripts/setup: npm ci in web/)"));
   }
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -311,7 +330,8 @@ int run_demo(const DemoFlags& f) {
   platform::SystemRandom rng;
   std::vector<Member> members;
   auto add = [&](std::string name, std::string role) {
-    Member m{std::move(name), std::move(role), core::PrivateKey::generate(rng), "", {}, "", std::nullopt, "", "", false};
+    Member m{
+        std::move(name), std::move(role), core::PrivateKey::generate(rng), "", {}, "", std::nullopt, "", "", false};
     m.key_file = (dir / (m.name + ".key.json")).string();
     std::ofstream(m.key_file) << core::keystore::encrypt(m.key, kPassword, rng, core::keystore::ScryptParams::light());
     members.push_back(std::move(m));
@@ -324,8 +344,10 @@ int run_demo(const DemoFlags& f) {
   // relay1, relay2 <- broadcaster; relay i <- relays i-1, i-2: a mesh with two paths everywhere.
   for (int i = 1; i <= n; ++i) {
     Member& m = members[static_cast<std::size_t>(i)];
-    if (i <= 2) m.bootstrap_of = {"broadcaster"};
-    else m.bootstrap_of = {relay(i - 1), relay(i - 2)};
+    if (i <= 2)
+      m.bootstrap_of = {"broadcaster"};
+    else
+      m.bootstrap_of = {relay(i - 1), relay(i - 2)};
   }
   // Viewers at the edge; the misbehaving relay is one of their upstream candidates.
   const int bad = n - 1;
@@ -338,13 +360,16 @@ int run_demo(const DemoFlags& f) {
   // The ledger, funding every participant.
   json accounts = json::object();
   for (const auto& m : members) accounts[m.key.address().to_checksum_hex()] = "100ether";
-  std::ofstream(dir / "genesis.json") << json{{"chain_id", 1337}, {"block_ms", 500}, {"round_blocks", 10}, {"accounts", accounts}}.dump(1);
-  auto ledger_proc = platform::ChildProcess::spawn(
-      {exe.string(), "ledger", "--data-dir", (dir / "ledger").string(), "--listen", "127.0.0.1:0", "--genesis", (dir / "genesis.json").string()},
-      {}, (dir / "ledger.out").string(), (dir / "ledger.log").string());
+  std::ofstream(dir / "genesis.json")
+      << json{{"chain_id", 1337}, {"block_ms", 500}, {"round_blocks", 10}, {"accounts", accounts}}.dump(1);
+  auto ledger_proc =
+      platform::ChildProcess::spawn({exe.string(), "ledger", "--data-dir", (dir / "ledger").string(), "--listen",
+                                     "127.0.0.1:0", "--genesis", (dir / "genesis.json").string()},
+                                    {}, (dir / "ledger.out").string(), (dir / "ledger.log").string());
   if (!ledger_proc) return fail(ledger_proc.error());
   auto rpc_line = ledger_proc->wait_for_line("listening rpc ", std::chrono::seconds(20));
-  if (!rpc_line) return fail(make_error(Errc::io, "the ledger did not start (see " + (dir / "ledger.log").string() + ")"));
+  if (!rpc_line)
+    return fail(make_error(Errc::io, "the ledger did not start (see " + (dir / "ledger.log").string() + ")"));
   const std::string ledger_url = "http://" + rpc_line->substr(std::string("listening rpc ").size());
   std::cout << "ledger       " << ledger_url << "\n";
   auto lurl = *api::HttpUrl::parse(ledger_url);
@@ -363,20 +388,22 @@ int run_demo(const DemoFlags& f) {
     if (m.role == "broadcaster") argv.insert(argv.end(), {"--ingest", f.input, "--stream", kStream});
     if (m.role == "viewer") argv.insert(argv.end(), {"--watch", kStream});
     if (!m.misbehave.empty()) argv.insert(argv.end(), {"--misbehave", m.misbehave});
-    auto p = platform::ChildProcess::spawn(argv, {}, (dir / (m.name + ".out")).string(), (dir / (m.name + ".log")).string());
+    auto p =
+        platform::ChildProcess::spawn(argv, {}, (dir / (m.name + ".out")).string(), (dir / (m.name + ".log")).string());
     if (!p) return fail(p.error());
     m.proc = std::move(*p);
     auto l1 = m.proc->wait_for_line("listening p2p ", std::chrono::seconds(20));
     auto l2 = m.proc->wait_for_line("listening api ", std::chrono::seconds(5));
     if (!l1 || !l2) {
-      std::cerr << "error: " << m.name << " did not start:\n" << read_text(m.proc->stderr_path()).substr(0, 2000) << "\n";
+      std::cerr << "error: " << m.name << " did not start:\n"
+                << read_text(m.proc->stderr_path()).substr(0, 2000) << "\n";
       return kCheckFailed;
     }
     m.p2p = l1->substr(std::string("listening p2p ").size());
     m.api = l2->substr(std::string("listening api ").size());
     p2p_of[m.name] = m.p2p;
-    std::cout << std::left << std::setw(12) << m.name << " " << m.key.address().to_checksum_hex() << "  api http://" << m.api
-              << (m.misbehave.empty() ? "" : "  MISBEHAVING: " + m.misbehave) << "\n";
+    std::cout << std::left << std::setw(12) << m.name << " " << m.key.address().to_checksum_hex() << "  api http://"
+              << m.api << (m.misbehave.empty() ? "" : "  MISBEHAVING: " + m.misbehave) << "\n";
   }
 
   // The dashboard.
@@ -392,7 +419,8 @@ int run_demo(const DemoFlags& f) {
     if (r.path == "/" || r.path == "/index.html") return file(web / "index.html", "text/html; charset=utf-8");
     if (r.path == "/app.js") return file(web / "app.js", "text/javascript; charset=utf-8");
     if (r.path == "/style.css") return file(web / "style.css", "text/css; charset=utf-8");
-    if (r.path == "/vendor/hls.min.js") return file(web / "node_modules/hls.js/dist/hls.min.js", "text/javascript; charset=utf-8");
+    if (r.path == "/vendor/hls.min.js")
+      return file(web / "node_modules/hls.js/dist/hls.min.js", "text/javascript; charset=utf-8");
     std::lock_guard lock(mu);
     if (r.path == "/api/demo/state") return {200, "application/json", latest};
     if (r.path == "/api/demo/events") {
@@ -408,8 +436,10 @@ int run_demo(const DemoFlags& f) {
   if (!bound) return fail(bound.error());
   std::string dash = "http://" + bound->address().to_string() + ":" + std::to_string(bound->port()) + "/";
   std::cout << "dashboard " << dash << "\n";
-  if (!f.headless) std::cout << "open " << dash << " in a browser: the mesh, the video, every node's mind and the ledger, live\n";
-  std::cout << (f.duration ? "running for " + std::to_string(f.duration) + " s (Ctrl-C stops sooner)" : std::string("running until Ctrl-C"))
+  if (!f.headless)
+    std::cout << "open " << dash << " in a browser: the mesh, the video, every node's mind and the ledger, live\n";
+  std::cout << (f.duration ? "running for " + std::to_string(f.duration) + " s (Ctrl-C stops sooner)"
+                           : std::string("running until Ctrl-C"))
             << std::endl;
 
   // The poller: once a second, every node's view, published to the dashboard.
@@ -461,8 +491,8 @@ int run_demo(const DemoFlags& f) {
       for (auto& m : members) {
         if (!m.stopped && m.proc && !m.proc->running()) {
           m.stopped = true;
-          spdlog::warn("{} exited unexpectedly (code {}); see {}", m.name, m.proc->wait(std::chrono::milliseconds(0)).value_or(-1),
-                       m.proc->stderr_path());
+          spdlog::warn("{} exited unexpectedly (code {}); see {}", m.name,
+                       m.proc->wait(std::chrono::milliseconds(0)).value_or(-1), m.proc->stderr_path());
         }
       }
       check_children();
@@ -488,7 +518,8 @@ int run_demo(const DemoFlags& f) {
   ledger_proc->stop(std::chrono::seconds(10));
 
   // ---- The summary ----
-  std::cout << "\n== summary: " << static_cast<int>(ran_s) << " s, 1 broadcaster, " << n << " relays, " << kViewers << " viewers\n";
+  std::cout << "\n== summary: " << static_cast<int>(ran_s) << " s, 1 broadcaster, " << n << " relays, " << kViewers
+            << " viewers\n";
   bool every_viewer = true;
   uint64_t delivered = 0;
   std::ostringstream parts, cont;
@@ -505,7 +536,8 @@ int run_demo(const DemoFlags& f) {
     if (r != observer.last_routes().end() && r->second.is_object()) {
       missing = std::max(0.0, r->second.value("parts_missing", 0.0) - r->second.value("parts_repaired", 0.0));
     }
-    cont << " " << m.name << " " << std::fixed << std::setprecision(3) << (got ? static_cast<double>(got) / (static_cast<double>(got) + missing) : 0.0);
+    cont << " " << m.name << " " << std::fixed << std::setprecision(3)
+         << (got ? static_cast<double>(got) / (static_cast<double>(got) + missing) : 0.0);
     if (s != observer.last_streams().end()) {
       p50 = std::max(p50, s->second["stats"]["latency_ms"].value("p50", 0.0));
       p95 = std::max(p95, s->second["stats"]["latency_ms"].value("p95", 0.0));
@@ -528,14 +560,15 @@ int run_demo(const DemoFlags& f) {
   std::cout << "parts delivered     " << delivered << " (" << parts.str().substr(1) << ")\n"
             << "continuity          " << cont.str().substr(1) << "\n"
             << "glass-to-glass      p50 " << p50 << " ms, p95 " << p95 << " ms (worst viewer)\n"
-            << "tickets             sent " << sent << ", accepted " << received << ", won " << won << ", redeemed " << redeemed
-            << " (winners still queued at the stop are kept on disk for the next run)\n"
-            << "balance change      broadcaster " << fmt_ether(change["broadcaster"]) << ", relays " << fmt_ether(change["relay"])
-            << " (together), viewers " << fmt_ether(change["viewer"]) << " (together)\n";
+            << "tickets             sent " << sent << ", accepted " << received << ", won " << won << ", redeemed "
+            << redeemed << " (winners still queued at the stop are kept on disk for the next run)\n"
+            << "balance change      broadcaster " << fmt_ether(change["broadcaster"]) << ", relays "
+            << fmt_ether(change["relay"]) << " (together), viewers " << fmt_ether(change["viewer"]) << " (together)\n";
   const Member& bm = members[static_cast<std::size_t>(bad)];
   std::cout << "misbehaving relay   " << bm.name << " (" << bm.misbehave << "): ";
   if (auto d = observer.first_distrust_of(bm.name)) {
-    std::cout << "rated incoherent first by " << d->second << " at " << std::fixed << std::setprecision(1) << d->first << " s";
+    std::cout << "rated incoherent first by " << d->second << " at " << std::fixed << std::setprecision(1) << d->first
+              << " s";
   } else {
     std::cout << "never rated incoherent";
   }
@@ -547,7 +580,7 @@ int run_demo(const DemoFlags& f) {
       left.push_back(o.str());
     }
   }
-  std::cout << "; re-routed away from it: " << (left.empty() ? std::string("nobody") : "") ;
+  std::cout << "; re-routed away from it: " << (left.empty() ? std::string("nobody") : "");
   for (std::size_t i = 0; i < left.size(); ++i) std::cout << (i ? ", " : "") << left[i];
   std::cout << "\nstream reached every viewer: " << (every_viewer ? "yes" : "NO") << "\n";
   if (!temporary) std::cout << "logs and state in " << dir.string() << "\n";
@@ -558,13 +591,15 @@ int run_demo(const DemoFlags& f) {
 
 void add_demo_command(CLI::App& app, Runner& runner) {
   auto f = std::make_shared<DemoFlags>();
-  CLI::App* cmd = app.add_subcommand("demo", "The whole network on this machine: ledger, broadcaster, relays, viewers, dashboard");
+  CLI::App* cmd =
+      app.add_subcommand("demo", "The whole network on this machine: ledger, broadcaster, relays, viewers, dashboard");
   cmd->add_option("--nodes", f->nodes, "Number of relays (3..32; one misbehaves on purpose)")->capture_default_str();
   cmd->add_option("--duration", f->duration, "Seconds to run (0: until Ctrl-C)")->capture_default_str();
   cmd->add_flag("--headless", f->headless, "No browser hint (everything else runs)");
   cmd->add_option("--http", f->http, "Dashboard HOST:PORT (port 0: any free port)")->capture_default_str();
   cmd->add_option("--input", f->input, "What the broadcaster ingests: testsrc or a media file")->capture_default_str();
-  cmd->add_option("--data-dir", f->data_dir, "Keep keys, configs, logs and state here (default: a temporary directory, removed)");
+  cmd->add_option("--data-dir", f->data_dir,
+                  "Keep keys, configs, logs and state here (default: a temporary directory, removed)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_demo(*f); }; });
 }
 

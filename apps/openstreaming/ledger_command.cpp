@@ -28,7 +28,8 @@ struct LedgerFlags {
 };
 
 int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 json rpc_error(const json& id, int code, const std::string& message) {
@@ -52,14 +53,16 @@ json status_of(ledger::State& st) {
 // JSON-RPC 2.0 over HTTP POST (docs/ledger.md lists the methods).
 json handle_rpc(ledger::LedgerStore& store, const json& req) {
   json id = req.contains("id") ? req["id"] : json(nullptr);
-  if (!req.is_object() || !req.contains("method") || !req["method"].is_string()) return rpc_error(id, -32600, "invalid request");
+  if (!req.is_object() || !req.contains("method") || !req["method"].is_string())
+    return rpc_error(id, -32600, "invalid request");
   std::string method = req["method"];
   json params = req.contains("params") ? req["params"] : json::object();
   if (!params.is_object()) return rpc_error(id, -32602, "params must be an object");
   ledger::State& st = store.state();
   auto ok = [&](json result) { return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; };
   auto address = [&]() -> Result<core::Address> {
-    if (!params.contains("address") || !params["address"].is_string()) return make_error(Errc::invalid_input, "'address' required");
+    if (!params.contains("address") || !params["address"].is_string())
+      return make_error(Errc::invalid_input, "'address' required");
     return core::Address::parse(params["address"].get<std::string>());
   };
   if (method == "ledger_status") return ok(status_of(st));
@@ -90,7 +93,8 @@ json handle_rpc(ledger::LedgerStore& store, const json& req) {
     return ok(out);
   }
   if (method == "ledger_roundBlockHash") {
-    if (!params.contains("round") || !params["round"].is_number_unsigned()) return rpc_error(id, -32602, "'round' required");
+    if (!params.contains("round") || !params["round"].is_number_unsigned())
+      return rpc_error(id, -32602, "'round' required");
     auto h = st.round_block_hash(params["round"].get<uint64_t>());
     if (!h) return rpc_error(id, 2, "no such round yet");
     return ok(core::to_hex(*h));
@@ -158,7 +162,8 @@ int run_ledger(const LedgerFlags& f) {
     std::cerr << "error: " << bound.error().message << "\n";
     return kCheckFailed;
   }
-  std::cout << "listening rpc " << core::Endpoint{bound->address().to_string(), bound->port()}.to_string() << "\n" << std::flush;
+  std::cout << "listening rpc " << core::Endpoint{bound->address().to_string(), bound->port()}.to_string() << "\n"
+            << std::flush;
   spdlog::info("ledger chain {} at height {} (round {}), blocks every {} ms", genesis->chain_id, ls.state().height(),
                ls.state().round(), genesis->block_ms);
 
@@ -191,7 +196,8 @@ void add_ledger_command(CLI::App& app, Runner& runner) {
   CLI::App* cmd = app.add_subcommand("ledger", "Run the embedded settlement ledger (JSON-RPC over HTTP)");
   cmd->add_option("--data-dir", f->data_dir, "Directory for ledger.sqlite")->capture_default_str();
   cmd->add_option("--listen", f->listen, "RPC HOST:PORT (port 0: any free port)")->capture_default_str();
-  cmd->add_option("--genesis", f->genesis, "Genesis JSON: {\"chain_id\", \"block_ms\", \"round_blocks\", \"accounts\"}")->required();
+  cmd->add_option("--genesis", f->genesis, "Genesis JSON: {\"chain_id\", \"block_ms\", \"round_blocks\", \"accounts\"}")
+      ->required();
   cmd->callback([f, &runner] { runner.run = [f] { return run_ledger(*f); }; });
 }
 

@@ -1,28 +1,27 @@
 // openstreaming node: run a node (interface fixed by issue #3; docs/cli.md, docs/config.md).
 #include "api/ledger_link.h"
 #include "api/node_api.h"
+#include "apps/openstreaming/cli.h"
+#include "apps/openstreaming/node_config.h"
 #include "core/hex.h"
 #include "core/part.h"
 #include "media/ingest.h"
-#include "apps/openstreaming/cli.h"
-#include "apps/openstreaming/node_config.h"
 #include "net/node_runtime.h"
 #include "platform/files.h"
 #include "platform/key_files.h"
 #include "platform/sqlite_memory_store.h"
 #include "platform/sqlite_winner_store.h"
 
+#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/signal_set.hpp>
-
 #include <algorithm>
-#include <sstream>
 #include <csignal>
-#include <thread>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <sstream>
+#include <thread>
 
 namespace openstreaming::cli {
 
@@ -114,13 +113,15 @@ int run_node(const NodeFlags& f) {
       std::cerr << "error: " << winners.error().message << "\n";
       return kCheckFailed;
     }
-    auto link = api::LedgerLink::start(rt, *key, c.ledger, std::move(*winners), std::chrono::milliseconds(c.payments.poll_ms));
+    auto link =
+        api::LedgerLink::start(rt, *key, c.ledger, std::move(*winners), std::chrono::milliseconds(c.payments.poll_ms));
     if (!link) return fail(link.error());
     ledger = std::move(*link);
     spdlog::info("payments: settling on {}", c.ledger);
   }
   api::NodeApiInfo info{OPENSTREAMING_VERSION, c.roles,
-                        core::Endpoint{rt.p2p_endpoint().address().to_string(), rt.p2p_endpoint().port()}.to_string(), ""};
+                        core::Endpoint{rt.p2p_endpoint().address().to_string(), rt.p2p_endpoint().port()}.to_string(),
+                        ""};
   info.ledger = ledger.get();
   api::Handler handler = [&](const api::HttpRequest& r) { return api::make_node_api(rt, info)(r); };
   api::HttpServer http(io, handler);
@@ -179,7 +180,9 @@ int run_node(const NodeFlags& f) {
               pinfo.duration_us = part.duration_us;
               pinfo.ingest_unix_ms = part.unix_ms;
               pinfo.end_of_stream = part.end_of_stream;
-              rt.post([&](agent::Node& n) { n.streams().publish_part(pinfo, part.end_of_stream ? core::SharedSlice{} : payload, rt.now()); });
+              rt.post([&](agent::Node& n) {
+                n.streams().publish_part(pinfo, part.end_of_stream ? core::SharedSlice{} : payload, rt.now());
+              });
               if (part.end_of_stream) spdlog::info("stream '{}' ended", c.stream);
             });
           },
@@ -254,19 +257,23 @@ void add_node_command(CLI::App& app, Runner& runner) {
   f->listen = cmd->add_option("--listen", f->overrides.listen, "P2P listen HOST:PORT (port 0: any free port)");
   f->api = cmd->add_option("--api", f->overrides.api, "HTTP API HOST:PORT (default 127.0.0.1:0)");
   f->bootstrap = cmd->add_option("--bootstrap", f->overrides.bootstrap, "Peer HOST:PORT to dial (repeatable)");
-  f->roles = cmd->add_option("--role", f->overrides.roles, "relay, broadcaster, viewer, transcoder, orchestrator (repeatable)");
+  f->roles = cmd->add_option("--role", f->overrides.roles,
+                             "relay, broadcaster, viewer, transcoder, orchestrator (repeatable)");
   f->max_peers = cmd->add_option("--max-peers", f->overrides.max_peers, "Most peer sessions at once");
   cmd->add_flag("--no-peer-exchange", f->no_peer_exchange, "Dial only the bootstrap peers (exact topologies)");
-  f->ingest = cmd->add_option("--ingest", f->overrides.ingest, "Broadcast SOURCE: testsrc, a file, or a URL FFmpeg can open");
+  f->ingest =
+      cmd->add_option("--ingest", f->overrides.ingest, "Broadcast SOURCE: testsrc, a file, or a URL FFmpeg can open");
   f->stream = cmd->add_option("--stream", f->overrides.stream, "Name of the stream to broadcast");
   f->rtmp_listen = cmd->add_option("--rtmp-listen", f->overrides.rtmp_listen,
                                    "Accept an RTMP push at rtmp://HOST:PORT/live/STREAM_NAME");
-  f->srt_listen = cmd->add_option("--srt-listen", f->overrides.srt_listen,
-                                  "Accept an SRT push (caller mode) at srt://HOST:PORT");
-  cmd->add_option("--misbehave", f->misbehave,
-                  "TEST AND DEMO ONLY: drop:P, delay:MS, corrupt:P, lie-capacity:F, overprice:F, after:S (comma-separated)");
+  f->srt_listen =
+      cmd->add_option("--srt-listen", f->overrides.srt_listen, "Accept an SRT push (caller mode) at srt://HOST:PORT");
+  cmd->add_option(
+      "--misbehave", f->misbehave,
+      "TEST AND DEMO ONLY: drop:P, delay:MS, corrupt:P, lie-capacity:F, overprice:F, after:S (comma-separated)");
   f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
-  f->ledger = cmd->add_option("--ledger", f->overrides.ledger, "Settlement ledger JSON-RPC URL: pay and get paid (docs/payments.md)");
+  f->ledger = cmd->add_option("--ledger", f->overrides.ledger,
+                              "Settlement ledger JSON-RPC URL: pay and get paid (docs/payments.md)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_node(*f); }; });
 }
 

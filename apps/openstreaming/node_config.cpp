@@ -58,10 +58,15 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   try { // Debian's toml++ is built with exceptions: parse errors throw
     t = toml::parse(toml_text, source);
   } catch (const toml::parse_error& err) {
-    return config_error(source, "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
+    return config_error(source,
+                        "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
-  if (auto r = check_keys(t, {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
-                              "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen", "watch", "agent", "ledger", "payments"}, "", source); !r) {
+  if (auto r = check_keys(t,
+                          {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
+                           "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen",
+                           "watch", "agent", "ledger", "payments"},
+                          "", source);
+      !r) {
     return r;
   }
   Result<void> r;
@@ -84,7 +89,8 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (const toml::node* pay = t.get("payments")) {
     const toml::table* pt = pay->as_table();
     if (!pt) return config_error(source, "'payments' must be a table");
-    if (auto k = check_keys(*pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms"}, "payments.", source); !k) return k;
+    if (auto k = check_keys(*pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms"}, "payments.", source); !k)
+      return k;
     if (!(r = get(*pt, "redeem_cost", source, c.payments.redeem_cost))) return r;
     if (!(r = get(*pt, "max_face_value", source, c.payments.max_face_value))) return r;
     if (!(r = get(*pt, "ticket_kb", source, c.payments.ticket_kb))) return r;
@@ -93,9 +99,10 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (const toml::node* agent = t.get("agent")) {
     const toml::table* at = agent->as_table();
     if (!at) return config_error(source, "'agent' must be a table");
-    if (auto k = check_keys(*at, {"enabled", "upload_capacity_kbps", "cost_per_mb", "cpu_cost_per_mb", "max_price_per_mb",
-                                  "w_latency", "w_bandwidth", "w_economics", "w_empathy", "hysteresis", "reflect_interval_ms",
-                                  "state_interval_ms"},
+    if (auto k = check_keys(*at,
+                            {"enabled", "upload_capacity_kbps", "cost_per_mb", "cpu_cost_per_mb", "max_price_per_mb",
+                             "w_latency", "w_bandwidth", "w_economics", "w_empathy", "hysteresis",
+                             "reflect_interval_ms", "state_interval_ms"},
                             "agent.", source);
         !k) {
       return k;
@@ -104,12 +111,14 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     for (auto [key, field] : {std::pair{"enabled", &a.enabled}}) {
       if (!(r = get(*at, key, source, *field))) return r;
     }
-    for (auto [key, field] : {std::pair{"upload_capacity_kbps", &a.upload_capacity_kbps}, std::pair{"reflect_interval_ms", &a.reflect_interval_ms},
+    for (auto [key, field] : {std::pair{"upload_capacity_kbps", &a.upload_capacity_kbps},
+                              std::pair{"reflect_interval_ms", &a.reflect_interval_ms},
                               std::pair{"state_interval_ms", &a.state_interval_ms}}) {
       if (!(r = get(*at, key, source, *field))) return r;
     }
-    for (auto [key, field] : {std::pair{"cost_per_mb", &a.cost_per_mb}, std::pair{"cpu_cost_per_mb", &a.cpu_cost_per_mb},
-                              std::pair{"max_price_per_mb", &a.max_price_per_mb}}) {
+    for (auto [key, field] :
+         {std::pair{"cost_per_mb", &a.cost_per_mb}, std::pair{"cpu_cost_per_mb", &a.cpu_cost_per_mb},
+          std::pair{"max_price_per_mb", &a.max_price_per_mb}}) {
       if (!(r = get(*at, key, source, *field))) return r;
     }
     for (auto [key, field] : {std::pair{"w_latency", &a.w_latency}, std::pair{"w_bandwidth", &a.w_bandwidth},
@@ -121,8 +130,11 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (const toml::node* timing = t.get("timing")) {
     const toml::table* tt = timing->as_table();
     if (!tt) return config_error(source, "'timing' must be a table");
-    if (auto k = check_keys(*tt, {"ping_interval_ms", "idle_timeout_ms", "handshake_timeout_ms", "reconnect_base_ms",
-                                  "reconnect_max_ms", "stream_stall_ms"}, "timing.", source); !k) {
+    if (auto k = check_keys(*tt,
+                            {"ping_interval_ms", "idle_timeout_ms", "handshake_timeout_ms", "reconnect_base_ms",
+                             "reconnect_max_ms", "stream_stall_ms"},
+                            "timing.", source);
+        !k) {
       return k;
     }
     if (!(r = get(*tt, "ping_interval_ms", source, c.ping_interval_ms))) return r;
@@ -137,20 +149,22 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
 
 Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   auto bad = [](const std::string& what) { return make_error(Errc::invalid_input, what); };
-  if (c.key.empty()) return bad("no key: pass --key FILE or set key = \"FILE\" (create one with `openstreaming keys new`)");
+  if (c.key.empty())
+    return bad("no key: pass --key FILE or set key = \"FILE\" (create one with `openstreaming keys new`)");
   if (auto l = core::Endpoint::parse(c.listen, true); !l) return bad("--listen: " + l.error().message);
   if (auto a = core::Endpoint::parse(c.api, true); !a) return bad("--api: " + a.error().message);
   if (c.max_peers < 1 || c.max_peers > 10000) return bad("max_peers must be between 1 and 10000");
   if (c.target_peers < 0) return bad("target_peers must be between 0 and max_peers");
-  for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms, c.reconnect_max_ms,
-                    c.stream_stall_ms}) {
+  for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms,
+                    c.reconnect_max_ms, c.stream_stall_ms}) {
     if (v < 10 || v > 3'600'000) return bad("timing values must be between 10 ms and 1 hour");
   }
   if (c.idle_timeout_ms <= c.ping_interval_ms) return bad("timing.idle_timeout_ms must exceed timing.ping_interval_ms");
   int sources = !c.ingest.empty() + !c.rtmp_listen.empty() + !c.srt_listen.empty();
   if (sources > 1) return bad("--ingest, --rtmp-listen and --srt-listen exclude each other");
   if (sources == 1 && c.stream.empty()) return bad("--ingest, --rtmp-listen and --srt-listen need --stream NAME");
-  if (c.stream.size() > 64 || c.stream.find_first_of("/?#\\ ") != std::string::npos) return bad("--stream: 1-64 characters, no spaces, / ? # or \\");
+  if (c.stream.size() > 64 || c.stream.find_first_of("/?#\\ ") != std::string::npos)
+    return bad("--stream: 1-64 characters, no spaces, / ? # or \\");
   if (!c.rtmp_listen.empty()) {
     auto ep = core::Endpoint::parse(c.rtmp_listen);
     if (!ep) return bad("--rtmp-listen: " + ep.error().message);
@@ -161,12 +175,14 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   }
   agent::NodeOptions o;
   const AgentConfig& a = c.agent;
-  if (a.upload_capacity_kbps < 0 || a.upload_capacity_kbps > 100'000'000) return bad("agent.upload_capacity_kbps must be 0..100000000");
+  if (a.upload_capacity_kbps < 0 || a.upload_capacity_kbps > 100'000'000)
+    return bad("agent.upload_capacity_kbps must be 0..100000000");
   for (double w : {a.w_latency, a.w_bandwidth, a.w_economics, a.w_empathy}) {
     if (!(w >= 0 && w <= 1)) return bad("agent weights must be between 0 and 1");
   }
   if (!(a.hysteresis >= 0 && a.hysteresis <= 1)) return bad("agent.hysteresis must be between 0 and 1");
-  if (a.reflect_interval_ms < 100 || a.reflect_interval_ms > 600'000 || a.state_interval_ms < 100 || a.state_interval_ms > 600'000) {
+  if (a.reflect_interval_ms < 100 || a.reflect_interval_ms > 600'000 || a.state_interval_ms < 100 ||
+      a.state_interval_ms > 600'000) {
     return bad("agent.reflect_interval_ms and agent.state_interval_ms must be between 100 ms and 10 min");
   }
   auto cost = core::Amount::parse(a.cost_per_mb);
@@ -185,7 +201,8 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   const PaymentsConfig& pc = c.payments;
   o.payments.enabled = !c.ledger.empty();
   auto redeem = core::Amount::parse(pc.redeem_cost);
-  if (!redeem || redeem->wei() == 0) return bad("payments.redeem_cost: " + (redeem ? std::string("must be above 0") : redeem.error().message));
+  if (!redeem || redeem->wei() == 0)
+    return bad("payments.redeem_cost: " + (redeem ? std::string("must be above 0") : redeem.error().message));
   o.payments.redeem_cost = *redeem;
   auto max_face = core::Amount::parse(pc.max_face_value);
   if (!max_face) return bad("payments.max_face_value: " + max_face.error().message);

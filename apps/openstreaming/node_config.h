@@ -18,7 +18,7 @@ struct AgentConfig {
   int64_t upload_capacity_kbps = 0; // 0: not limited (and not claimed)
   std::string cost_per_mb = "1gwei";
   std::string cpu_cost_per_mb = "0wei";
-  std::string max_price_per_mb;     // empty: accept any quote
+  std::string max_price_per_mb; // empty: accept any quote
   double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
   double hysteresis = 0.1;
   int64_t reflect_interval_ms = 2000;

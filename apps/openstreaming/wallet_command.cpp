@@ -48,7 +48,8 @@ int submit(const WalletFlags& f, const std::string& kind, json args) {
   if (!status) return fail(status.error());
   auto acct = rpc(f.ledger, "ledger_getAccount", {{"address", key->address().to_checksum_hex()}});
   if (!acct) return fail(acct.error());
-  ledger::Tx tx = ledger::sign_tx(*key, (*acct)["nonce"].get<uint64_t>(), kind, std::move(args), (*status)["chain_id"].get<uint64_t>());
+  ledger::Tx tx = ledger::sign_tx(*key, (*acct)["nonce"].get<uint64_t>(), kind, std::move(args),
+                                  (*status)["chain_id"].get<uint64_t>());
   auto r = rpc(f.ledger, "ledger_sendTransaction", {{"tx", tx.to_json()}});
   if (!r) return fail(r.error());
   std::cout << r->dump() << "\n";
@@ -62,15 +63,18 @@ Result<std::string> amount_text(const std::string& flag, const std::string& text
 }
 
 void print_account(const json& a, bool as_json) {
-  json out = {{"balance", a["balance"]},   {"deposit", a["deposit"]}, {"reserve", a["reserve"]},
-              {"stake", a["stake"]},       {"withdraw_round", a["withdraw_round"]}};
+  json out = {{"balance", a["balance"]},
+              {"deposit", a["deposit"]},
+              {"reserve", a["reserve"]},
+              {"stake", a["stake"]},
+              {"withdraw_round", a["withdraw_round"]}};
   if (as_json) {
     std::cout << out.dump() << "\n";
     return;
   }
   auto show = [](const json& wei) { return core::Amount::from_decimal_wei(wei.get<std::string>())->to_display(); };
-  std::cout << "balance  " << show(a["balance"]) << "\ndeposit  " << show(a["deposit"]) << "\nreserve  " << show(a["reserve"])
-            << "\nstake    " << show(a["stake"]) << "\n";
+  std::cout << "balance  " << show(a["balance"]) << "\ndeposit  " << show(a["deposit"]) << "\nreserve  "
+            << show(a["reserve"]) << "\nstake    " << show(a["stake"]) << "\n";
   if (a["withdraw_round"].get<uint64_t>() != 0) std::cout << "withdrawable from round " << a["withdraw_round"] << "\n";
 }
 
@@ -84,7 +88,8 @@ void add_wallet_command(CLI::App& app, Runner& runner) {
     sub->add_option("--ledger", f->ledger, "Ledger JSON-RPC URL")->capture_default_str();
     if (signs) {
       sub->add_option("--key", f->key, "Keystore file of the account")->required();
-      sub->add_option("--password-file", f->password_file, "Keystore password file (else OPENSTREAMING_PASSWORD, else a prompt)");
+      sub->add_option("--password-file", f->password_file,
+                      "Keystore password file (else OPENSTREAMING_PASSWORD, else a prompt)");
     }
   };
   CLI::App* balance = cmd->add_subcommand("balance", "Show an account");
@@ -141,8 +146,12 @@ void add_wallet_command(CLI::App& app, Runner& runner) {
       if (!r) return fail(r.error());
       json out = json::array();
       for (const auto& a : *r) {
-        out.push_back({{"address", a["address"]}, {"balance", a["balance"]}, {"deposit", a["deposit"]}, {"reserve", a["reserve"]},
-                       {"stake", a["stake"]}, {"withdraw_round", a["withdraw_round"]}});
+        out.push_back({{"address", a["address"]},
+                       {"balance", a["balance"]},
+                       {"deposit", a["deposit"]},
+                       {"reserve", a["reserve"]},
+                       {"stake", a["stake"]},
+                       {"withdraw_round", a["withdraw_round"]}});
       }
       std::cout << out.dump() << "\n";
       return kOk;

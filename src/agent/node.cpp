@@ -5,10 +5,9 @@
 #include "core/hex.h"
 #include "core/keccak.h"
 
-#include <wire.pb.h>
-
 #include <algorithm>
 #include <cstring>
+#include <wire.pb.h>
 
 namespace openstreaming::agent {
 
@@ -18,24 +17,42 @@ using core::FrameType;
 
 const char* reason_name(DisconnectReason r) {
   switch (r) {
-  case DisconnectReason::none: return "none";
-  case DisconnectReason::shutdown: return "shutdown";
-  case DisconnectReason::protocol_error: return "protocol_error";
-  case DisconnectReason::oversized_frame: return "oversized_frame";
-  case DisconnectReason::bad_frame: return "bad_frame";
-  case DisconnectReason::unknown_frame_type: return "unknown_frame_type";
-  case DisconnectReason::incompatible_version: return "incompatible_version";
-  case DisconnectReason::identity_proof_failed: return "identity_proof_failed";
-  case DisconnectReason::handshake_timeout: return "handshake_timeout";
-  case DisconnectReason::idle_timeout: return "idle_timeout";
-  case DisconnectReason::too_many_peers: return "too_many_peers";
-  case DisconnectReason::duplicate_connection: return "duplicate_connection";
-  case DisconnectReason::self_connection: return "self_connection";
-  case DisconnectReason::send_queue_overflow: return "send_queue_overflow";
-  case DisconnectReason::transport_closed: return "transport_closed";
-  case DisconnectReason::truncated_frame: return "truncated_frame";
-  case DisconnectReason::connect_failed: return "connect_failed";
-  case DisconnectReason::shunned: return "shunned";
+  case DisconnectReason::none:
+    return "none";
+  case DisconnectReason::shutdown:
+    return "shutdown";
+  case DisconnectReason::protocol_error:
+    return "protocol_error";
+  case DisconnectReason::oversized_frame:
+    return "oversized_frame";
+  case DisconnectReason::bad_frame:
+    return "bad_frame";
+  case DisconnectReason::unknown_frame_type:
+    return "unknown_frame_type";
+  case DisconnectReason::incompatible_version:
+    return "incompatible_version";
+  case DisconnectReason::identity_proof_failed:
+    return "identity_proof_failed";
+  case DisconnectReason::handshake_timeout:
+    return "handshake_timeout";
+  case DisconnectReason::idle_timeout:
+    return "idle_timeout";
+  case DisconnectReason::too_many_peers:
+    return "too_many_peers";
+  case DisconnectReason::duplicate_connection:
+    return "duplicate_connection";
+  case DisconnectReason::self_connection:
+    return "self_connection";
+  case DisconnectReason::send_queue_overflow:
+    return "send_queue_overflow";
+  case DisconnectReason::transport_closed:
+    return "transport_closed";
+  case DisconnectReason::truncated_frame:
+    return "truncated_frame";
+  case DisconnectReason::connect_failed:
+    return "connect_failed";
+  case DisconnectReason::shunned:
+    return "shunned";
   }
   return "unknown";
 }
@@ -133,9 +150,8 @@ Node::Peer* Node::find(ConnId conn) {
 }
 
 std::size_t Node::established_count() const {
-  return static_cast<std::size_t>(std::count_if(m_peers.begin(), m_peers.end(), [](const auto& kv) {
-    return kv.second->state == Peer::State::established;
-  }));
+  return static_cast<std::size_t>(std::count_if(
+      m_peers.begin(), m_peers.end(), [](const auto& kv) { return kv.second->state == Peer::State::established; }));
 }
 
 // ---- Inputs -------------------------------------------------------------------
@@ -290,8 +306,9 @@ void Node::on_hello(Peer& p, const Frame& f, Timestamp now) {
     disconnect(p, DisconnectReason::self_connection, "connected to ourselves", now);
     return;
   }
-  if (hello.capabilities_size() > static_cast<int>(kMaxHelloStrings) || hello.roles_size() > static_cast<int>(kMaxHelloStrings) ||
-      hello.listen_endpoint().size() > 300 || hello.agent().size() > 200) {
+  if (hello.capabilities_size() > static_cast<int>(kMaxHelloStrings) ||
+      hello.roles_size() > static_cast<int>(kMaxHelloStrings) || hello.listen_endpoint().size() > 300 ||
+      hello.agent().size() > 200) {
     disconnect(p, DisconnectReason::protocol_error, "hello fields too large", now);
     return;
   }
@@ -310,8 +327,8 @@ void Node::on_hello(Peer& p, const Frame& f, Timestamp now) {
     break;
   }
   if (m_agent->empathy.shunned(claimed, wall_ms(now))) {
-    disconnect(p, DisconnectReason::shunned, claimed.to_checksum_hex() + " is shunned: " +
-                                                 m_agent->memory.find(claimed)->reason, now);
+    disconnect(p, DisconnectReason::shunned,
+               claimed.to_checksum_hex() + " is shunned: " + m_agent->memory.find(claimed)->reason, now);
     return;
   }
   if (p.direction == Direction::inbound && established_count() >= m_options.max_peers) {
@@ -429,7 +446,8 @@ void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
     on_tickets(p, f, now);
     return;
   }
-  if (f.type >= static_cast<uint16_t>(core::MediaFrameType::part) && f.type <= static_cast<uint16_t>(core::MediaFrameType::fetch)) {
+  if (f.type >= static_cast<uint16_t>(core::MediaFrameType::part) &&
+      f.type <= static_cast<uint16_t>(core::MediaFrameType::fetch)) {
     if (!m_streams->on_frame(p.conn, *p.address, f, now)) {
       disconnect(p, DisconnectReason::protocol_error, std::string("malformed ") + core::frame_type_name(f.type), now);
     }
@@ -651,8 +669,9 @@ void Node::maintain(Timestamp now) {
       break;
     case Peer::State::established:
       if (now - p->last_recv >= m_options.idle_timeout) {
-        disconnect(*p, DisconnectReason::idle_timeout, "nothing received for " +
-                                                           std::to_string(static_cast<int>(to_seconds(now - p->last_recv))) + " s", now);
+        disconnect(*p, DisconnectReason::idle_timeout,
+                   "nothing received for " + std::to_string(static_cast<int>(to_seconds(now - p->last_recv))) + " s",
+                   now);
       } else if (now >= p->next_ping) {
         p->ping_nonce = m_env.random().next_u64();
         p->ping_sent = now;
@@ -874,7 +893,8 @@ void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
   wire::NeighbourState msg;
   wire::StateBody body;
   if (!msg.ParseFromArray(f.header.data(), static_cast<int>(f.header.size())) || msg.body().size() > kMaxStateBody ||
-      !body.ParseFromString(msg.body()) || body.needs_size() > kMaxStateEntries || body.latencies_size() > kMaxStateEntries) {
+      !body.ParseFromString(msg.body()) || body.needs_size() > kMaxStateEntries ||
+      body.latencies_size() > kMaxStateEntries) {
     disconnect(p, DisconnectReason::protocol_error, "malformed neighbour_state", now);
     return;
   }
@@ -948,9 +968,11 @@ void Node::reflect(Timestamp now) {
   // the propagation engine), and predict the next window for the route taken.
   for (auto& [id, s] : m_streams->mutable_streams()) {
     RoutePredictions& rp = m_route_predictions[id];
-    if (rp.latency && s.window.parts > 0) m_agent->memory.outcome(*rp.latency, s.window.latency_sum / static_cast<double>(s.window.parts));
+    if (rp.latency && s.window.parts > 0)
+      m_agent->memory.outcome(*rp.latency, s.window.latency_sum / static_cast<double>(s.window.parts));
     if (rp.on_time && s.window.expected > 0) {
-      m_agent->memory.outcome(*rp.on_time, static_cast<double>(s.window.on_time) / static_cast<double>(s.window.expected));
+      m_agent->memory.outcome(*rp.on_time,
+                              static_cast<double>(s.window.on_time) / static_cast<double>(s.window.expected));
     }
     rp = {};
     s.window = {};
@@ -962,7 +984,8 @@ void Node::reflect(Timestamp now) {
     for (const auto& c : rit->second.candidates) {
       if (c.conn != *s.upstream) continue;
       std::string subject = core::to_hex(id, false).substr(0, 8) + " via " + c.address.to_checksum_hex();
-      std::string action = rit->second.last_switch_ms >= ms - to_us(Timestamp(ao.reflect_interval)) / 1000 ? "switch" : "keep";
+      std::string action =
+          rit->second.last_switch_ms >= ms - to_us(Timestamp(ao.reflect_interval)) / 1000 ? "switch" : "keep";
       int64_t due = ms + to_us(Timestamp(ao.reflect_interval)) / 1000;
       rp.latency = m_agent->memory.predict("route_latency_ms", subject, action, c.predicted_latency_ms, ms, due);
       rp.on_time = m_agent->memory.predict("route_on_time", subject, action, c.delivery, ms, due);
@@ -1006,8 +1029,9 @@ void Node::send_tickets(ConnId conn, const core::Address& payee) {
   if (tickets.empty()) return;
   U256 seed = m_payments->relations().at(payee).params->seed;
   for (std::size_t i = 0; i < tickets.size(); i += kMaxTicketsPerFrame) {
-    std::vector<pay::SignedTicket> chunk(tickets.begin() + static_cast<std::ptrdiff_t>(i),
-                                         tickets.begin() + static_cast<std::ptrdiff_t>(std::min(tickets.size(), i + kMaxTicketsPerFrame)));
+    std::vector<pay::SignedTicket> chunk(
+        tickets.begin() + static_cast<std::ptrdiff_t>(i),
+        tickets.begin() + static_cast<std::ptrdiff_t>(std::min(tickets.size(), i + kMaxTicketsPerFrame)));
     send_app_frame(conn, tickets_frame(seed, chunk));
   }
 }
@@ -1053,8 +1077,8 @@ void Node::on_tickets(Peer& p, const core::Frame& f, Timestamp now) {
   std::size_t rejected = m_payments->on_tickets(*p.address, batch->seed, batch->tickets);
   if (rejected > 0) {
     const auto& rel = m_payments->relations().at(*p.address);
-    m_events.push_back(PaymentNote{"payments: " + std::to_string(rejected) + " ticket(s) from " + p.address->to_checksum_hex() +
-                                " rejected: " + rel.last_error});
+    m_events.push_back(PaymentNote{"payments: " + std::to_string(rejected) + " ticket(s) from " +
+                                   p.address->to_checksum_hex() + " rejected: " + rel.last_error});
   }
 }
 

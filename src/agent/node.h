@@ -69,19 +69,19 @@ struct NodeOptions {
   std::string listen_endpoint;    // advertised to peers ("host:port"); empty: we accept no one
   std::vector<std::string> roles; // relay, broadcaster, viewer, transcoder, orchestrator
   std::vector<core::Endpoint> bootstrap;
-  std::size_t target_peers = 8;   // dial until this many
-  std::size_t max_peers = 16;     // refuse inbound beyond this
-  bool peer_exchange = true;      // learn and dial addresses from peers
+  std::size_t target_peers = 8; // dial until this many
+  std::size_t max_peers = 16;   // refuse inbound beyond this
+  bool peer_exchange = true;    // learn and dial addresses from peers
   std::string agent = "openstreaming";
   // Wire protocol versions this node speaks; tests override them to check negotiation.
   uint32_t version = kProtocolVersion;
   uint32_t min_version = kMinProtocolVersion;
 
-  Duration tick = 250ms;              // periodic maintenance cadence
+  Duration tick = 250ms; // periodic maintenance cadence
   Duration handshake_timeout = 10s;
   Duration ping_interval = 5s;
-  Duration idle_timeout = 20s;        // nothing received for this long: disconnect
-  Duration reconnect_base = 1s;       // backoff after the first failure; doubles per failure
+  Duration idle_timeout = 20s;  // nothing received for this long: disconnect
+  Duration reconnect_base = 1s; // backoff after the first failure; doubles per failure
   Duration reconnect_max = 60s;
   Duration pex_interval = 30s;
   std::size_t max_concurrent_dials = 4;
@@ -107,11 +107,11 @@ struct NodeOptions {
 struct PeerInfo {
   ConnId conn;
   core::Address address;
-  core::Endpoint remote;          // transport-level endpoint
-  std::string listen_endpoint;    // what the peer advertises
+  core::Endpoint remote;       // transport-level endpoint
+  std::string listen_endpoint; // what the peer advertises
   Direction direction;
   std::vector<std::string> roles;
-  double rtt_ms = 0;              // smoothed (RFC 6298 SRTT); 0 until the first pong
+  double rtt_ms = 0; // smoothed (RFC 6298 SRTT); 0 until the first pong
   uint64_t bytes_in = 0, bytes_out = 0;
   double connected_s = 0;
 };

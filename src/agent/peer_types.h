@@ -15,28 +15,30 @@ namespace openstreaming::agent {
 using ConnId = uint64_t;
 
 enum class Direction { inbound, outbound };
-inline const char* direction_name(Direction d) { return d == Direction::inbound ? "inbound" : "outbound"; }
+inline const char* direction_name(Direction d) {
+  return d == Direction::inbound ? "inbound" : "outbound";
+}
 
 // Sent in the Disconnect frame and counted in /metrics. Values are on the wire: never renumber.
 enum class DisconnectReason : uint32_t {
   none = 0,
-  shutdown = 1,              // the sender is stopping
-  protocol_error = 2,        // malformed message, or a frame out of order
-  oversized_frame = 3,       // frame larger than the limit
-  bad_frame = 4,             // framing broken (bad lengths)
+  shutdown = 1,        // the sender is stopping
+  protocol_error = 2,  // malformed message, or a frame out of order
+  oversized_frame = 3, // frame larger than the limit
+  bad_frame = 4,       // framing broken (bad lengths)
   unknown_frame_type = 5,
   incompatible_version = 6,  // no protocol version in common
   identity_proof_failed = 7, // the Hello's signature does not prove its address
   handshake_timeout = 8,
-  idle_timeout = 9,          // nothing received for too long
+  idle_timeout = 9, // nothing received for too long
   too_many_peers = 10,
   duplicate_connection = 11, // already connected to this address
   self_connection = 12,
-  send_queue_overflow = 13,  // the peer does not read fast enough
-  transport_closed = 14,     // the connection dropped without a Disconnect
-  truncated_frame = 15,      // the connection closed in the middle of a frame
-  connect_failed = 16,       // dialing did not produce a connection
-  shunned = 17,              // we do not talk to this node for a while (hostile acts)
+  send_queue_overflow = 13, // the peer does not read fast enough
+  transport_closed = 14,    // the connection dropped without a Disconnect
+  truncated_frame = 15,     // the connection closed in the middle of a frame
+  connect_failed = 16,      // dialing did not produce a connection
+  shunned = 17,             // we do not talk to this node for a while (hostile acts)
 };
 const char* reason_name(DisconnectReason r);
 DisconnectReason reason_from_wire(uint32_t v); // unknown values map to protocol_error

@@ -4,12 +4,11 @@
 #include "core/hex.h"
 #include "core/keccak.h"
 
-#include <wire.pb.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <wire.pb.h>
 
 namespace openstreaming::agent {
 
@@ -44,7 +43,9 @@ std::optional<core::StreamId> stream_id_from(const std::string& bytes) {
   return id;
 }
 
-std::string bytes_of(const core::StreamId& id) { return std::string(id.begin(), id.end()); }
+std::string bytes_of(const core::StreamId& id) {
+  return std::string(id.begin(), id.end());
+}
 
 // The Ethereum address of the key whose x-only form is `xonly`: BIP-340 drops
 // the y parity, so try both and accept the one that matches `claimed`.
@@ -87,7 +88,8 @@ double StreamStats::latency_quantile(double q) const {
   return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
-StreamRouter::StreamRouter(Node& node, const core::PrivateKey& key) : m_node(node), m_key(key), m_address(key.address()) {}
+StreamRouter::StreamRouter(Node& node, const core::PrivateKey& key)
+    : m_node(node), m_key(key), m_address(key.address()) {}
 
 const Stream* StreamRouter::find(const core::StreamId& id) const {
   auto it = m_streams.find(id);
@@ -131,7 +133,8 @@ void StreamRouter::announce(Stream& s, Timestamp now) {
                           {"openstreaming:stream", core::to_hex(s.id, false)},
                           {"openstreaming:address", s.broadcaster.to_checksum_hex()},
                           {"openstreaming:renditions", "source"}};
-  s.announcement = core::sign_event(m_key, created, 30311, std::move(tags), "", m_node.environment().random().bytes<32>());
+  s.announcement =
+      core::sign_event(m_key, created, 30311, std::move(tags), "", m_node.environment().random().bytes<32>());
   m_next_announce[s.id] = now + kAnnounceRefresh;
   for (ConnId c : m_node.established_conns()) send_announcement(s, c);
 }
@@ -335,11 +338,14 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
   double latency = static_cast<double>(m_node.environment().wall_clock_ms(now) - info.ingest_unix_ms);
   if (!info.end_of_stream) {
     s.stats.add_latency(latency);
-    if (info.duration_us > 0) s.bitrate_kbps.add(static_cast<double>(f.payload.size) * 8 * 1000 / info.duration_us, 0.2);
+    if (info.duration_us > 0)
+      s.bitrate_kbps.add(static_cast<double>(f.payload.size) * 8 * 1000 / info.duration_us, 0.2);
   }
   m_node.meter_received(conn, from, f.payload.size);
-  if (s.fetched.erase({info.segment, info.part})) ++s.parts_repaired;
-  else if (conn == s.upstream && !info.end_of_stream) note_upstream_part(s, from, info, latency, now);
+  if (s.fetched.erase({info.segment, info.part}))
+    ++s.parts_repaired;
+  else if (conn == s.upstream && !info.end_of_stream)
+    note_upstream_part(s, from, info, latency, now);
   store(s, StoredPart{info, f.payload, std::make_shared<const Bytes>(f.header)});
   forward(s, f, conn, now);
   if (auto w = s.fetch_waiters.find({info.segment, info.part}); w != s.fetch_waiters.end()) {
@@ -374,13 +380,16 @@ void StreamRouter::store(Stream& s, const StoredPart& p) {
   uint64_t oldest = s.segments.empty() ? 0 : s.segments.begin()->first;
   while (!s.seen.empty() && s.seen.begin()->first < oldest) s.seen.erase(s.seen.begin());
   while (!s.fetched.empty() && s.fetched.begin()->first < oldest) s.fetched.erase(s.fetched.begin());
-  while (!s.fetch_waiters.empty() && s.fetch_waiters.begin()->first.first < oldest) s.fetch_waiters.erase(s.fetch_waiters.begin());
+  while (!s.fetch_waiters.empty() && s.fetch_waiters.begin()->first.first < oldest)
+    s.fetch_waiters.erase(s.fetch_waiters.begin());
 }
 
 void StreamRouter::forward(Stream& s, const Frame& f, std::optional<ConnId> except, Timestamp now) {
   const Misbehaviour& mb = m_node.options().misbehave;
   bool bad = m_node.misbehaving(now) && f.payload.size > 0; // fault injection (tests, demo) only
-  auto chance = [&](double p) { return static_cast<double>(m_node.environment().random().uniform(1'000'000)) < p * 1e6; };
+  auto chance = [&](double p) {
+    return static_cast<double>(m_node.environment().random().uniform(1'000'000)) < p * 1e6;
+  };
   for (ConnId sub : s.subscribers) {
     if (sub == except) continue;
     Frame out = f; // same payload buffer, no copy
@@ -413,8 +422,8 @@ void StreamRouter::release_delayed(Timestamp now) {
   }
 }
 
-void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms,
-                                      Timestamp now) {
+void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info,
+                                      double latency_ms, Timestamp now) {
   Empathy& empathy = m_node.agent().empathy;
   // Gaps in what the upstream sent: parts skipped inside a segment, or trailing
   // parts of the previous segment (found from the media-time gap).
@@ -497,7 +506,8 @@ bool StreamRouter::on_subscribe(ConnId conn, const Frame& f, Timestamp now) {
     auto addr = m_node.address_of(conn);
     bool needy = false;
     if (const NeighbourProfile* p = addr ? m_node.agent().memory.find(*addr) : nullptr; p && p->claims) {
-      needy = std::find(p->claims->needs.begin(), p->claims->needs.end(), core::to_hex(*id, false)) != p->claims->needs.end();
+      needy = std::find(p->claims->needs.begin(), p->claims->needs.end(), core::to_hex(*id, false)) !=
+              p->claims->needs.end();
     }
     double stream_kbps = s.bitrate_kbps.n ? s.bitrate_kbps.mean : 0;
     double used = 0;
@@ -698,7 +708,8 @@ void StreamRouter::tick(Timestamp now) {
         end_locally(s, "expired");
       } else if (s.last_part_at && now - *s.last_part_at > o.stream_stall_timeout) {
         end_locally(s, "stalled"); // it was flowing and stopped: the broadcaster is gone
-      } else if (s.subscribed && s.last_part_at && s.backup && now - std::max(*s.last_part_at, s.subscribed_at) > o.upstream_silence) {
+      } else if (s.subscribed && s.last_part_at && s.backup &&
+                 now - std::max(*s.last_part_at, s.subscribed_at) > o.upstream_silence) {
         leave_upstream(s, now); // flowing before, silent now: try the backup
       }
     }
@@ -727,8 +738,10 @@ std::optional<std::string> StreamRouter::playlist(const core::StreamId& id) cons
   for (const auto& [seq, seg] : s->segments) {
     // Only whole segments: a viewer that joined mid-segment lacks its keyframe part.
     if (!whole_prefix(seg)) continue;
-    if (seg.complete) done.push_back(&seg);
-    else open = &seg;
+    if (seg.complete)
+      done.push_back(&seg);
+    else
+      open = &seg;
   }
   if (open && !done.empty() && open->sequence != done.back()->sequence + 1) open = nullptr; // a gap: wait
   if (s->ended) open = nullptr;
@@ -769,7 +782,8 @@ std::optional<std::string> StreamRouter::playlist(const core::StreamId& id) cons
   return out.str();
 }
 
-std::optional<core::SharedSlice> StreamRouter::part_bytes(const core::StreamId& id, uint64_t sequence, uint32_t part) const {
+std::optional<core::SharedSlice> StreamRouter::part_bytes(const core::StreamId& id, uint64_t sequence,
+                                                          uint32_t part) const {
   const Stream* s = find(id);
   if (!s) return std::nullopt;
   auto it = s->segments.find(sequence);

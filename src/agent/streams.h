@@ -82,8 +82,8 @@ struct Stream {
   core::Address broadcaster;
   std::string status = "live"; // live | ended
   core::NostrEvent announcement;
-  bool producer = false; // we ingest it
-  bool wanted = false;   // a viewer here (--watch or an HLS request)
+  bool producer = false;          // we ingest it
+  bool wanted = false;            // a viewer here (--watch or an HLS request)
   std::optional<ConnId> upstream; // primary route to the producer (chosen by the UpstreamPolicy)
   std::optional<ConnId> backup;   // where to go at once if the primary fails
   std::optional<ConnId> avoid;    // an upstream we left (silent or sent bad parts); last resort only
@@ -91,7 +91,7 @@ struct Stream {
   Timestamp subscribed_at{};
   std::optional<Timestamp> last_part_at; // last valid new part
   Timestamp last_announcement_at{};
-  std::string end_reason;         // "" while live; ended | stalled | expired
+  std::string end_reason; // "" while live; ended | stalled | expired
   uint64_t upstream_switches = 0;
   // Observed through the current upstream (reset when it changes).
   Ewma upstream_latency;
@@ -174,7 +174,8 @@ private:
   bool on_subscribe_result(ConnId conn, const core::Frame& f, Timestamp now);
   bool on_fetch(ConnId conn, const core::Frame& f, Timestamp now);
   void send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part);
-  void note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms, Timestamp now);
+  void note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms,
+                          Timestamp now);
   void announce(Stream& s, Timestamp now);
   void send_announcement(const Stream& s, ConnId conn);
   void end_locally(Stream& s, const std::string& reason);

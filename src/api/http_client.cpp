@@ -26,8 +26,8 @@ Result<HttpUrl> HttpUrl::parse(const std::string& url) {
   } else {
     u.host = hostport.substr(0, colon);
     std::string port = hostport.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535 ||
-        std::stoul(port) == 0) {
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(port) > 65535 || std::stoul(port) == 0) {
       return bad("bad port");
     }
     u.port = static_cast<uint16_t>(std::stoul(port));
@@ -38,7 +38,8 @@ Result<HttpUrl> HttpUrl::parse(const std::string& url) {
 
 namespace {
 
-Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::string* body, std::chrono::milliseconds timeout) {
+Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::string* body,
+                           std::chrono::milliseconds timeout) {
   try {
     boost::asio::io_context io;
     tcp::resolver resolver(io);
@@ -67,7 +68,9 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
 
 } // namespace
 
-Result<HttpReply> http_get(const HttpUrl& url, std::chrono::milliseconds timeout) { return exchange(url, http::verb::get, nullptr, timeout); }
+Result<HttpReply> http_get(const HttpUrl& url, std::chrono::milliseconds timeout) {
+  return exchange(url, http::verb::get, nullptr, timeout);
+}
 
 Result<HttpReply> http_post_json(const HttpUrl& url, const std::string& body, std::chrono::milliseconds timeout) {
   return exchange(url, http::verb::post, &body, timeout);

@@ -17,7 +17,8 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
 public:
   Session(tcp::socket sock, const Handler& handler, std::shared_ptr<std::size_t> open, std::size_t max_body,
           std::shared_ptr<std::vector<std::weak_ptr<Session>>> streams)
-      : m_stream(std::move(sock)), m_handler(handler), m_open(std::move(open)), m_max_body(max_body), m_streams(std::move(streams)) {
+      : m_stream(std::move(sock)), m_handler(handler), m_open(std::move(open)), m_max_body(max_body),
+        m_streams(std::move(streams)) {
     ++*m_open;
   }
 
@@ -42,9 +43,8 @@ public:
     m_parser->header_limit(8 << 10);
     m_parser->body_limit(m_max_body);
     m_stream.expires_after(std::chrono::seconds(30));
-    http::async_read(m_stream, m_buffer, *m_parser, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    http::async_read(m_stream, m_buffer, *m_parser,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
 private:
@@ -56,7 +56,8 @@ private:
     }
     if (ec) {
       // Malformed requests get a 400; timeouts and resets just end the session.
-      if (ec.category() == beast::error_code(http::error::bad_method).category()) reply_error(400, "bad request: " + ec.message());
+      if (ec.category() == beast::error_code(http::error::bad_method).category())
+        reply_error(400, "bad request: " + ec.message());
       return;
     }
     const auto& req = m_parser->get();
@@ -94,13 +95,14 @@ private:
 
   // A pending read keeps an idle event stream alive and notices the client leaving.
   void watch_close() {
-    m_stream.async_read_some(boost::asio::buffer(m_sink), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) {
-        self->m_dead = true;
-        return;
-      }
-      self->watch_close();
-    });
+    m_stream.async_read_some(boost::asio::buffer(m_sink),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec) {
+                                 self->m_dead = true;
+                                 return;
+                               }
+                               self->watch_close();
+                             });
   }
 
   void write_next() {
@@ -111,16 +113,17 @@ private:
     m_writing = true;
     auto buf = std::make_shared<std::string>(std::move(m_outbox.front()));
     m_outbox.pop_front();
-    boost::asio::async_write(m_stream, boost::asio::buffer(*buf), [self = shared_from_this(), buf](beast::error_code ec, std::size_t) {
-      self->m_unsent -= std::min(self->m_unsent, buf->size());
-      if (ec) {
-        self->m_dead = true;
-        self->m_outbox.clear();
-        self->m_writing = false;
-        return;
-      }
-      self->write_next();
-    });
+    boost::asio::async_write(m_stream, boost::asio::buffer(*buf),
+                             [self = shared_from_this(), buf](beast::error_code ec, std::size_t) {
+                               self->m_unsent -= std::min(self->m_unsent, buf->size());
+                               if (ec) {
+                                 self->m_dead = true;
+                                 self->m_outbox.clear();
+                                 self->m_writing = false;
+                                 return;
+                               }
+                               self->write_next();
+                             });
   }
 
   void reply_error(unsigned status, const std::string& message) {
@@ -142,7 +145,8 @@ private:
     }
     http::async_write(m_stream, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
       if (ec) return;
-      if (keep_alive) self->read();
+      if (keep_alive)
+        self->read();
       else {
         beast::error_code ignore;
         self->m_stream.socket().shutdown(tcp::socket::shutdown_send, ignore);
@@ -167,7 +171,9 @@ HttpServer::HttpServer(boost::asio::io_context& io, Handler handler, std::size_t
     : m_io(io), m_handler(std::move(handler)), m_acceptor(io), m_max_connections(max_connections), m_max_body(max_body),
       m_open(std::make_shared<std::size_t>(0)), m_streams(std::make_shared<std::vector<std::weak_ptr<Session>>>()) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Result<tcp::endpoint> HttpServer::listen(const std::string& host, uint16_t port) {
   beast::error_code ec;

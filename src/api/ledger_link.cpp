@@ -17,14 +17,16 @@ Result<json> ledger_rpc(const HttpUrl& url, const std::string& method, json para
   if (j.is_discarded() || !j.is_object()) {
     return make_error(Errc::io, "the ledger answered HTTP " + std::to_string(reply->status) + " without JSON-RPC");
   }
-  if (j.contains("error")) return make_error(Errc::invalid_input, "ledger: " + j["error"].value("message", std::string("error")));
+  if (j.contains("error"))
+    return make_error(Errc::invalid_input, "ledger: " + j["error"].value("message", std::string("error")));
   return j["result"];
 }
 
 namespace {
 
 Result<core::Amount> amount_of(const json& j, const char* key) {
-  if (!j.contains(key) || !j[key].is_string()) return make_error(Errc::invalid_input, std::string("ledger account without ") + key);
+  if (!j.contains(key) || !j[key].is_string())
+    return make_error(Errc::invalid_input, std::string("ledger account without ") + key);
   return core::Amount::from_decimal_wei(j[key].get<std::string>());
 }
 
@@ -43,7 +45,8 @@ LedgerLink::LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, H
                        std::unique_ptr<platform::SqliteWinnerStore> store, std::chrono::milliseconds poll)
     : m_runtime(runtime), m_key(key), m_url(std::move(url)), m_store(std::move(store)), m_poll(poll) {}
 
-Result<std::unique_ptr<LedgerLink>> LedgerLink::start(net::NodeRuntime& runtime, const core::PrivateKey& key, const std::string& url,
+Result<std::unique_ptr<LedgerLink>> LedgerLink::start(net::NodeRuntime& runtime, const core::PrivateKey& key,
+                                                      const std::string& url,
                                                       std::unique_ptr<platform::SqliteWinnerStore> store,
                                                       std::chrono::milliseconds poll) {
   auto u = HttpUrl::parse(url);
@@ -51,7 +54,8 @@ Result<std::unique_ptr<LedgerLink>> LedgerLink::start(net::NodeRuntime& runtime,
   auto stored = store->load();
   if (!stored) return stored.error();
   std::unique_ptr<LedgerLink> link(new LedgerLink(runtime, key, *u, std::move(store), poll));
-  if (!stored->empty()) spdlog::info("payments: {} winning ticket(s) from before the restart still to redeem", stored->size());
+  if (!stored->empty())
+    spdlog::info("payments: {} winning ticket(s) from before the restart still to redeem", stored->size());
   runtime.post([&](agent::Node& n) { n.payments().restore(*stored); });
   runtime.set_payments_io(link.get());
   link->m_watched = {key.address()};
@@ -121,8 +125,10 @@ Result<agent::LedgerSnapshot> LedgerLink::fetch_snapshot(const std::vector<core:
   for (const auto& a : watched) {
     auto acct = ledger_rpc(m_url, "ledger_getAccount", {{"address", a.to_checksum_hex()}}, std::chrono::seconds(5));
     if (!acct) return acct.error();
-    auto deposit = amount_of(*acct, "deposit"), reserve = amount_of(*acct, "reserve"), balance = amount_of(*acct, "balance");
-    if (!deposit || !reserve || !balance) return make_error(Errc::invalid_input, "ledger_getAccount: unexpected answer");
+    auto deposit = amount_of(*acct, "deposit"), reserve = amount_of(*acct, "reserve"),
+         balance = amount_of(*acct, "balance");
+    if (!deposit || !reserve || !balance)
+      return make_error(Errc::invalid_input, "ledger_getAccount: unexpected answer");
     pay::SenderFunds f;
     f.deposit = *deposit;
     f.reserve = *reserve;
@@ -143,7 +149,8 @@ std::vector<agent::RedeemOutcome> LedgerLink::submit(const std::vector<pay::Winn
   }
   json items = json::array();
   for (const auto& w : batch) {
-    items.push_back({{"ticket", w.ticket.ticket.to_json()}, {"signature", w.ticket.signature.to_hex()},
+    items.push_back({{"ticket", w.ticket.ticket.to_json()},
+                     {"signature", w.ticket.signature.to_hex()},
                      {"recipient_rand", core::to_hex(w.recipient_rand)}});
   }
   ledger::Tx tx = ledger::sign_tx(m_key, (*acct)["nonce"].get<uint64_t>(), "redeem", {{"tickets", items}},
@@ -187,12 +194,16 @@ void LedgerLink::run() {
       auto outcomes = submit(*batch, error);
       uint64_t paid = 0;
       for (const auto& o : outcomes) paid += o.paid ? 1 : 0;
-      if (error.empty()) spdlog::info("payments: redeemed {} of {} winning ticket(s)", paid, batch->size());
-      else spdlog::warn("payments: redemption failed, will retry: {}", error);
+      if (error.empty())
+        spdlog::info("payments: redeemed {} of {} winning ticket(s)", paid, batch->size());
+      else
+        spdlog::warn("payments: redemption failed, will retry: {}", error);
       boost::asio::post(m_runtime.io_context(), [this, outcomes = std::move(outcomes), error] {
         m_runtime.post([&](agent::Node& n) {
-          if (error.empty()) n.payments().on_redeemed(outcomes);
-          else n.payments().on_redeem_failed(error);
+          if (error.empty())
+            n.payments().on_redeemed(outcomes);
+          else
+            n.payments().on_redeem_failed(error);
         });
       });
       if (!error.empty()) next_poll = std::chrono::steady_clock::now() + m_poll; // back off before the retry
@@ -200,7 +211,8 @@ void LedgerLink::run() {
     }
     next_poll = std::chrono::steady_clock::now() + m_poll;
     auto snap = fetch_snapshot(watched);
-    auto channels = snap ? ledger_rpc(m_url, "ledger_channels", {{"address", m_key.address().to_checksum_hex()}}, std::chrono::seconds(5))
+    auto channels = snap ? ledger_rpc(m_url, "ledger_channels", {{"address", m_key.address().to_checksum_hex()}},
+                                      std::chrono::seconds(5))
                          : Result<json>(json::array());
     {
       std::lock_guard lock(m_mu);
@@ -209,7 +221,8 @@ void LedgerLink::run() {
       m_reachable = snap.ok();
       if (channels && channels->is_array()) m_channels = *channels;
       if (!snap) {
-        if (was || m_last_error != snap.error().message) spdlog::warn("payments: ledger {}: {}", m_url.host, snap.error().message);
+        if (was || m_last_error != snap.error().message)
+          spdlog::warn("payments: ledger {}: {}", m_url.host, snap.error().message);
         m_last_error = snap.error().message;
         continue;
       }

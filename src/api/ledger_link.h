@@ -32,7 +32,8 @@ Result<nlohmann::json> ledger_rpc(const HttpUrl& url, const std::string& method,
 class LedgerLink final : public net::PaymentsIo {
 public:
   // Loads the stored winners into the node, then starts polling.
-  static Result<std::unique_ptr<LedgerLink>> start(net::NodeRuntime& runtime, const core::PrivateKey& key, const std::string& url,
+  static Result<std::unique_ptr<LedgerLink>> start(net::NodeRuntime& runtime, const core::PrivateKey& key,
+                                                   const std::string& url,
                                                    std::unique_ptr<platform::SqliteWinnerStore> store,
                                                    std::chrono::milliseconds poll = std::chrono::milliseconds(500));
   ~LedgerLink() override; // stops and joins the worker
@@ -45,8 +46,8 @@ public:
   nlohmann::json status() const;
 
 private:
-  LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, HttpUrl url, std::unique_ptr<platform::SqliteWinnerStore> store,
-             std::chrono::milliseconds poll);
+  LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, HttpUrl url,
+             std::unique_ptr<platform::SqliteWinnerStore> store, std::chrono::milliseconds poll);
   void run();
   Result<agent::LedgerSnapshot> fetch_snapshot(const std::vector<core::Address>& watched);
   std::vector<agent::RedeemOutcome> submit(const std::vector<pay::Winner>& batch, std::string& error);

@@ -1,13 +1,11 @@
 #include "api/node_api.h"
 
 #include "api/ledger_link.h"
-
 #include "core/hex.h"
 
 #include <nlohmann/json.hpp>
 
 #include <set>
-
 #include <sstream>
 
 namespace openstreaming::api {
@@ -70,17 +68,24 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
   e.sample("openstreaming_connections_total", {{"direction", "inbound"}}, static_cast<double>(m.connections_inbound));
   e.sample("openstreaming_connections_total", {{"direction", "outbound"}}, static_cast<double>(m.connections_outbound));
   e.family("openstreaming_frames_total", "counter", "Frames by type and direction.");
-  for (const auto& [type, n] : m.frames_in) e.sample("openstreaming_frames_total", {{"type", type}, {"direction", "in"}}, static_cast<double>(n));
-  for (const auto& [type, n] : m.frames_out) e.sample("openstreaming_frames_total", {{"type", type}, {"direction", "out"}}, static_cast<double>(n));
+  for (const auto& [type, n] : m.frames_in)
+    e.sample("openstreaming_frames_total", {{"type", type}, {"direction", "in"}}, static_cast<double>(n));
+  for (const auto& [type, n] : m.frames_out)
+    e.sample("openstreaming_frames_total", {{"type", type}, {"direction", "out"}}, static_cast<double>(n));
   e.family("openstreaming_frame_bytes_total", "counter", "Frame bytes (with framing) by type and direction.");
-  for (const auto& [type, n] : m.bytes_in) e.sample("openstreaming_frame_bytes_total", {{"type", type}, {"direction", "in"}}, static_cast<double>(n));
-  for (const auto& [type, n] : m.bytes_out) e.sample("openstreaming_frame_bytes_total", {{"type", type}, {"direction", "out"}}, static_cast<double>(n));
+  for (const auto& [type, n] : m.bytes_in)
+    e.sample("openstreaming_frame_bytes_total", {{"type", type}, {"direction", "in"}}, static_cast<double>(n));
+  for (const auto& [type, n] : m.bytes_out)
+    e.sample("openstreaming_frame_bytes_total", {{"type", type}, {"direction", "out"}}, static_cast<double>(n));
   e.family("openstreaming_disconnects_total", "counter", "Closed peer connections by reason and by who decided.");
   for (const auto& [key, n] : m.disconnects) {
-    e.sample("openstreaming_disconnects_total", {{"reason", key.first}, {"initiator", key.second}}, static_cast<double>(n));
+    e.sample("openstreaming_disconnects_total", {{"reason", key.first}, {"initiator", key.second}},
+             static_cast<double>(n));
   }
-  e.family("openstreaming_handshake_failures_total", "counter", "Connections that failed before a session was established.");
-  e.sample("openstreaming_handshake_failures_total", {{"reason", "tls"}}, static_cast<double>(t.tls_handshake_failures));
+  e.family("openstreaming_handshake_failures_total", "counter",
+           "Connections that failed before a session was established.");
+  e.sample("openstreaming_handshake_failures_total", {{"reason", "tls"}},
+           static_cast<double>(t.tls_handshake_failures));
   for (const auto& [reason, n] : m.handshake_failures) {
     e.sample("openstreaming_handshake_failures_total", {{"reason", reason}}, static_cast<double>(n));
   }
@@ -88,16 +93,21 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
   for (const auto& [reason, n] : m.protocol_errors) {
     e.sample("openstreaming_protocol_errors_total", {{"reason", reason}}, static_cast<double>(n));
   }
-  e.family("openstreaming_connections_rejected_total", "counter", "Sockets closed on accept: too many TLS handshakes pending.");
-  e.sample("openstreaming_connections_rejected_total", {{"reason", "pending_limit"}}, static_cast<double>(t.connections_rejected));
+  e.family("openstreaming_connections_rejected_total", "counter",
+           "Sockets closed on accept: too many TLS handshakes pending.");
+  e.sample("openstreaming_connections_rejected_total", {{"reason", "pending_limit"}},
+           static_cast<double>(t.connections_rejected));
   e.family("openstreaming_dials_failed_total", "counter", "Outbound connection attempts that failed.");
   e.sample("openstreaming_dials_failed_total", {}, static_cast<double>(m.dials_failed));
   e.family("openstreaming_frames_dropped_total", "counter", "Frames dropped before sending, by cause.");
-  e.sample("openstreaming_frames_dropped_total", {{"reason", "backpressure"}}, static_cast<double>(m.frames_dropped_backpressure));
+  e.sample("openstreaming_frames_dropped_total", {{"reason", "backpressure"}},
+           static_cast<double>(m.frames_dropped_backpressure));
   e.family("openstreaming_peer_records_rejected_total", "counter", "Peer-exchange records ignored as malformed.");
   e.sample("openstreaming_peer_records_rejected_total", {}, static_cast<double>(m.peer_records_rejected));
-  e.family("openstreaming_parts_invalid_total", "counter", "Parts that failed verification and were dropped, by cause.");
-  for (const auto& [why, n] : m.parts_invalid) e.sample("openstreaming_parts_invalid_total", {{"reason", why}}, static_cast<double>(n));
+  e.family("openstreaming_parts_invalid_total", "counter",
+           "Parts that failed verification and were dropped, by cause.");
+  for (const auto& [why, n] : m.parts_invalid)
+    e.sample("openstreaming_parts_invalid_total", {{"reason", why}}, static_cast<double>(n));
   return e.str();
 }
 
@@ -112,28 +122,30 @@ json streams_json(net::NodeRuntime& rt) {
   json list = json::array();
   for (const auto& [id, s] : rt.node().streams().streams()) {
     if (s.announcement.id.empty()) continue;
-    list.push_back({{"id", core::to_hex(id, false)},
-                    {"name", s.name},
-                    {"broadcaster", s.broadcaster.to_checksum_hex()},
-                    {"status", s.status},
-                    {"renditions", json::array({"source"})},
-                    {"announcement", core::to_json(s.announcement)},
-                    {"hops", s.hops == agent::kNoRoute ? json(nullptr) : json(s.hops)},
-                    {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)},
-                    {"upstream", conn_address(rt, s.upstream)},
-                    {"backup", conn_address(rt, s.backup)},
-                    {"subscribers", s.subscribers.size()},
-                    {"upstream_switches", s.upstream_switches},
-                    {"stats",
-                     {{"parts_received", s.stats.parts_received},
-                      {"parts_late", s.stats.parts_late},
-                      {"parts_invalid", s.stats.parts_invalid},
-                      {"parts_forwarded", s.stats.parts_forwarded},
-                      {"latency_ms",
-                       {{"p50", s.stats.latency_quantile(0.5)},
-                        {"p95", s.stats.latency_quantile(0.95)},
-                        {"mean", s.stats.latency_count ? s.stats.latency_sum_ms / static_cast<double>(s.stats.latency_count) : 0.0},
-                        {"samples", s.stats.latency_count}}}}}});
+    list.push_back(
+        {{"id", core::to_hex(id, false)},
+         {"name", s.name},
+         {"broadcaster", s.broadcaster.to_checksum_hex()},
+         {"status", s.status},
+         {"renditions", json::array({"source"})},
+         {"announcement", core::to_json(s.announcement)},
+         {"hops", s.hops == agent::kNoRoute ? json(nullptr) : json(s.hops)},
+         {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)},
+         {"upstream", conn_address(rt, s.upstream)},
+         {"backup", conn_address(rt, s.backup)},
+         {"subscribers", s.subscribers.size()},
+         {"upstream_switches", s.upstream_switches},
+         {"stats",
+          {{"parts_received", s.stats.parts_received},
+           {"parts_late", s.stats.parts_late},
+           {"parts_invalid", s.stats.parts_invalid},
+           {"parts_forwarded", s.stats.parts_forwarded},
+           {"latency_ms",
+            {{"p50", s.stats.latency_quantile(0.5)},
+             {"p95", s.stats.latency_quantile(0.95)},
+             {"mean",
+              s.stats.latency_count ? s.stats.latency_sum_ms / static_cast<double>(s.stats.latency_count) : 0.0},
+             {"samples", s.stats.latency_count}}}}}});
   }
   return list;
 }
@@ -175,7 +187,9 @@ json neighbors_json(net::NodeRuntime& rt) {
              {"price", {{"ok", c.price}, {"weight", eo.w_price}}},
              {"reliability", {{"ok", c.reliability}, {"weight", eo.w_reliability}, {"on_time", p.on_time.value}}},
              {"cooperation",
-              {{"ok", c.cooperation}, {"weight", eo.w_cooperation}, {"on_time_recent", p.on_time_recent.value},
+              {{"ok", c.cooperation},
+               {"weight", eo.w_cooperation},
+               {"on_time_recent", p.on_time_recent.value},
                {"claims_confirmed", p.claims_confirmed.value}}}}}}},
          {"claimed", claims_json(p)},
          {"observed",
@@ -190,7 +204,8 @@ json neighbors_json(net::NodeRuntime& rt) {
            {"states_received", p.states_received},
            {"states_forged", p.states_forged},
            {"subscriptions_refused", p.subscriptions_refused}}},
-         {"price_quote_wei_per_mb", p.claims && p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)},
+         {"price_quote_wei_per_mb",
+          p.claims && p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)},
          {"probation_until_ms", p.probation_until_ms},
          {"shunned_until_ms", p.shunned_until_ms},
          {"episodes", p.episodes}});
@@ -204,10 +219,17 @@ json routes_json(net::NodeRuntime& rt) {
   json list = json::array();
   for (const auto& [id, s] : n.streams().streams()) {
     if (s.producer) continue;
-    json r = {{"stream", core::to_hex(id, false)}, {"name", s.name}, {"policy", n.streams().policy().name()},
-              {"primary", nullptr}, {"backups", json::array()}, {"candidates", json::array()},
-              {"last_switch_ms", nullptr}, {"last_switch_reason", nullptr}, {"switches", s.upstream_switches},
-              {"parts_missing", s.parts_missing}, {"parts_repaired", s.parts_repaired}};
+    json r = {{"stream", core::to_hex(id, false)},
+              {"name", s.name},
+              {"policy", n.streams().policy().name()},
+              {"primary", nullptr},
+              {"backups", json::array()},
+              {"candidates", json::array()},
+              {"last_switch_ms", nullptr},
+              {"last_switch_reason", nullptr},
+              {"switches", s.upstream_switches},
+              {"parts_missing", s.parts_missing},
+              {"parts_repaired", s.parts_repaired}};
     if (auto it = routes.find(id); it != routes.end()) {
       const agent::RouteInfo& info = it->second;
       if (info.primary) r["primary"] = info.primary->to_checksum_hex();
@@ -220,8 +242,11 @@ json routes_json(net::NodeRuntime& rt) {
                                    {"status", c.status},
                                    {"score", c.value},
                                    {"components",
-                                    {{"latency", c.latency}, {"bandwidth", c.bandwidth}, {"economics", c.economics},
-                                     {"empathy", c.empathy}, {"delivery", c.delivery}}}});
+                                    {{"latency", c.latency},
+                                     {"bandwidth", c.bandwidth},
+                                     {"economics", c.economics},
+                                     {"empathy", c.empathy},
+                                     {"delivery", c.delivery}}}});
       }
       if (info.last_switch_ms) {
         r["last_switch_ms"] = info.last_switch_ms;
@@ -238,25 +263,32 @@ json memory_json(net::NodeRuntime& rt) {
   const agent::SelfMetrics& s = m.self();
   json preds = json::array();
   for (auto it = m.predictions().rbegin(); it != m.predictions().rend() && preds.size() < 100; ++it) {
-    preds.push_back({{"id", it->id}, {"predictor", it->predictor}, {"subject", it->subject}, {"action", it->action},
-                     {"predicted", it->predicted}, {"made_ms", it->made_ms}, {"due_ms", it->due_ms},
+    preds.push_back({{"id", it->id},
+                     {"predictor", it->predictor},
+                     {"subject", it->subject},
+                     {"action", it->action},
+                     {"predicted", it->predicted},
+                     {"made_ms", it->made_ms},
+                     {"due_ms", it->due_ms},
                      {"actual", it->actual ? json(*it->actual) : json(nullptr)},
                      {"error", it->actual ? json(it->error) : json(nullptr)}});
   }
   json predictors = json::object();
   for (const auto& [name, st] : m.predictors()) predictors[name] = {{"n", st.n}, {"mae", st.mae}};
-  return {{"self",
-           {{"load_pct", s.load_pct},
-            {"upload_used_kbps", s.upload_used_kbps},
-            {"upload_capacity_kbps", s.upload_capacity_kbps},
-            {"upload_available_kbps", s.upload_capacity_kbps > 0 ? json(std::max(0.0, s.upload_capacity_kbps - s.upload_used_kbps)) : json(nullptr)},
-            {"queue_bytes", s.queue_bytes},
-            {"subscribers", s.subscribers},
-            {"earnings_wei", s.earnings_wei.to_wei_string()},
-            {"spent_wei", s.spent_wei.to_wei_string()}}},
-          {"predictors", predictors},
-          {"predictions", preds},
-          {"neighbours_remembered", m.neighbours().size()}};
+  return {
+      {"self",
+       {{"load_pct", s.load_pct},
+        {"upload_used_kbps", s.upload_used_kbps},
+        {"upload_capacity_kbps", s.upload_capacity_kbps},
+        {"upload_available_kbps",
+         s.upload_capacity_kbps > 0 ? json(std::max(0.0, s.upload_capacity_kbps - s.upload_used_kbps)) : json(nullptr)},
+        {"queue_bytes", s.queue_bytes},
+        {"subscribers", s.subscribers},
+        {"earnings_wei", s.earnings_wei.to_wei_string()},
+        {"spent_wei", s.spent_wei.to_wei_string()}}},
+      {"predictors", predictors},
+      {"predictions", preds},
+      {"neighbours_remembered", m.neighbours().size()}};
 }
 
 // winProb as a probability (for people and charts; the exact value is in the tickets).
@@ -274,7 +306,8 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
     out["ledger"]["chain_id"] = l->chain_id;
     out["ledger"]["round"] = l->round;
     out["ledger"]["height"] = l->height;
-    out["balance"] = {{"balance", wei(l->self.balance)}, {"deposit", wei(l->self.deposit)}, {"reserve", wei(l->self.reserve)}};
+    out["balance"] = {
+        {"balance", wei(l->self.balance)}, {"deposit", wei(l->self.deposit)}, {"reserve", wei(l->self.reserve)}};
   }
   uint64_t sent = 0, received = 0, rejected = 0, won = 0, redeemed = 0;
   core::U256 ev_sent = 0, ev_received = 0, won_value = 0, redeemed_value = 0, metered_in = 0, metered_out = 0;
@@ -282,8 +315,10 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
   for (const auto& [addr, r] : p.relations()) {
     json j = {{"address", addr.to_checksum_hex()}};
     if (r.price_paid.wei() > 0 || r.tickets_sent > 0) {
-      j["we_pay"] = {{"price_wei_per_mb", wei(r.price_paid)}, {"metered_wei", wei(r.metered_in)},
-                     {"tickets_sent", r.tickets_sent},        {"expected_value_sent_wei", wei(r.ev_sent)}};
+      j["we_pay"] = {{"price_wei_per_mb", wei(r.price_paid)},
+                     {"metered_wei", wei(r.metered_in)},
+                     {"tickets_sent", r.tickets_sent},
+                     {"expected_value_sent_wei", wei(r.ev_sent)}};
       if (r.params) {
         j["we_pay"]["params"] = {{"face_value", r.params->face_value.str()},
                                  {"win_prob", probability(r.params->win_prob)},
@@ -291,14 +326,22 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
       }
     }
     if (r.price_charged.wei() > 0 || r.tickets_received > 0) {
-      core::U256 unpaid = r.metered_out.wei() > r.ev_received.wei() ? r.metered_out.wei() - r.ev_received.wei() : core::U256(0);
-      j["they_pay"] = {{"price_wei_per_mb", wei(r.price_charged)}, {"metered_wei", wei(r.metered_out)},
-                       {"tickets_received", r.tickets_received},   {"tickets_rejected", r.tickets_rejected},
-                       {"expected_value_received_wei", wei(r.ev_received)}, {"unpaid_wei", unpaid.str()},
-                       {"won", r.won},                             {"won_wei", wei(r.won_value)},
-                       {"redeemed", r.redeemed},                   {"redeemed_wei", wei(r.redeemed_value)},
-                       {"params", {{"face_value", r.issued_face_value.str()}, {"win_prob", probability(r.issued_win_prob)},
-                                   {"creation_round", r.params_round}}}};
+      core::U256 unpaid =
+          r.metered_out.wei() > r.ev_received.wei() ? r.metered_out.wei() - r.ev_received.wei() : core::U256(0);
+      j["they_pay"] = {{"price_wei_per_mb", wei(r.price_charged)},
+                       {"metered_wei", wei(r.metered_out)},
+                       {"tickets_received", r.tickets_received},
+                       {"tickets_rejected", r.tickets_rejected},
+                       {"expected_value_received_wei", wei(r.ev_received)},
+                       {"unpaid_wei", unpaid.str()},
+                       {"won", r.won},
+                       {"won_wei", wei(r.won_value)},
+                       {"redeemed", r.redeemed},
+                       {"redeemed_wei", wei(r.redeemed_value)},
+                       {"params",
+                        {{"face_value", r.issued_face_value.str()},
+                         {"win_prob", probability(r.issued_win_prob)},
+                         {"creation_round", r.params_round}}}};
     }
     if (const auto& l = p.ledger()) {
       if (auto f = l->funds(addr)) j["funds"] = {{"deposit", wei(f->deposit)}, {"reserve", wei(f->reserve)}};
@@ -317,10 +360,14 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
     metered_in += r.metered_in.wei();
     metered_out += r.metered_out.wei();
   }
-  out["tickets"] = {{"sent", sent}, {"received", received}, {"rejected", rejected}, {"won", won}, {"redeemed", redeemed}};
-  out["totals"] = {{"metered_in_wei", metered_in.str()},          {"metered_out_wei", metered_out.str()},
-                   {"expected_value_sent_wei", ev_sent.str()},    {"expected_value_received_wei", ev_received.str()},
-                   {"won_wei", won_value.str()},                  {"redeemed_wei", redeemed_value.str()}};
+  out["tickets"] = {
+      {"sent", sent}, {"received", received}, {"rejected", rejected}, {"won", won}, {"redeemed", redeemed}};
+  out["totals"] = {{"metered_in_wei", metered_in.str()},
+                   {"metered_out_wei", metered_out.str()},
+                   {"expected_value_sent_wei", ev_sent.str()},
+                   {"expected_value_received_wei", ev_received.str()},
+                   {"won_wei", won_value.str()},
+                   {"redeemed_wei", redeemed_value.str()}};
   out["winners_queued"] = p.winners_queued();
   json queued = json::array();
   for (const auto& w : p.winners()) {
@@ -345,12 +392,14 @@ json economics_json(net::NodeRuntime& rt) {
   json rel = json::array();
   for (const auto& [addr, p] : n.agent().memory.neighbours()) {
     if (p.bytes_served == 0 && p.bytes_received == 0) continue;
-    rel.push_back({{"address", addr.to_checksum_hex()},
-                   {"bytes_served", p.bytes_served},
-                   {"bytes_received", p.bytes_received},
-                   {"credit_wei", p.credit_wei.to_wei_string()},
-                   {"owed_wei", p.owed_wei.to_wei_string()},
-                   {"their_quote_wei_per_mb", p.claims && p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)}});
+    rel.push_back(
+        {{"address", addr.to_checksum_hex()},
+         {"bytes_served", p.bytes_served},
+         {"bytes_received", p.bytes_received},
+         {"credit_wei", p.credit_wei.to_wei_string()},
+         {"owed_wei", p.owed_wei.to_wei_string()},
+         {"their_quote_wei_per_mb",
+          p.claims && p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)}});
   }
   return {{"quote_wei_per_mb", e.current_quote().to_wei_string()},
           {"inputs",
@@ -369,7 +418,9 @@ json economics_json(net::NodeRuntime& rt) {
 // GET /hls/STREAM_ID/RENDITION/index.m3u8 and .../seg_N.ts. A playlist request
 // for a stream this node does not carry yet subscribes it, like a CDN edge.
 HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
-  auto not_found = [](const std::string& why) { return HttpResponse{404, "application/json", json{{"error", why}}.dump() + "\n"}; };
+  auto not_found = [](const std::string& why) {
+    return HttpResponse{404, "application/json", json{{"error", why}}.dump() + "\n"};
+  };
   std::string rest = path.substr(5); // after "/hls/"
   auto slash1 = rest.find('/');
   auto slash2 = slash1 == std::string::npos ? std::string::npos : rest.find('/', slash1 + 1);

@@ -18,33 +18,52 @@ void write_u32(uint8_t* p, uint32_t v) {
 
 const char* frame_type_name(uint16_t type) {
   switch (static_cast<FrameType>(type)) {
-  case FrameType::hello: return "hello";
-  case FrameType::ping: return "ping";
-  case FrameType::pong: return "pong";
-  case FrameType::get_peers: return "get_peers";
-  case FrameType::peers: return "peers";
-  case FrameType::disconnect: return "disconnect";
+  case FrameType::hello:
+    return "hello";
+  case FrameType::ping:
+    return "ping";
+  case FrameType::pong:
+    return "pong";
+  case FrameType::get_peers:
+    return "get_peers";
+  case FrameType::peers:
+    return "peers";
+  case FrameType::disconnect:
+    return "disconnect";
   }
   switch (static_cast<MediaFrameType>(type)) {
-  case MediaFrameType::part: return "part";
-  case MediaFrameType::announcement: return "announcement";
-  case MediaFrameType::subscribe: return "subscribe";
-  case MediaFrameType::unsubscribe: return "unsubscribe";
-  case MediaFrameType::have: return "have";
-  case MediaFrameType::neighbour_state: return "neighbour_state";
-  case MediaFrameType::subscribe_result: return "subscribe_result";
-  case MediaFrameType::fetch: return "fetch";
-  case MediaFrameType::ticket_params: return "ticket_params";
-  case MediaFrameType::tickets: return "tickets";
+  case MediaFrameType::part:
+    return "part";
+  case MediaFrameType::announcement:
+    return "announcement";
+  case MediaFrameType::subscribe:
+    return "subscribe";
+  case MediaFrameType::unsubscribe:
+    return "unsubscribe";
+  case MediaFrameType::have:
+    return "have";
+  case MediaFrameType::neighbour_state:
+    return "neighbour_state";
+  case MediaFrameType::subscribe_result:
+    return "subscribe_result";
+  case MediaFrameType::fetch:
+    return "fetch";
+  case MediaFrameType::ticket_params:
+    return "ticket_params";
+  case MediaFrameType::tickets:
+    return "tickets";
   }
   return type >= kFirstAppFrameType ? "app" : "unknown";
 }
 
 const char* frame_error_name(FrameError e) {
   switch (e) {
-  case FrameError::oversized: return "oversized_frame";
-  case FrameError::undersized: return "undersized_frame";
-  case FrameError::bad_header_length: return "bad_header_length";
+  case FrameError::oversized:
+    return "oversized_frame";
+  case FrameError::undersized:
+    return "undersized_frame";
+  case FrameError::bad_header_length:
+    return "bad_header_length";
   }
   return "bad_frame";
 }
@@ -98,7 +117,8 @@ std::optional<FrameDecoder::Failure> FrameDecoder::feed(ByteView bytes, std::vec
     if (auto f = commit(n, out)) return f;
     bytes = bytes.subspan(n);
   }
-  return m_failed ? std::optional<Failure>(Failure{FrameError::bad_header_length, "decoder already failed"}) : std::nullopt;
+  return m_failed ? std::optional<Failure>(Failure{FrameError::bad_header_length, "decoder already failed"})
+                  : std::nullopt;
 }
 
 void FrameDecoder::finish_large(std::vector<Frame>& out) {

@@ -19,8 +19,8 @@
 #include "core/result.h"
 #include "core/time.h"
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -125,8 +125,8 @@ private:
   void finish_large(std::vector<Frame>& out);
 
   std::size_t m_max;
-  Bytes m_stage;               // staging area for prefixes and small frames
-  std::size_t m_stage_len = 0; // valid bytes in m_stage
+  Bytes m_stage;                  // staging area for prefixes and small frames
+  std::size_t m_stage_len = 0;    // valid bytes in m_stage
   std::shared_ptr<Bytes> m_large; // the large frame being received, length prefix included
   std::size_t m_large_filled = 0;
   bool m_failed = false;

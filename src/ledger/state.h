@@ -87,9 +87,10 @@ inline constexpr std::string_view kVoucherType = "Voucher(bytes32 channelId,uint
 Hash256 voucher_hash(const pay::TicketDomain& domain, const Hash256& channel_id, const U256& cumulative);
 
 struct Params {
-  uint64_t unlock_rounds = 2;      // unlock -> withdraw
-  uint64_t ticket_valid_rounds = 4; // a ticket is redeemable this many rounds after its creation round (docs/payments.md: why 4)
-  uint64_t challenge_blocks = 40;  // payer close -> settle
+  uint64_t unlock_rounds = 2; // unlock -> withdraw
+  uint64_t ticket_valid_rounds =
+      4; // a ticket is redeemable this many rounds after its creation round (docs/payments.md: why 4)
+  uint64_t challenge_blocks = 40; // payer close -> settle
 };
 
 class State {
@@ -133,7 +134,7 @@ private:
   uint64_t m_height = 0; // the block being built
   Hash256 m_last_hash{};
   std::map<uint64_t, Hash256> m_round_hashes; // round -> hash of the block that opened it
-  Hash256 m_block_txs{}; // running hash of this block's transactions
+  Hash256 m_block_txs{};                      // running hash of this block's transactions
 };
 
 } // namespace openstreaming::ledger

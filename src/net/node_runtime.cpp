@@ -14,8 +14,11 @@ namespace {
 class LiveEnvironment final : public agent::Environment {
 public:
   core::RandomSource& random() override { return m_random; }
-  int64_t wall_clock_ms(Timestamp now) override { (void)now;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+  int64_t wall_clock_ms(Timestamp now) override {
+    (void)now;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
 
 private:
   platform::SystemRandom m_random;
@@ -27,7 +30,8 @@ std::chrono::steady_clock::time_point to_steady(Timestamp t) {
 }
 
 agent::DisconnectReason reason_of(core::FrameError e) {
-  return e == core::FrameError::oversized ? agent::DisconnectReason::oversized_frame : agent::DisconnectReason::bad_frame;
+  return e == core::FrameError::oversized ? agent::DisconnectReason::oversized_frame
+                                          : agent::DisconnectReason::bad_frame;
 }
 
 constexpr std::size_t kCoalesceLimit = 64 << 10; // bytes of small frames per TLS write
@@ -49,7 +53,7 @@ public:
   bool finished = false;
   bool writing = false;
   std::deque<core::Frame> queue;
-  Bytes scratch; // coalesced small frames of the write in progress
+  Bytes scratch;   // coalesced small frames of the write in progress
   core::Frame big; // a frame whose payload is written from its own buffer
   std::array<uint8_t, core::Frame::kPrefixSize> big_prefix{};
   std::optional<Timestamp> partial_since; // when the frame now being received started arriving
@@ -136,7 +140,8 @@ void NodeRuntime::accept_next() {
     c->stream.async_handshake(ssl::stream_base::server, [this, c](boost::system::error_code hec) {
       --m_pending_tls;
       c->timer.cancel();
-      auto exporter = hec ? Result<Hash256>(make_error(Errc::io, hec.message())) : export_identity_secret(c->stream.native_handle());
+      auto exporter = hec ? Result<Hash256>(make_error(Errc::io, hec.message()))
+                          : export_identity_secret(c->stream.native_handle());
       if (!exporter || m_stopping) {
         ++m_metrics.tls_handshake_failures;
         spdlog::debug("inbound TLS handshake from {} failed: {}", c->remote.to_string(),
@@ -170,53 +175,57 @@ void NodeRuntime::connect(agent::ConnId id, const core::Endpoint& ep) {
     spdlog::debug("dial {} failed: {}", c->remote.to_string(), why);
     finish(c);
   };
-  m_resolver.async_resolve(ep.host, std::to_string(ep.port),
-                           [this, c, fail](boost::system::error_code ec, tcp::resolver::results_type results) {
-    if (ec || c->closing) return fail(ec ? ec.message() : "cancelled");
-    asio::async_connect(c->stream.lowest_layer(), results, [this, c, fail](boost::system::error_code cec, const tcp::endpoint&) {
-      if (cec || c->closing) return fail(cec ? cec.message() : "cancelled");
-      boost::system::error_code ignore;
-      c->stream.lowest_layer().set_option(tcp::no_delay(true), ignore);
-      c->stream.async_handshake(ssl::stream_base::client, [this, c, fail](boost::system::error_code hec) {
-        if (hec || c->closing) return fail(hec ? "TLS: " + hec.message() : "cancelled");
-        c->timer.cancel();
-        auto exporter = export_identity_secret(c->stream.native_handle());
-        if (!exporter) return fail(exporter.error().message);
-        c->registered = true;
-        m_node->handle_connected(c->id, *exporter, now());
-        start_read(c);
-        pump();
+  m_resolver.async_resolve(
+      ep.host, std::to_string(ep.port),
+      [this, c, fail](boost::system::error_code ec, tcp::resolver::results_type results) {
+        if (ec || c->closing) return fail(ec ? ec.message() : "cancelled");
+        asio::async_connect(
+            c->stream.lowest_layer(), results, [this, c, fail](boost::system::error_code cec, const tcp::endpoint&) {
+              if (cec || c->closing) return fail(cec ? cec.message() : "cancelled");
+              boost::system::error_code ignore;
+              c->stream.lowest_layer().set_option(tcp::no_delay(true), ignore);
+              c->stream.async_handshake(ssl::stream_base::client, [this, c, fail](boost::system::error_code hec) {
+                if (hec || c->closing) return fail(hec ? "TLS: " + hec.message() : "cancelled");
+                c->timer.cancel();
+                auto exporter = export_identity_secret(c->stream.native_handle());
+                if (!exporter) return fail(exporter.error().message);
+                c->registered = true;
+                m_node->handle_connected(c->id, *exporter, now());
+                start_read(c);
+                pump();
+              });
+            });
       });
-    });
-  });
 }
 
 void NodeRuntime::start_read(const ConnPtr& c) {
   auto target = c->decoder.prepare(); // for a large frame: its own payload buffer (zero copy)
-  c->stream.async_read_some(asio::buffer(target.data(), target.size()), [this, c](boost::system::error_code ec, std::size_t n) {
-    if (c->finished) return;
-    if (ec) {
-      if (c->decoder.has_partial_frame() && !c->closing) {
-        m_node->handle_framing_error(c->id, agent::DisconnectReason::truncated_frame,
-                                     "connection closed inside a frame (" + std::to_string(c->decoder.buffered()) + " bytes)", now());
-      }
-      finish(c);
-      return;
-    }
-    std::vector<core::Frame> frames;
-    bool had_partial = c->decoder.has_partial_frame();
-    auto failure = c->decoder.commit(n, frames);
-    Timestamp t = now();
-    // When each frame began to arrive: its transfer time is the sender's real rate.
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      frames[i].first_byte_at = i == 0 && had_partial && c->partial_since ? *c->partial_since : t;
-    }
-    if (c->decoder.has_partial_frame() && (!frames.empty() || !had_partial)) c->partial_since = t;
-    for (auto& f : frames) m_node->handle_frame(c->id, std::move(f), t);
-    if (failure) m_node->handle_framing_error(c->id, reason_of(failure->error), failure->detail, t);
-    pump();
-    if (!c->finished) start_read(c); // keep reading while closing, to see the peer's EOF
-  });
+  c->stream.async_read_some(
+      asio::buffer(target.data(), target.size()), [this, c](boost::system::error_code ec, std::size_t n) {
+        if (c->finished) return;
+        if (ec) {
+          if (c->decoder.has_partial_frame() && !c->closing) {
+            m_node->handle_framing_error(
+                c->id, agent::DisconnectReason::truncated_frame,
+                "connection closed inside a frame (" + std::to_string(c->decoder.buffered()) + " bytes)", now());
+          }
+          finish(c);
+          return;
+        }
+        std::vector<core::Frame> frames;
+        bool had_partial = c->decoder.has_partial_frame();
+        auto failure = c->decoder.commit(n, frames);
+        Timestamp t = now();
+        // When each frame began to arrive: its transfer time is the sender's real rate.
+        for (std::size_t i = 0; i < frames.size(); ++i) {
+          frames[i].first_byte_at = i == 0 && had_partial && c->partial_since ? *c->partial_since : t;
+        }
+        if (c->decoder.has_partial_frame() && (!frames.empty() || !had_partial)) c->partial_since = t;
+        for (auto& f : frames) m_node->handle_frame(c->id, std::move(f), t);
+        if (failure) m_node->handle_framing_error(c->id, reason_of(failure->error), failure->detail, t);
+        pump();
+        if (!c->finished) start_read(c); // keep reading while closing, to see the peer's EOF
+      });
 }
 
 void NodeRuntime::write(const ConnPtr& c, core::Frame frame) {
@@ -260,7 +269,8 @@ void NodeRuntime::flush(const ConnPtr& c) {
     paced_write(c, std::move(bufs), bytes);
     return;
   }
-  asio::async_write(c->stream, bufs, [this, c, bytes](boost::system::error_code ec, std::size_t) { write_done(c, ec, bytes); });
+  asio::async_write(c->stream, bufs,
+                    [this, c, bytes](boost::system::error_code ec, std::size_t) { write_done(c, ec, bytes); });
 }
 
 void NodeRuntime::write_done(const ConnPtr& c, boost::system::error_code ec, std::size_t bytes) {
@@ -282,7 +292,8 @@ void NodeRuntime::paced_write(const ConnPtr& c, std::vector<asio::const_buffer> 
   auto now_steady = std::chrono::steady_clock::now();
   double ns_per_byte = 8e6 / static_cast<double>(m_options.upload_kbps);
   c->pace_start = std::max(now_steady, m_pace_free_at);
-  m_pace_free_at = c->pace_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(bytes) * ns_per_byte));
+  m_pace_free_at =
+      c->pace_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(bytes) * ns_per_byte));
   c->pace_bufs = std::move(bufs);
   c->pace_offset = 0;
   c->pace_total = bytes;
@@ -312,7 +323,8 @@ void NodeRuntime::paced_chunk(const ConnPtr& c) {
     if (want == 0) break;
   }
   double ns_per_byte = 8e6 / static_cast<double>(m_options.upload_kbps);
-  auto due = c->pace_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(c->pace_offset) * ns_per_byte));
+  auto due =
+      c->pace_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(c->pace_offset) * ns_per_byte));
   c->pace_timer.expires_at(due);
   c->pace_timer.async_wait([this, c, slice = std::move(slice), len](boost::system::error_code tec) {
     if (c->finished) return;
@@ -370,8 +382,10 @@ void NodeRuntime::finish(const ConnPtr& c) {
   c->pace_timer.cancel();
   c->stream.lowest_layer().close(ignore);
   m_conns.erase(c->id);
-  if (c->registered) m_node->handle_closed(c->id, now());
-  else m_node->handle_connect_failed(c->id, now());
+  if (c->registered)
+    m_node->handle_closed(c->id, now());
+  else
+    m_node->handle_connect_failed(c->id, now());
   pump();
 }
 
@@ -443,7 +457,8 @@ void NodeRuntime::log_event(const agent::Event& e) {
                  pe->remote.to_string());
   } else if (auto* pc = std::get_if<agent::PeerClosed>(&e)) {
     std::string who = pc->address ? pc->address->to_checksum_hex() : "connection " + std::to_string(pc->conn);
-    auto level = pc->reason == agent::DisconnectReason::shutdown || pc->reason == agent::DisconnectReason::transport_closed ||
+    auto level = pc->reason == agent::DisconnectReason::shutdown ||
+                         pc->reason == agent::DisconnectReason::transport_closed ||
                          pc->reason == agent::DisconnectReason::connect_failed
                      ? spdlog::level::info
                      : spdlog::level::warn;

@@ -27,7 +27,7 @@ using tcp = asio::ip::tcp;
 
 struct RuntimeOptions {
   std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 0; // 0: the OS picks
+  uint16_t listen_port = 0;         // 0: the OS picks
   std::size_t max_pending_tls = 64; // TLS handshakes in progress; beyond, new sockets are closed at once
   Duration tls_timeout = 10s;       // TCP connect + TLS handshake
   Duration close_linger = 2s;       // after our last write, wait this long for the peer's EOF
@@ -39,9 +39,9 @@ struct RuntimeOptions {
 };
 
 struct TransportMetrics {
-  uint64_t tls_handshake_failures = 0;  // includes plain garbage on the port
-  uint64_t connections_rejected = 0;    // over max_pending_tls
-  uint64_t connect_failures = 0;        // TCP/TLS failures when dialing
+  uint64_t tls_handshake_failures = 0; // includes plain garbage on the port
+  uint64_t connections_rejected = 0;   // over max_pending_tls
+  uint64_t connect_failures = 0;       // TCP/TLS failures when dialing
 };
 
 // Where the node's payment side effects go (api::LedgerLink in the daemon).
@@ -50,7 +50,7 @@ class PaymentsIo {
 public:
   virtual ~PaymentsIo() = default;
   virtual void persist(const agent::Payments::StoreOp& op) = 0; // durably, before returning
-  virtual void redeem(std::vector<pay::Winner> batch) = 0;       // asynchronously; the result comes back via post()
+  virtual void redeem(std::vector<pay::Winner> batch) = 0;      // asynchronously; the result comes back via post()
 };
 
 class NodeRuntime {

@@ -4,7 +4,9 @@
 
 namespace openstreaming::pay {
 
-void WinnersQueue::add(Winner w) { m_queue.emplace(w.hash, std::move(w)); }
+void WinnersQueue::add(Winner w) {
+  m_queue.emplace(w.hash, std::move(w));
+}
 
 std::vector<Winner> WinnersQueue::due(uint64_t current_round, std::size_t max) {
   std::vector<Winner> out;

@@ -26,7 +26,8 @@ struct Winner {
 class WinnersQueue {
 public:
   // `min_age`: a winner is due once its creation round is this many rounds old.
-  explicit WinnersQueue(uint64_t valid_rounds = 2, uint64_t min_age = 1) : m_valid_rounds(valid_rounds), m_min_age(min_age) {}
+  explicit WinnersQueue(uint64_t valid_rounds = 2, uint64_t min_age = 1)
+      : m_valid_rounds(valid_rounds), m_min_age(min_age) {}
 
   void add(Winner w);
   // The winners to redeem now (at most `max`), oldest first; expired ones are dropped.

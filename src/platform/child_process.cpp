@@ -14,7 +14,8 @@ extern char** environ;
 
 namespace openstreaming::platform {
 
-Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
+Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
+                                         const std::vector<std::pair<std::string, std::string>>& env,
                                          const std::string& stdout_path, const std::string& stderr_path) {
   if (argv.empty()) return make_error(Errc::invalid_input, "spawn: empty command");
   int out = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

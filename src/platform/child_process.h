@@ -19,7 +19,8 @@ public:
   // Starts argv[0] (a path) with `env` added to this process's environment.
   // Must be called from a thread that lives as long as the child should
   // (PR_SET_PDEATHSIG fires when the forking thread ends): the main thread.
-  static Result<ChildProcess> spawn(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
+  static Result<ChildProcess> spawn(const std::vector<std::string>& argv,
+                                    const std::vector<std::pair<std::string, std::string>>& env,
                                     const std::string& stdout_path, const std::string& stderr_path);
   ChildProcess(ChildProcess&& o) noexcept;
   ChildProcess& operator=(ChildProcess&& o) noexcept;

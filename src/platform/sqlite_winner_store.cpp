@@ -3,6 +3,7 @@
 #include "core/hex.h"
 
 #include <nlohmann/json.hpp>
+
 #include <sqlite3.h>
 
 namespace openstreaming::platform {
@@ -25,7 +26,8 @@ struct Stmt {
 
 Result<std::unique_ptr<SqliteWinnerStore>> SqliteWinnerStore::open(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     auto e = db_error(db, "cannot open " + path);
     sqlite3_close(db);
     return e;
@@ -44,7 +46,9 @@ Result<std::unique_ptr<SqliteWinnerStore>> SqliteWinnerStore::open(const std::st
   return std::unique_ptr<SqliteWinnerStore>(new SqliteWinnerStore(db));
 }
 
-SqliteWinnerStore::~SqliteWinnerStore() { sqlite3_close(m_db); }
+SqliteWinnerStore::~SqliteWinnerStore() {
+  sqlite3_close(m_db);
+}
 
 Result<std::vector<pay::Winner>> SqliteWinnerStore::load() {
   Stmt st(m_db, "SELECT hash, ticket, signature, recipient_rand FROM winners");
@@ -54,7 +58,9 @@ Result<std::vector<pay::Winner>> SqliteWinnerStore::load() {
   while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
     auto col = [&](int i) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.s, i))); };
     std::string hash_hex = col(0);
-    auto bad = [&](const std::string& why) { return make_error(Errc::invalid_input, "stored winner " + hash_hex + ": " + why); };
+    auto bad = [&](const std::string& why) {
+      return make_error(Errc::invalid_input, "stored winner " + hash_hex + ": " + why);
+    };
     json tj = json::parse(col(1), nullptr, false);
     if (tj.is_discarded()) return bad("ticket is not JSON");
     auto t = pay::Ticket::from_json(tj);

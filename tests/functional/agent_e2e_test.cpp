@@ -114,8 +114,9 @@ void run_misbehaviour_scenario(const std::string& misbehave) {
       << d.v->process().err();
   d.start_good();
   good_addr = d.good->address().to_checksum_hex();
-  ASSERT_TRUE(wait_until([&] { return !neighbour(*d.v, *d.good).is_null() && neighbour(*d.v, *d.good)["connected"] == true; },
-                         std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      wait_until([&] { return !neighbour(*d.v, *d.good).is_null() && neighbour(*d.v, *d.good)["connected"] == true; },
+                 std::chrono::seconds(10)));
   // Honest so far: the viewer stays where it is (hysteresis) and trusts both.
   std::this_thread::sleep_until(d.bad_started + std::chrono::seconds(kMisbehaveAfterS - 1));
   ASSERT_EQ(primary_of(*d.v), bad_addr) << "the viewer left before the relay misbehaved";
@@ -126,13 +127,14 @@ void run_misbehaviour_scenario(const std::string& misbehave) {
   std::this_thread::sleep_until(bad_from);
   ASSERT_TRUE(wait_until([&] { return primary_of(*d.v) == good_addr; }, std::chrono::seconds(30)))
       << d.v->get_json("/api/routes").dump(1) << d.v->get_json("/api/neighbors").dump(1) << "\ngood peers "
-      << d.good->get_json("/api/peers").dump() << "\ngood routes " << d.good->get_json("/api/routes").dump(1) << "\ngood neighbours "
-      << d.good->get_json("/api/neighbors").dump(1) << "\n"
+      << d.good->get_json("/api/peers").dump() << "\ngood routes " << d.good->get_json("/api/routes").dump(1)
+      << "\ngood neighbours " << d.good->get_json("/api/neighbors").dump(1) << "\n"
       << d.good->process().err().substr(0, 6000);
   auto took = Clock::now() - bad_from;
   std::cout << "[ measured ] " << misbehave << ": re-routed "
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms after the first bad part\n";
-  EXPECT_LE(took, kRerouteBound) << "re-routed after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  EXPECT_LE(took, kRerouteBound) << "re-routed after "
+                                 << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
   auto route = find_by(d.v->get_json("/api/routes"), "name", "show");
   ASSERT_FALSE(route["last_switch_reason"].is_null());
   std::cout << "[ measured ] switch reason: " << route["last_switch_reason"].get<std::string>() << "\n";
@@ -149,7 +151,8 @@ void run_misbehaviour_scenario(const std::string& misbehave) {
   EXPECT_EQ(neighbour(*d.v, *d.bad)["status"], "incoherent");
   EXPECT_NE(neighbour(*d.v, *d.good)["status"], "shunned");
   // Long enough for probation to start and be saved.
-  ASSERT_TRUE(wait_until([&] { return neighbour(*d.v, *d.bad)["probation_until_ms"].get<int64_t>() > 0; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(wait_until([&] { return neighbour(*d.v, *d.bad)["probation_until_ms"].get<int64_t>() > 0; },
+                         std::chrono::seconds(20)));
 
   // Restart the viewer: it still distrusts the bad relay and takes the honest path.
   EXPECT_EQ(d.v->stop(), 0);
@@ -164,9 +167,15 @@ void run_misbehaviour_scenario(const std::string& misbehave) {
       << d.v->get_json("/api/routes").dump(1);
 }
 
-TEST(AgentE2e, DroppingRelayIsLeftAndDistrusted) { run_misbehaviour_scenario("drop:0.3"); }
-TEST(AgentE2e, DelayingRelayIsLeftAndDistrusted) { run_misbehaviour_scenario("delay:800"); }
-TEST(AgentE2e, RelayLyingAboutCapacityIsLeftAndDistrusted) { run_misbehaviour_scenario("lie-capacity:10"); }
+TEST(AgentE2e, DroppingRelayIsLeftAndDistrusted) {
+  run_misbehaviour_scenario("drop:0.3");
+}
+TEST(AgentE2e, DelayingRelayIsLeftAndDistrusted) {
+  run_misbehaviour_scenario("delay:800");
+}
+TEST(AgentE2e, RelayLyingAboutCapacityIsLeftAndDistrusted) {
+  run_misbehaviour_scenario("lie-capacity:10");
+}
 
 TEST(AgentE2e, HonestRelayThatStallsBrieflyIsNotShunned) {
   test::TempDir dir;

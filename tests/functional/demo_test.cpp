@@ -35,8 +35,8 @@ std::vector<int> processes_mentioning(const std::string& needle) {
 TEST(Demo, HeadlessRunExitsZeroPrintsTheSummaryAndLeavesNothingBehind) {
   test::TempDir dir;
   std::string data = dir.file("demo");
-  auto r = test::run({OPENSTREAMING_BIN, "demo", "--headless", "--duration", "40", "--http", "127.0.0.1:0", "--nodes", "4",
-                      "--data-dir", data},
+  auto r = test::run({OPENSTREAMING_BIN, "demo", "--headless", "--duration", "40", "--http", "127.0.0.1:0", "--nodes",
+                      "4", "--data-dir", data},
                      {}, std::chrono::seconds(150));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* line : {"== summary", "parts delivered", "continuity", "glass-to-glass", "tickets", "balance change",
@@ -50,7 +50,8 @@ TEST(Demo, HeadlessRunExitsZeroPrintsTheSummaryAndLeavesNothingBehind) {
 TEST(Demo, KilledWithSigkillItsChildrenDieToo) {
   test::TempDir dir;
   std::string data = dir.file("demo");
-  test::Process demo({OPENSTREAMING_BIN, "demo", "--headless", "--http", "127.0.0.1:0", "--nodes", "3", "--data-dir", data});
+  test::Process demo(
+      {OPENSTREAMING_BIN, "demo", "--headless", "--http", "127.0.0.1:0", "--nodes", "3", "--data-dir", data});
   ASSERT_TRUE(demo.wait_for_line("dashboard http://", std::chrono::seconds(60))) << demo.err();
   EXPECT_GE(processes_mentioning(data).size(), 8u); // ledger, broadcaster, 3 relays, 3 viewers (and the demo)
   demo.signal(SIGKILL);
@@ -74,7 +75,8 @@ TEST(Demo, BadFlagsAreClearErrors) {
 TEST(Demo, DashboardShowsTheMeshPlaysTheVideoAndOpensANodePanelInChromium) {
   test::TempDir dir;
   std::string data = dir.file("demo");
-  test::Process demo({OPENSTREAMING_BIN, "demo", "--headless", "--http", "127.0.0.1:0", "--nodes", "4", "--data-dir", data});
+  test::Process demo(
+      {OPENSTREAMING_BIN, "demo", "--headless", "--http", "127.0.0.1:0", "--nodes", "4", "--data-dir", data});
   auto line = demo.wait_for_line("dashboard http://", std::chrono::seconds(60));
   ASSERT_TRUE(line) << demo.err();
   std::string url = line->substr(std::string("dashboard ").size());

@@ -28,16 +28,19 @@ double ether(const std::string& wei) { // for comparisons with a tolerance; exac
   auto a = core::Amount::from_decimal_wei(wei);
   return a ? static_cast<double>(a->wei() / core::U256(1'000'000'000ULL)) / 1e9 : 0.0;
 }
-double ether(const json& j) { return ether(j.get<std::string>()); }
+double ether(const json& j) {
+  return ether(j.get<std::string>());
+}
 
 // Prices and tickets chosen so that a 40 s run wins often enough to measure:
 // quote ≈ 0.012 ether/MB (cost 0.01 × 1.2), one ticket per 64 KiB ≈ 0.00079
 // ether of expected value, face value 100 × 0.00002 = 0.002 ether, so a ticket
 // wins with p ≈ 0.39.
-constexpr const char* kPaidToml = "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
-                                  "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
-                                  "[agent]\ncost_per_mb = \"0.01ether\"\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
-                                  "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 200\n";
+constexpr const char* kPaidToml =
+    "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
+    "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
+    "[agent]\ncost_per_mb = \"0.01ether\"\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
+    "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 200\n";
 constexpr double kFaceEther = 0.002;
 
 struct PaidLine : ::testing::Test {
@@ -57,9 +60,12 @@ struct PaidLine : ::testing::Test {
     json accounts = json::object();
     for (auto* n : {b.get(), r1.get(), r2.get(), v.get()}) accounts[n->address().to_checksum_hex()] = "100ether";
     // 100 ms blocks, 10-block rounds: a winner is redeemed ~2 s after it won.
-    std::string genesis = dir.write("genesis.json", json{{"chain_id", 1337}, {"block_ms", 100}, {"round_blocks", 10}, {"accounts", accounts}}.dump());
-    ledger = std::make_unique<test::Process>(
-        std::vector<std::string>{OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("ledger"), "--listen", "127.0.0.1:0", "--genesis", genesis});
+    std::string genesis =
+        dir.write("genesis.json",
+                  json{{"chain_id", 1337}, {"block_ms", 100}, {"round_blocks", 10}, {"accounts", accounts}}.dump());
+    ledger = std::make_unique<test::Process>(std::vector<std::string>{OPENSTREAMING_BIN, "ledger", "--data-dir",
+                                                                      dir.file("ledger"), "--listen", "127.0.0.1:0",
+                                                                      "--genesis", genesis});
     auto line = ledger->wait_for_line("listening rpc ", std::chrono::seconds(20));
     ASSERT_TRUE(line) << ledger->err();
     url = "http://" + line->substr(std::string("listening rpc ").size());
@@ -169,8 +175,9 @@ TEST_F(PaidLine, BalancesMatchWhatWasMeteredWithinTheTicketVariance) {
     double paid = ether(in["redeemed_wei"]);
     double bound = 4 * sigma + ev + 0.05 * served;
     std::cout << "[ measured ] " << payer->address().to_checksum_hex().substr(0, 8) << " -> "
-              << payee->address().to_checksum_hex().substr(0, 8) << ": metered " << served << " ether, " << n << " tickets (p " << p
-              << "), " << in["won"] << " won, paid " << paid << " ether (bound ±" << bound << ")\n";
+              << payee->address().to_checksum_hex().substr(0, 8) << ": metered " << served << " ether, " << n
+              << " tickets (p " << p << "), " << in["won"] << " won, paid " << paid << " ether (bound ±" << bound
+              << ")\n";
     EXPECT_NEAR(paid, served, bound);
     expected_change[payee] += paid;
     expected_change[payer] -= paid;
@@ -199,8 +206,10 @@ TEST_F(PaidLine, RelayKilledWithWinnersQueuedRedeemsThemAllAfterARestart) {
   std::set<std::string> lost;
   for (const auto& w : queued) lost.insert(w["ticket_hash"].get<std::string>());
   r1->start(); // same data dir, same key: the winners come back from payments.sqlite
-  ASSERT_TRUE(wait_until([&] { return r1->get_json("/api/payments")["ledger"]["reachable"] == true; }, std::chrono::seconds(10)));
-  ASSERT_TRUE(wait_until([&] { return r1->get_json("/api/payments")["winners_queued"] == 0; }, std::chrono::seconds(30)))
+  ASSERT_TRUE(wait_until([&] { return r1->get_json("/api/payments")["ledger"]["reachable"] == true; },
+                         std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      wait_until([&] { return r1->get_json("/api/payments")["winners_queued"] == 0; }, std::chrono::seconds(30)))
       << r1->get_json("/api/payments").dump(1);
   // Every winner queued at the kill was redeemed, each exactly once.
   auto t = wallet({"tickets", "--key", r1->key_file()});
@@ -216,7 +225,8 @@ TEST_F(PaidLine, RelayKilledWithWinnersQueuedRedeemsThemAllAfterARestart) {
   for (const auto& [h, n] : times) EXPECT_EQ(n, 1) << h;
   // r1 earned exactly the face values of its redeemed tickets (what it pays comes out of its deposit).
   json a = account(*r1);
-  EXPECT_EQ(core::U256(a["balance"].get<std::string>()), core::U256("100000000000000000000") - core::U256("11000000000000000000") + sum);
+  EXPECT_EQ(core::U256(a["balance"].get<std::string>()),
+            core::U256("100000000000000000000") - core::U256("11000000000000000000") + sum);
 }
 
 } // namespace

@@ -20,7 +20,7 @@ namespace openstreaming::test {
 struct NodeSpec {
   std::vector<std::string> bootstrap; // "host:port"
   std::vector<std::string> extra_args;
-  std::string config_toml;            // appended to the generated config file
+  std::string config_toml; // appended to the generated config file
   bool peer_exchange = true;
 };
 

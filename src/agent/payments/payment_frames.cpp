@@ -1,8 +1,7 @@
 #include "agent/payments/payment_frames.h"
 
-#include <wire.pb.h>
-
 #include <cstring>
+#include <wire.pb.h>
 
 namespace openstreaming::agent {
 
@@ -14,7 +13,9 @@ std::string word(const U256& v) {
   auto w = core::to_word(v);
   return std::string(reinterpret_cast<const char*>(w.data()), w.size());
 }
-std::string raw(const uint8_t* p, std::size_t n) { return std::string(reinterpret_cast<const char*>(p), n); }
+std::string raw(const uint8_t* p, std::size_t n) {
+  return std::string(reinterpret_cast<const char*>(p), n);
+}
 
 std::optional<U256> word_from(const std::string& s) {
   if (s.size() != 32) return std::nullopt;
@@ -116,7 +117,8 @@ std::optional<TicketBatchMsg> parse_tickets(const core::Frame& f) {
     auto nonce = word_from(o.sender_nonce());
     auto rand_hash = hash_from(o.recipient_rand_hash());
     auto block = hash_from(o.creation_round_block_hash());
-    auto sig = core::RecoverableSignature::parse(ByteView(reinterpret_cast<const uint8_t*>(o.signature().data()), o.signature().size()));
+    auto sig = core::RecoverableSignature::parse(
+        ByteView(reinterpret_cast<const uint8_t*>(o.signature().data()), o.signature().size()));
     if (!recipient || !sender || !face || !win || !nonce || !rand_hash || !block || !sig) return std::nullopt;
     pay::SignedTicket st;
     st.ticket.recipient = *recipient;

@@ -50,7 +50,8 @@ void Payments::set_ledger(LedgerSnapshot snapshot) {
     m_restored.clear();
     // What we owed before the ledger was known.
     for (const auto& [payee, r] : m_rel) {
-      if (r.metered_in.wei() > r.ev_sent.wei()) m_sender->owe(payee, core::Amount(r.metered_in.wei() - r.ev_sent.wei()));
+      if (r.metered_in.wei() > r.ev_sent.wei())
+        m_sender->owe(payee, core::Amount(r.metered_in.wei() - r.ev_sent.wei()));
     }
   }
   auto waiting = std::exchange(m_waiting, {});
@@ -112,7 +113,8 @@ std::optional<pay::TicketParams> Payments::params_due(const core::Address& payer
   return m_receiver->params(payer, face.wei(), win, m_ledger->round, *hash, seed);
 }
 
-std::size_t Payments::on_tickets(const core::Address& payer, const U256& seed, const std::vector<pay::SignedTicket>& tickets) {
+std::size_t Payments::on_tickets(const core::Address& payer, const U256& seed,
+                                 const std::vector<pay::SignedTicket>& tickets) {
   if (!m_o.enabled) return tickets.size();
   PaymentRelation& r = m_rel[payer];
   if (!m_ledger || !m_ledger->funds(payer)) { // not watched yet: wait for the next snapshot
@@ -156,7 +158,9 @@ std::size_t Payments::on_tickets(const core::Address& payer, const U256& seed, c
 
 // ---- We pay -------------------------------------------------------------------------
 
-void Payments::agree_price(const core::Address& payee, const core::Amount& price_per_mb) { m_rel[payee].price_paid = price_per_mb; }
+void Payments::agree_price(const core::Address& payee, const core::Amount& price_per_mb) {
+  m_rel[payee].price_paid = price_per_mb;
+}
 
 void Payments::received(const core::Address& payee, uint64_t bytes) {
   auto it = m_rel.find(payee);
@@ -254,8 +258,10 @@ void Payments::on_redeem_failed(const std::string& why) {
 
 void Payments::restore(const std::vector<pay::Winner>& winners) {
   for (const auto& w : winners) {
-    if (m_ledger) m_winners.add(w);
-    else m_restored.push_back(w);
+    if (m_ledger)
+      m_winners.add(w);
+    else
+      m_restored.push_back(w);
   }
 }
 

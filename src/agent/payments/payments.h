@@ -49,12 +49,12 @@ namespace openstreaming::agent {
 using core::U256;
 
 struct PaymentOptions {
-  bool enabled = false;                                                   // a ledger is configured
+  bool enabled = false;                                                     // a ledger is configured
   core::Amount redeem_cost = core::Amount::from_wei(1'000'000'000'000'000); // 0.001 ether: face value = 100 x this
-  uint64_t ticket_bytes = 256 * 1024;                                     // one ticket's expected value pays for this many bytes
-  pay::SenderLimits limits;                                               // what we accept as a payer
-  std::size_t redeem_batch = 64;                                          // tickets per redemption transaction
-  uint64_t redeem_after_rounds = 2;                                       // a winner is redeemed when its round is this old
+  uint64_t ticket_bytes = 256 * 1024; // one ticket's expected value pays for this many bytes
+  pay::SenderLimits limits;           // what we accept as a payer
+  std::size_t redeem_batch = 64;      // tickets per redemption transaction
+  uint64_t redeem_after_rounds = 2;   // a winner is redeemed when its round is this old
 };
 
 // The ledger as the runtime last saw it.
@@ -64,7 +64,7 @@ struct LedgerSnapshot final : pay::LedgerView {
   uint64_t round = 0;
   uint64_t height = 0;
   uint64_t ticket_valid_rounds = 2;
-  std::map<uint64_t, Hash256> round_hashes;       // recent rounds
+  std::map<uint64_t, Hash256> round_hashes;           // recent rounds
   std::map<core::Address, pay::SenderFunds> accounts; // the payers we watch
   struct Own {
     core::Amount balance, deposit, reserve;
@@ -78,10 +78,10 @@ struct LedgerSnapshot final : pay::LedgerView {
 // One relationship's money, both directions (a neighbour can be both).
 struct PaymentRelation {
   // We pay them.
-  core::Amount price_paid;   // agreed wei per MB for what they send us
-  core::Amount metered_in;   // value of the bytes they sent us
+  core::Amount price_paid; // agreed wei per MB for what they send us
+  core::Amount metered_in; // value of the bytes they sent us
   uint64_t tickets_sent = 0;
-  core::Amount ev_sent;      // expected value of the tickets we sent
+  core::Amount ev_sent;                    // expected value of the tickets we sent
   std::optional<pay::TicketParams> params; // their latest
   // They pay us.
   core::Amount price_charged; // agreed wei per MB for what we send them
@@ -91,7 +91,7 @@ struct PaymentRelation {
   uint64_t params_round = 0;
   bool params_sent = false;
   U256 issued_face_value = 0, issued_win_prob = 0; // the parameters we last gave them
-  std::string last_error; // the last rejected ticket or refused parameters
+  std::string last_error;                          // the last rejected ticket or refused parameters
 };
 
 struct RedeemOutcome {

@@ -37,7 +37,7 @@ struct World {
     PaymentOptions o;
     o.enabled = true;
     o.redeem_cost = *core::Amount::parse("0.00001ether"); // face 0.001 ether
-    o.ticket_bytes = 50'000;                               // EV 0.0005 ether: p = 0.5
+    o.ticket_bytes = 50'000;                              // EV 0.0005 ether: p = 0.5
     return o;
   }
 
@@ -67,7 +67,8 @@ struct World {
   std::vector<RedeemOutcome> redeem(const core::PrivateKey& k, const std::vector<pay::Winner>& batch) {
     json items = json::array();
     for (const auto& w : batch) {
-      items.push_back({{"ticket", w.ticket.ticket.to_json()}, {"signature", w.ticket.signature.to_hex()},
+      items.push_back({{"ticket", w.ticket.ticket.to_json()},
+                       {"signature", w.ticket.signature.to_hex()},
                        {"recipient_rand", core::to_hex(w.recipient_rand)}});
     }
     json r = tx(k, "redeem", {{"tickets", items}});
@@ -85,7 +86,8 @@ struct World {
 };
 
 // Carries tickets through the wire encoding, as the node does.
-std::vector<pay::SignedTicket> over_the_wire(const U256& seed, const std::vector<pay::SignedTicket>& t, U256& seed_out) {
+std::vector<pay::SignedTicket> over_the_wire(const U256& seed, const std::vector<pay::SignedTicket>& t,
+                                             U256& seed_out) {
   auto parsed = parse_tickets(tickets_frame(seed, t));
   EXPECT_TRUE(parsed);
   seed_out = parsed->seed;
@@ -150,8 +152,10 @@ TEST(NodePayments, PaysForMeteredBytesAndSurvivesACrashMidRedemption) {
   w.redeem(w.payee_key, batch); // ... and the process dies here
   std::map<Hash256, pay::Winner> stored;
   for (const auto& op : log) {
-    if (op.add) stored[op.winner.hash] = op.winner;
-    else stored.erase(op.winner.hash);
+    if (op.add)
+      stored[op.winner.hash] = op.winner;
+    else
+      stored.erase(op.winner.hash);
   }
   EXPECT_EQ(stored.size(), batch.size());
   std::vector<pay::Winner> restored;
@@ -170,7 +174,8 @@ TEST(NodePayments, PaysForMeteredBytesAndSurvivesACrashMidRedemption) {
   EXPECT_EQ(again.winners_queued(), 0u);
   // The ledger paid every winner exactly once: the payee's gain is won × face.
   uint64_t won = r.won;
-  EXPECT_EQ(w.st.account(w.payee).balance.wei(), core::Amount::parse("1ether")->wei() + U256(won) * r.issued_face_value);
+  EXPECT_EQ(w.st.account(w.payee).balance.wei(),
+            core::Amount::parse("1ether")->wei() + U256(won) * r.issued_face_value);
   EXPECT_EQ(w.st.total_value(), w.g.supply());
   // Paid within 4 sigma of what was metered (p = 0.5).
   double n = static_cast<double>(tickets), sd = std::sqrt(n * 0.25);
@@ -182,7 +187,8 @@ TEST(NodePayments, AttacksFromANeighbourAreRejected) {
   w.tx(w.payer_key, "fund", {{"deposit", "0.002ether"}, {"reserve", "0ether"}});
   w.tx(w.other_key, "fund", {{"deposit", "10ether"}});
   w.blocks(1);
-  Payments payer(w.payer_key, World::options()), payee(w.payee_key, World::options()), other(w.other_key, World::options());
+  Payments payer(w.payer_key, World::options()), payee(w.payee_key, World::options()),
+      other(w.other_key, World::options());
   for (Payments* p : {&payer, &other}) p->set_ledger(w.snapshot({w.payer, w.other}));
   payee.set_ledger(w.snapshot({w.payee, w.payer, w.other}));
   payee.agree_charge(w.payer, w.price);
@@ -196,11 +202,13 @@ TEST(NodePayments, AttacksFromANeighbourAreRejected) {
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(payee.on_tickets(w.payer, params.seed, {t[0]}), 0u);
 
-  auto rejected_with = [&](const core::Address& from, const U256& seed, std::vector<pay::SignedTicket> ts, const std::string& why) {
+  auto rejected_with = [&](const core::Address& from, const U256& seed, std::vector<pay::SignedTicket> ts,
+                           const std::string& why) {
     std::size_t before = payee.relations().at(from).tickets_rejected;
     EXPECT_EQ(payee.on_tickets(from, seed, ts), ts.size()) << why;
     EXPECT_EQ(payee.relations().at(from).tickets_rejected, before + ts.size());
-    EXPECT_NE(payee.relations().at(from).last_error.find(why), std::string::npos) << payee.relations().at(from).last_error;
+    EXPECT_NE(payee.relations().at(from).last_error.find(why), std::string::npos)
+        << payee.relations().at(from).last_error;
   };
   // Replay of a ticket already accepted.
   rejected_with(w.payer, params.seed, {t[0]}, "replayed");
@@ -227,7 +235,8 @@ TEST(NodePayments, AttacksFromANeighbourAreRejected) {
     if (payee.on_tickets(w.payer, params.seed, more) == 0) ++accepted;
   }
   EXPECT_LT(accepted, 40) << "a sender with no funds left kept paying";
-  EXPECT_NE(payee.relations().at(w.payer).last_error.find("cannot cover"), std::string::npos) << payee.relations().at(w.payer).last_error;
+  EXPECT_NE(payee.relations().at(w.payer).last_error.find("cannot cover"), std::string::npos)
+      << payee.relations().at(w.payer).last_error;
   // Stale parameters: two rounds later the payer waits for fresh ones instead
   // of paying with parameters the payee would refuse.
   w.blocks(2 * static_cast<int>(w.g.round_blocks));

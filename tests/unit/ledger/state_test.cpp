@@ -145,7 +145,8 @@ TEST(LedgerState, ChannelsWithoutTheSampleContractsBugs) {
   Hash256 cid = *core::from_hex_fixed<32>(id);
   auto voucher = [&](int payer, const Hash256& channel, const std::string& cum) {
     return core::sign_hash(c.keys[static_cast<std::size_t>(payer)],
-                           voucher_hash(c.state.ticket_domain(), channel, Amount::parse(cum)->wei())).to_hex();
+                           voucher_hash(c.state.ticket_domain(), channel, Amount::parse(cum)->wei()))
+        .to_hex();
   };
   // Bug 1 (payee self-reports): a claim needs the payer's signed voucher.
   EXPECT_FALSE(c.tx(1, "claim", {{"channel", id}, {"cumulative", "1ether"}, {"signature", voucher(1, cid, "1ether")}}));
@@ -154,7 +155,9 @@ TEST(LedgerState, ChannelsWithoutTheSampleContractsBugs) {
   auto stale = c.tx(1, "claim", {{"channel", id}, {"cumulative", "1ether"}, {"signature", voucher(0, cid, "1ether")}});
   ASSERT_FALSE(stale);
   EXPECT_NE(stale.error().message.find("stale"), std::string::npos);
-  EXPECT_FALSE(c.tx(1, "claim", {{"channel", (*other)["id"]}, {"cumulative", "1.5ether"}, {"signature", voucher(0, cid, "1.5ether")}}));
+  EXPECT_FALSE(
+      c.tx(1, "claim",
+           {{"channel", (*other)["id"]}, {"cumulative", "1.5ether"}, {"signature", voucher(0, cid, "1.5ether")}}));
   // Bug 2 (paid from the pooled balance): a voucher above this channel's deposit is refused.
   EXPECT_FALSE(c.tx(1, "claim", {{"channel", id}, {"cumulative", "3ether"}, {"signature", voucher(0, cid, "3ether")}}));
   // Top-up while open; close starts the challenge; no top-up then; the payee still claims.
@@ -162,7 +165,8 @@ TEST(LedgerState, ChannelsWithoutTheSampleContractsBugs) {
   ASSERT_TRUE(c.tx(0, "close_channel", {{"channel", id}}));
   EXPECT_FALSE(c.tx(0, "top_up", {{"channel", id}, {"amount", "1ether"}}));
   EXPECT_FALSE(c.tx(0, "settle_channel", {{"channel", id}}));
-  ASSERT_TRUE(c.tx(1, "claim", {{"channel", id}, {"cumulative", "2.5ether"}, {"signature", voucher(0, cid, "2.5ether")}}));
+  ASSERT_TRUE(
+      c.tx(1, "claim", {{"channel", id}, {"cumulative", "2.5ether"}, {"signature", voucher(0, cid, "2.5ether")}}));
   c.blocks(41);
   auto settled = c.tx(0, "settle_channel", {{"channel", id}});
   ASSERT_TRUE(settled) << settled.error().message;
@@ -170,7 +174,8 @@ TEST(LedgerState, ChannelsWithoutTheSampleContractsBugs) {
   EXPECT_EQ((*settled)["returned"], "500000000000000000");
   EXPECT_EQ(c.state.account(c.addr(0)).balance, *Amount::parse("97.5ether"));
   EXPECT_EQ(c.state.account(c.addr(1)).balance, *Amount::parse("102.5ether"));
-  EXPECT_EQ(c.state.channels().at(*core::from_hex_fixed<32>((*other)["id"].get<std::string>())).deposit, *Amount::parse("5ether"));
+  EXPECT_EQ(c.state.channels().at(*core::from_hex_fixed<32>((*other)["id"].get<std::string>())).deposit,
+            *Amount::parse("5ether"));
   EXPECT_EQ(c.state.total_value(), c.state.genesis().supply());
 }
 
@@ -185,16 +190,27 @@ TEST(LedgerProperties, ValueIsConservedAndNoTicketIsPaidTwice) {
       int who = a % 4, to = b % 4;
       std::string amt = std::to_string(x % 50) + "ether";
       switch (op % 9) {
-      case 0: (void)c.tx(who, "transfer", {{"to", c.addr(to).to_checksum_hex()}, {"amount", amt}}); break;
-      case 1: (void)c.tx(who, "fund", {{"deposit", amt}, {"reserve", std::to_string(x % 7) + "ether"}}); break;
-      case 2: (void)c.tx(who, "unlock", {}); break;
-      case 3: (void)c.tx(who, "withdraw", {}); break;
-      case 4: if (who != to) tickets.push_back(c.winning_ticket(who, to, std::to_string(x % 20) + "ether", ++nonce)); break;
+      case 0:
+        (void)c.tx(who, "transfer", {{"to", c.addr(to).to_checksum_hex()}, {"amount", amt}});
+        break;
+      case 1:
+        (void)c.tx(who, "fund", {{"deposit", amt}, {"reserve", std::to_string(x % 7) + "ether"}});
+        break;
+      case 2:
+        (void)c.tx(who, "unlock", {});
+        break;
+      case 3:
+        (void)c.tx(who, "withdraw", {});
+        break;
+      case 4:
+        if (who != to) tickets.push_back(c.winning_ticket(who, to, std::to_string(x % 20) + "ether", ++nonce));
+        break;
       case 5:
         if (!tickets.empty()) {
           const json& t = tickets[x % tickets.size()];
           int recipient = 0;
-          for (int i = 0; i < 4; ++i) if (c.addr(i).to_checksum_hex() == t["ticket"]["recipient"]) recipient = i;
+          for (int i = 0; i < 4; ++i)
+            if (c.addr(i).to_checksum_hex() == t["ticket"]["recipient"]) recipient = i;
           if (auto r = c.tx(recipient, "redeem", {{"tickets", {t}}}); r && (*r)["results"][0]["paid"] == true) {
             ++paid[(*r)["results"][0]["ticket_hash"]];
           }
@@ -202,11 +218,16 @@ TEST(LedgerProperties, ValueIsConservedAndNoTicketIsPaidTwice) {
         break;
       case 6:
         if (who != to) {
-          if (auto r = c.tx(who, "open_channel", {{"payee", c.addr(to).to_checksum_hex()}, {"amount", amt}})) channels.push_back((*r)["id"]);
+          if (auto r = c.tx(who, "open_channel", {{"payee", c.addr(to).to_checksum_hex()}, {"amount", amt}}))
+            channels.push_back((*r)["id"]);
         }
         break;
-      case 7: if (!channels.empty()) (void)c.tx(who, "close_channel", {{"channel", channels[x % channels.size()]}}); break;
-      case 8: c.blocks(1 + x % 5); break;
+      case 7:
+        if (!channels.empty()) (void)c.tx(who, "close_channel", {{"channel", channels[x % channels.size()]}});
+        break;
+      case 8:
+        c.blocks(1 + x % 5);
+        break;
       }
       RC_ASSERT(c.state.total_value() == c.state.genesis().supply());
     }

@@ -1,20 +1,20 @@
 // Winning tickets on disk: what goes in comes back after a reopen, removal is
 // durable, and a damaged row is an error naming the ticket, never a silent skip.
+#include "core/random.h"
 #include "platform/sqlite_winner_store.h"
 
-#include "core/random.h"
-
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <filesystem>
+#include <sqlite3.h>
 #include <unistd.h>
 
 namespace openstreaming::platform {
 namespace {
 
 struct Dir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("os-winners-test-" + std::to_string(::getpid()));
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("os-winners-test-" + std::to_string(::getpid()));
   Dir() { std::filesystem::create_directories(path); }
   ~Dir() { std::filesystem::remove_all(path); }
 };
