@@ -32,5 +32,6 @@ void add_node_command(CLI::App& app, Runner& runner);
 void add_ledger_command(CLI::App& app, Runner& runner);
 void add_wallet_command(CLI::App& app, Runner& runner);
 void add_demo_command(CLI::App& app, Runner& runner);
+void add_sim_command(CLI::App& app, Runner& runner);
 
 } // namespace openstreaming::cli

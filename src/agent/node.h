@@ -43,6 +43,7 @@
 #include "core/time.h"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -102,6 +103,11 @@ struct NodeOptions {
   Misbehaviour misbehave;
   // Payments (issue #6): enabled when the node has a ledger.
   PaymentOptions payments;
+  // How a part is checked (hash and producer signature): core::verify_part unless
+  // set. The simulator's cost model replaces it for very large runs (src/sim).
+  std::function<core::PartCheck(const core::PartInfo&, ByteView payload, ByteView signature,
+                                const core::Address& producer)>
+      part_verifier;
 };
 
 struct PeerInfo {

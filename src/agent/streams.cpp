@@ -316,7 +316,9 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
   info.ingest_unix_ms = h.ingest_unix_ms();
   std::memcpy(info.payload_hash.data(), h.payload_hash().data(), 32);
   info.end_of_stream = h.end_of_stream();
-  auto check = core::verify_part(info, f.payload.view(), as_bytes(h.producer_signature()), s.broadcaster);
+  const auto& verifier = m_node.options().part_verifier;
+  auto check = verifier ? verifier(info, f.payload.view(), as_bytes(h.producer_signature()), s.broadcaster)
+                        : core::verify_part(info, f.payload.view(), as_bytes(h.producer_signature()), s.broadcaster);
   if (check != core::PartCheck::ok) {
     ++s.stats.parts_invalid;
     ++s.invalid_by_neighbour[from.to_checksum_hex()];
@@ -441,6 +443,7 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
       for (uint32_t k = 0; k < info.part && missing.size() < 16; ++k) missing.emplace_back(info.segment, k);
     }
   }
+  if (info.duration_us > 0) s.part_duration_us = info.duration_us;
   if (!s.last_from_upstream || std::make_pair(info.segment, info.part) > *s.last_from_upstream) {
     s.last_from_upstream = std::make_pair(info.segment, info.part);
     s.last_end_pts_us = info.pts_us + info.duration_us;
@@ -710,7 +713,15 @@ void StreamRouter::tick(Timestamp now) {
         end_locally(s, "stalled"); // it was flowing and stopped: the broadcaster is gone
       } else if (s.subscribed && s.last_part_at && s.backup &&
                  now - std::max(*s.last_part_at, s.subscribed_at) > o.upstream_silence) {
-        leave_upstream(s, now); // flowing before, silent now: try the backup
+        // Flowing before, silent now: what it did not deliver counts against it
+        // (a relay dropping parts can go silent for seconds), then try the backup.
+        if (auto a = s.upstream ? m_node.address_of(*s.upstream) : std::nullopt) {
+          auto silent_us = to_us(now) - to_us(std::max(*s.last_part_at, s.subscribed_at));
+          auto missed = std::min<int64_t>(16, silent_us / std::max<int64_t>(1, s.part_duration_us));
+          for (int64_t k = 0; k < missed; ++k) m_node.agent().empathy.on_upstream_missing(*a);
+          s.parts_missing += static_cast<uint64_t>(missed);
+        }
+        leave_upstream(s, now);
       }
     }
     route(s, now); // also unsubscribes a stream that just ended

@@ -97,6 +97,7 @@ struct Stream {
   Ewma upstream_latency;
   std::optional<std::pair<uint64_t, uint32_t>> last_from_upstream;
   int64_t last_end_pts_us = 0;
+  uint32_t part_duration_us = 500'000; // as the parts say
   // This reflect window (Node::reflect resets it): for predictions' outcomes.
   struct Window {
     uint64_t expected = 0, on_time = 0, parts = 0;

@@ -1,0 +1,56 @@
+// A simulation scenario (issue #7; docs/sim.md): the TOML file
+// `openstreaming sim SCENARIO.toml` reads. Keys are exact; unknown keys are
+// errors, so a typo never silently runs a different experiment.
+#pragma once
+
+#include "core/result.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace openstreaming::sim {
+
+struct Adversary {
+  double fraction = 0;  // of all nodes (never the broadcasters)
+  std::string behavior; // drop, delay, corrupt, lie-capacity, overprice, free-ride, covert-flash
+  double param = 0;     // drop/corrupt: probability; delay: ms; lie-capacity/overprice: factor
+  double start_s = 0;
+};
+
+struct Scenario {
+  uint64_t seed = 7;
+  double duration_s = 120;
+  // [network]
+  uint64_t nodes = 1000;
+  std::string topology = "random-regular"; // geometric, barabasi-albert
+  uint64_t degree = 8;
+  double latency_ms[2] = {10, 80};
+  double bandwidth_mbps[2] = {20, 100};
+  double loss = 0.001;
+  // [stream]
+  uint64_t broadcasters = 1;
+  double bitrate_kbps = 3000;
+  double segment_s = 2.0;
+  double part_s = 0.5;
+  double playout_delay_s = 3.0; // a part is "played by its deadline" if it arrived within this of its ingest
+  // [viewers]
+  double viewer_fraction = 0.8;
+  double join_spread_s = 10; // viewers join uniformly over the first this-many seconds (0: all at once)
+  // [strategy]
+  std::string strategy = "agent"; // random, latency, gossip, stake-weighted
+  std::vector<Adversary> adversaries;
+  // [churn]
+  double leave_per_min = 0; // fraction of nodes leaving (and rejoining after rejoin_s) per minute
+  double rejoin_s = 30;
+  // [crypto] real: every part's hash and signature checked at every hop; cost-model:
+  // parts are checked by identity (the simulator knows each original), signatures
+  // of handshakes, states and announcements stay real.
+  std::string crypto = "cost-model";
+  std::string name; // from the file name
+
+  static Result<Scenario> parse(const std::string& toml_text, const std::string& source_name);
+  Result<void> validate() const;
+};
+
+} // namespace openstreaming::sim

@@ -1,0 +1,681 @@
+#include "sim/simulator.h"
+
+#include "core/hex.h"
+#include "sim/baselines.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sys/resource.h>
+
+namespace openstreaming::sim {
+
+namespace {
+
+constexpr int64_t kEpochUs = 1'700'000'000'000'000; // the simulated wall clock starts here
+
+class SeededEnv final : public agent::Environment {
+public:
+  explicit SeededEnv(uint64_t seed) : m_random(seed) {}
+  core::RandomSource& random() override { return m_random; }
+  int64_t wall_clock_ms(Timestamp now) override { return to_us(now) / 1000; }
+
+private:
+  core::DeterministicRandom m_random;
+};
+
+double unit(core::RandomSource& rng) {
+  return static_cast<double>(rng.next_u64() >> 11) / 9007199254740992.0;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+}
+
+uint64_t rss_kb() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<uint64_t>(u.ru_maxrss);
+}
+
+double gini(std::vector<double> x) {
+  if (x.size() < 2) return 0;
+  std::sort(x.begin(), x.end());
+  double sum = 0, weighted = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sum += x[i];
+    weighted += static_cast<double>(i + 1) * x[i];
+  }
+  if (sum <= 0) return 0;
+  double n = static_cast<double>(x.size());
+  return (2 * weighted) / (n * sum) - (n + 1) / n;
+}
+
+} // namespace
+
+struct Simulator::SimNode {
+  enum class Role { relay, viewer, broadcaster };
+  std::optional<core::PrivateKey> key; // set in build()
+  agent::NodeOptions options;
+  std::unique_ptr<SeededEnv> env;
+  std::unique_ptr<agent::Node> node;
+  std::unique_ptr<agent::UpstreamPolicy> policy; // baselines only
+  Role role = Role::relay;
+  int adversary = -1;
+  std::size_t stream = 0; // the stream a viewer watches / a broadcaster produces
+  bool alive = false;
+  uint64_t generation = 0;
+  std::optional<Timestamp> wake;
+  double bandwidth_bps = 50e6;
+  Timestamp uplink_busy{};
+  // Viewer measurements.
+  std::optional<Timestamp> joined, first_part;
+  std::vector<int32_t> arrival_ms;     // per part index of its stream: ms after publication, -1: not yet
+  uint64_t next_due = 0;               // next part index to judge for continuity
+  std::optional<uint64_t> start_index; // playback starts with the first part received
+  double last_arrival_s = -1;
+  // Duplicates: parts of each stream this node has seen.
+  std::vector<std::vector<uint8_t>> have;
+  std::optional<double> isolated_at; // adversaries: when most honest neighbours with evidence distrust it
+  bool judged = false;               // some honest neighbour has had evidence about it
+};
+
+Simulator::Simulator(Scenario scenario)
+    : m_sc(std::move(scenario)), m_rng(m_sc.seed), m_t0(timestamp_from_us(kEpochUs)), m_now(m_t0) {}
+
+Simulator::~Simulator() = default;
+
+agent::Node& Simulator::node(std::size_t i) {
+  return *m_nodes[i]->node;
+}
+bool Simulator::is_adversary(std::size_t i) const {
+  return m_nodes[i]->adversary >= 0;
+}
+bool Simulator::is_viewer(std::size_t i) const {
+  return m_nodes[i]->role == SimNode::Role::viewer;
+}
+
+void Simulator::at(Timestamp t, std::function<void()> fn) {
+  m_queue.push(Ev{t, m_seq++, std::move(fn)});
+}
+
+Result<void> Simulator::build() {
+  if (m_sc.strategy == "gossip" || m_sc.strategy == "stake-weighted") {
+    return make_error(Errc::unsupported,
+                      "strategy '" + m_sc.strategy + "' is not implemented yet (agent, random and latency are)");
+  }
+  for (const auto& a : m_sc.adversaries) {
+    if (a.behavior == "sybil") return make_error(Errc::unsupported, "adversary 'sybil' is not implemented yet");
+  }
+  m_rss_before_kb = rss_kb();
+  auto g = make_graph(m_sc.topology, m_sc.nodes, m_sc.degree, m_rng);
+  if (!g) return g.error();
+  m_graph = std::move(*g);
+  const std::size_t n = m_sc.nodes;
+  auto adj = m_graph.adjacency();
+
+  // Roles: broadcasters first among a shuffled order, then adversaries, then viewers.
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[m_rng.uniform(i)]);
+  m_nodes.resize(n);
+  for (std::size_t i = 0; i < n; ++i) m_nodes[i] = std::make_unique<SimNode>();
+  std::size_t pos = 0;
+  for (std::size_t b = 0; b < m_sc.broadcasters; ++b) {
+    SimNode& s = *m_nodes[order[pos++]];
+    s.role = SimNode::Role::broadcaster;
+    s.stream = b;
+    m_broadcasters.push_back(order[pos - 1]);
+  }
+  for (std::size_t k = 0; k < m_sc.adversaries.size(); ++k) {
+    auto count = static_cast<std::size_t>(std::llround(m_sc.adversaries[k].fraction * static_cast<double>(n)));
+    for (std::size_t c = 0; c < count && pos < n; ++c) m_nodes[order[pos++]]->adversary = static_cast<int>(k);
+  }
+  // Viewers among the honest rest (an adversary may also watch: free riders do).
+  std::vector<std::size_t> rest(order.begin() + static_cast<std::ptrdiff_t>(m_sc.broadcasters), order.end());
+  auto viewers =
+      static_cast<std::size_t>(std::llround(m_sc.viewer_fraction * static_cast<double>(n - m_sc.broadcasters)));
+  for (std::size_t i = rest.size(); i > 1; --i) std::swap(rest[i - 1], rest[m_rng.uniform(i)]);
+  for (std::size_t v = 0; v < std::min(viewers, rest.size()); ++v) {
+    SimNode& s = *m_nodes[rest[v]];
+    if (s.adversary >= 0 && m_sc.adversaries[static_cast<std::size_t>(s.adversary)].behavior != "free-ride") continue;
+    s.role = SimNode::Role::viewer;
+    s.stream = v % m_sc.broadcasters;
+  }
+
+  // Links: delay from the latency range (geometric: by distance), each node's access bandwidth from its range.
+  for (std::size_t i = 0; i < n; ++i) {
+    double mbps = m_sc.bandwidth_mbps[0] + unit(m_rng) * (m_sc.bandwidth_mbps[1] - m_sc.bandwidth_mbps[0]);
+    m_nodes[i]->bandwidth_bps = mbps * 1e6;
+  }
+  for (auto [a, b] : m_graph.edges) {
+    double frac = unit(m_rng);
+    if (!m_graph.position.empty()) {
+      double dx = m_graph.position[a].first - m_graph.position[b].first,
+             dy = m_graph.position[a].second - m_graph.position[b].second;
+      frac = std::min(1.0, std::sqrt(dx * dx + dy * dy) / 0.25);
+    }
+    LinkParams p;
+    p.delay = std::chrono::microseconds(
+        static_cast<int64_t>((m_sc.latency_ms[0] + frac * (m_sc.latency_ms[1] - m_sc.latency_ms[0])) * 1000));
+    p.bandwidth_bps = std::min(m_nodes[a]->bandwidth_bps, m_nodes[b]->bandwidth_bps);
+    p.loss = m_sc.loss;
+    p.jitter = p.delay / 10;
+    m_link_of[{a, b}] = m_links.size();
+    m_links.push_back(Link{a, b, p, LinkDirection(p), LinkDirection(p)});
+  }
+
+  // The nodes: the daemon's core with the scenario's settings.
+  for (std::size_t i = 0; i < n; ++i) {
+    SimNode& s = *m_nodes[i];
+    s.key = core::PrivateKey::generate(m_rng);
+    agent::NodeOptions& o = s.options;
+    o.listen_endpoint = "n" + std::to_string(i) + ":7000";
+    for (uint32_t j : adj[i]) {
+      if (j > i) o.bootstrap.push_back(core::Endpoint{"n" + std::to_string(j), 7000});
+    }
+    o.peer_exchange = false;
+    o.target_peers = std::max<std::size_t>(1, o.bootstrap.size());
+    o.max_peers = adj[i].size() + 8;
+    o.roles = {s.role == SimNode::Role::viewer        ? "viewer"
+               : s.role == SimNode::Role::broadcaster ? "broadcaster"
+                                                      : "relay"};
+    o.agent_config.economics.capacity_kbps = static_cast<uint64_t>(s.bandwidth_bps / 1000);
+    o.agent_config.empathy.state_interval = 4s; // fewer signatures at scale; the daemon's default is 2 s
+    o.agent_config.reflect_interval = 2s;
+    o.send_queue_limit = 4 << 20;
+    if (m_sc.crypto == "cost-model") {
+      // Parts are checked by identity: the simulator knows every original
+      // payload buffer, and a corrupted part is a copy. Handshakes, states and
+      // announcements keep their real signatures.
+      o.part_verifier = [this](const core::PartInfo&, ByteView payload, ByteView, const core::Address&) {
+        return payload.empty() || m_meta.count(payload.data()) ? core::PartCheck::ok : core::PartCheck::bad_hash;
+      };
+    }
+    if (s.adversary >= 0) {
+      const Adversary& a = m_sc.adversaries[static_cast<std::size_t>(s.adversary)];
+      agent::Misbehaviour& m = o.misbehave;
+      m.after = std::chrono::microseconds(static_cast<int64_t>(a.start_s * 1e6));
+      if (a.behavior == "drop")
+        m.drop = a.param > 0 ? a.param : 0.5;
+      else if (a.behavior == "delay")
+        m.delay = std::chrono::microseconds(static_cast<int64_t>((a.param > 0 ? a.param : 800) * 1000));
+      else if (a.behavior == "corrupt")
+        m.corrupt = a.param > 0 ? a.param : 1.0;
+      else if (a.behavior == "lie-capacity")
+        m.lie_capacity = a.param > 0 ? a.param : 10;
+      else if (a.behavior == "overprice")
+        m.overprice = a.param > 0 ? a.param : 3;
+      else if (a.behavior == "free-ride")
+        m.drop = 1.0; // takes the stream, passes nothing on
+      else if (a.behavior == "covert-flash")
+        m.drop = a.param > 0 ? a.param : 1.0; // honest until start_s, then all at once
+    }
+    s.env = std::make_unique<SeededEnv>(m_rng.next_u64());
+    s.node = std::make_unique<agent::Node>(*s.key, o, *s.env);
+    if (m_sc.strategy != "agent") {
+      s.policy = make_baseline(m_sc.strategy, m_rng.next_u64());
+      s.node->streams().set_policy(*s.policy);
+    }
+  }
+  m_rss_after_build_kb = rss_kb();
+  return {};
+}
+
+void Simulator::start_node(std::size_t i) {
+  SimNode& s = *m_nodes[i];
+  s.alive = true;
+  s.node->handle_start(m_now);
+  pump(i);
+}
+
+void Simulator::kill_node(std::size_t i) {
+  SimNode& s = *m_nodes[i];
+  s.alive = false;
+  ++s.generation;
+  s.wake.reset();
+  std::vector<std::pair<std::size_t, agent::ConnId>> gone;
+  for (auto it = m_conns.begin(); it != m_conns.end();) {
+    if (it->first.first == i) {
+      gone.emplace_back(it->second.peer, it->second.peer_conn);
+      it = m_conns.erase(it);
+    } else if (it->second.peer == i) {
+      it = m_conns.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto [j, conn] : gone) {
+    uint64_t gen = m_nodes[j]->generation;
+    at(m_now + 20ms, [this, j, conn, gen] {
+      if (!m_nodes[j]->alive || m_nodes[j]->generation != gen) return;
+      m_nodes[j]->node->handle_closed(conn, m_now);
+      pump(j);
+    });
+  }
+}
+
+void Simulator::set_link(std::size_t a, std::size_t b, const LinkParams& p) {
+  auto it = m_link_of.find({std::min(a, b), std::max(a, b)});
+  if (it == m_link_of.end()) return;
+  Link& l = m_links[it->second];
+  l.params = p;
+  l.ab.set(p);
+  l.ba.set(p);
+}
+
+void Simulator::record_part(std::size_t to, const core::Frame& f) {
+  SimNode& s = *m_nodes[to];
+  auto it = m_meta.find(f.payload.view().data());
+  if (it == m_meta.end()) {
+    ++m_invalid_frames; // a corrupted copy (or a part already forgotten)
+    return;
+  }
+  const PartMeta& pm = it->second;
+  if (s.have.size() <= pm.stream) s.have.resize(pm.stream + 1);
+  auto& have = s.have[pm.stream];
+  if (have.size() <= pm.index) have.resize(pm.index + 64, 0);
+  if (have[pm.index]) {
+    ++m_duplicate_frames;
+    return;
+  }
+  have[pm.index] = 1;
+  if (s.role != SimNode::Role::viewer || pm.stream != s.stream) return;
+  double ms = to_seconds(m_now - pm.published) * 1000;
+  if (s.arrival_ms.size() <= pm.index) s.arrival_ms.resize(pm.index + 64, -1);
+  s.arrival_ms[pm.index] = static_cast<int32_t>(std::lround(ms));
+  if (!s.first_part) s.first_part = m_now;
+  if (!s.start_index) {
+    s.start_index = pm.index;
+    s.next_due = pm.index;
+  }
+  s.last_arrival_s = seconds(m_now);
+  m_viewer_latency.push_back(ms);
+  m_second_latency.push_back(ms);
+}
+
+void Simulator::deliver(std::size_t from, agent::ConnId conn, core::Frame frame) {
+  auto it = m_conns.find({from, conn});
+  if (it == m_conns.end()) return;
+  Conn c = it->second;
+  Link& l = m_links[c.link];
+  LinkDirection& dir = c.forward ? l.ab : l.ba;
+  std::size_t size = frame.wire_size();
+  bool part = frame.type == static_cast<uint16_t>(core::MediaFrameType::part);
+  if (part) {
+    ++m_part_frames;
+    m_media_bytes += frame.payload.size;
+    m_control_bytes += size - frame.payload.size;
+  } else {
+    m_control_bytes += size;
+  }
+  SimNode& s = *m_nodes[from];
+  Timestamp when = dir.arrival_via(m_now, size, m_rng, s.uplink_busy, s.bandwidth_bps);
+  std::size_t to = c.peer;
+  agent::ConnId to_conn = c.peer_conn;
+  uint64_t gen = m_nodes[to]->generation;
+  auto shared = std::make_shared<core::Frame>(std::move(frame));
+  at(when, [this, to, to_conn, gen, shared, part] {
+    SimNode& d = *m_nodes[to];
+    if (!d.alive || d.generation != gen) return;
+    if (part) record_part(to, *shared);
+    d.node->handle_frame(to_conn, std::move(*shared), m_now);
+    pump(to);
+  });
+}
+
+void Simulator::pump(std::size_t i) {
+  SimNode& s = *m_nodes[i];
+  if (!s.alive) return;
+  agent::Node& n = *s.node;
+  while (auto t = n.poll_transmit()) {
+    std::size_t size = t->frame.wire_size();
+    deliver(i, t->conn, std::move(t->frame));
+    n.handle_sent(t->conn, size, m_now);
+  }
+  while (auto a = n.poll_action()) {
+    if (auto* c = std::get_if<agent::ConnectRequest>(&*a)) {
+      agent::ConnId conn = c->conn;
+      std::size_t target = SIZE_MAX;
+      if (c->endpoint.host.size() > 1 && c->endpoint.host[0] == 'n') target = std::stoul(c->endpoint.host.substr(1));
+      uint64_t gen = s.generation;
+      auto link =
+          target < m_nodes.size() ? m_link_of.find({std::min(i, target), std::max(i, target)}) : m_link_of.end();
+      if (link == m_link_of.end() || !m_nodes[target]->alive) {
+        at(m_now + 50ms, [this, i, conn, gen] {
+          if (!m_nodes[i]->alive || m_nodes[i]->generation != gen) return;
+          m_nodes[i]->node->handle_connect_failed(conn, m_now);
+          pump(i);
+        });
+        continue;
+      }
+      std::size_t li = link->second;
+      Duration rtt = 2 * m_links[li].params.delay;
+      Hash256 exporter = m_rng.bytes<32>();
+      uint64_t tgen = m_nodes[target]->generation;
+      at(m_now + rtt, [this, i, conn, gen, target, tgen, exporter, li] {
+        bool a_ok = m_nodes[i]->alive && m_nodes[i]->generation == gen;
+        bool b_ok = m_nodes[target]->alive && m_nodes[target]->generation == tgen;
+        if (!a_ok) return;
+        if (!b_ok) {
+          m_nodes[i]->node->handle_connect_failed(conn, m_now);
+          pump(i);
+          return;
+        }
+        agent::ConnId back =
+            m_nodes[target]->node->handle_accepted(core::Endpoint{"n" + std::to_string(i), 7000}, exporter, m_now);
+        bool forward = m_links[li].a == i;
+        m_conns[{i, conn}] = Conn{target, back, li, forward};
+        m_conns[{target, back}] = Conn{i, conn, li, !forward};
+        m_nodes[i]->node->handle_connected(conn, exporter, m_now);
+        pump(target);
+        pump(i);
+      });
+    } else {
+      agent::ConnId conn = std::get<agent::CloseRequest>(*a).conn;
+      auto it = m_conns.find({i, conn});
+      if (it != m_conns.end()) {
+        std::size_t j = it->second.peer;
+        agent::ConnId jconn = it->second.peer_conn;
+        Duration delay = m_links[it->second.link].params.delay;
+        m_conns.erase(it);
+        m_conns.erase({j, jconn});
+        uint64_t jgen = m_nodes[j]->generation;
+        at(m_now + delay, [this, j, jconn, jgen] {
+          if (!m_nodes[j]->alive || m_nodes[j]->generation != jgen) return;
+          m_nodes[j]->node->handle_closed(jconn, m_now);
+          pump(j);
+        });
+      }
+      uint64_t gen = s.generation;
+      at(m_now, [this, i, conn, gen] {
+        if (!m_nodes[i]->alive || m_nodes[i]->generation != gen) return;
+        m_nodes[i]->node->handle_closed(conn, m_now);
+        pump(i);
+      });
+    }
+  }
+  while (n.poll_event()) {
+  }
+  if (auto t = n.poll_timeout(); t && (!s.wake || *t < *s.wake || *s.wake <= m_now)) {
+    s.wake = *t;
+    uint64_t gen = s.generation;
+    Timestamp when = std::max(*t, m_now);
+    at(when, [this, i, gen, when] {
+      SimNode& sl = *m_nodes[i];
+      if (!sl.alive || sl.generation != gen || sl.wake != when) return;
+      sl.wake.reset();
+      sl.node->handle_timeout(m_now);
+      pump(i);
+    });
+  }
+}
+
+void Simulator::publish(std::size_t stream) {
+  std::size_t b = m_broadcasters[stream];
+  SimNode& s = *m_nodes[b];
+  const auto part_us = static_cast<int64_t>(m_sc.part_s * 1e6);
+  const auto per_segment = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(m_sc.segment_s / m_sc.part_s)));
+  uint64_t k = m_next_part[stream]++;
+  if (s.alive) {
+    core::PartInfo info;
+    info.stream_id = m_stream_ids[stream];
+    info.rendition = "source";
+    info.segment = k / per_segment;
+    info.part = static_cast<uint32_t>(k % per_segment);
+    info.independent = info.part == 0;
+    info.pts_us = static_cast<int64_t>(k) * part_us;
+    info.duration_us = static_cast<uint32_t>(part_us);
+    info.ingest_unix_ms = s.env->wall_clock_ms(m_now);
+    auto size = static_cast<std::size_t>(m_sc.bitrate_kbps * 1000 / 8 * m_sc.part_s);
+    auto payload = core::SharedSlice::copy_of(Bytes(size, static_cast<uint8_t>(k)));
+    m_meta[payload.view().data()] = PartMeta{k, stream, m_now};
+    m_published[stream].emplace_back(k, m_now);
+    // Parts older than 64 per stream are far out of every node's window: forget them.
+    m_live_parts.push_back(payload);
+    while (m_live_parts.size() > 64 * m_broadcasters.size()) {
+      m_meta.erase(m_live_parts.front().view().data());
+      m_live_parts.pop_front();
+    }
+    s.node->streams().publish_part(info, payload, m_now);
+    pump(b);
+  }
+  at(m_now + std::chrono::microseconds(part_us), [this, stream] { publish(stream); });
+}
+
+void Simulator::churn() {
+  double per_second = m_sc.leave_per_min * static_cast<double>(m_nodes.size()) / 60.0;
+  m_churn_carry += per_second;
+  while (m_churn_carry >= 1) {
+    m_churn_carry -= 1;
+    std::size_t i = m_rng.uniform(m_nodes.size());
+    SimNode& s = *m_nodes[i];
+    if (s.role == SimNode::Role::broadcaster || !s.alive) continue;
+    kill_node(i);
+    at(m_now + std::chrono::microseconds(static_cast<int64_t>(m_sc.rejoin_s * 1e6)), [this, i] {
+      SimNode& r = *m_nodes[i];
+      r.env = std::make_unique<SeededEnv>(m_rng.next_u64());
+      r.node = std::make_unique<agent::Node>(*r.key, r.options, *r.env);
+      if (r.policy) r.node->streams().set_policy(*r.policy);
+      start_node(i);
+      if (r.role == SimNode::Role::viewer) {
+        r.node->streams().watch(core::to_hex(m_stream_ids[r.stream], false), m_now);
+        pump(i);
+      }
+    });
+  }
+}
+
+void Simulator::sample_second() {
+  double t = seconds(m_now);
+  Sample smp;
+  smp.t = t;
+  const double playout_ms = m_sc.playout_delay_s * 1000;
+  uint64_t due = 0, played = 0;
+  for (auto& sp : m_nodes) {
+    SimNode& s = *sp;
+    if (s.role != SimNode::Role::viewer || !s.joined) continue;
+    const auto& pub = m_published[s.stream];
+    if (!s.start_index) {
+      // Nothing yet: every part whose deadline passed since the viewer joined (+ a join allowance of the playout delay)
+      // is missed.
+      continue;
+    }
+    while (s.next_due < pub.size() && to_seconds(m_now - pub[s.next_due].second) * 1000 >= playout_ms) {
+      ++due;
+      int32_t a = s.next_due < s.arrival_ms.size() ? s.arrival_ms[s.next_due] : -1;
+      if (a >= 0 && a <= playout_ms) ++played;
+      ++s.next_due;
+    }
+    if (s.last_arrival_s > t - 1) ++smp.viewers_playing;
+  }
+  m_due_total += due;
+  m_played_total += played;
+  smp.continuity = due ? static_cast<double>(played) / static_cast<double>(due) : 1.0;
+  smp.latency_p50_ms = quantile(m_second_latency, 0.5);
+  m_second_latency.clear();
+  // Coherence: how honest neighbours rate adversaries, and each other.
+  double adv_sum = 0, hon_sum = 0;
+  uint64_t adv_n = 0, hon_n = 0;
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    SimNode& s = *m_nodes[i];
+    if (!s.alive) continue;
+    bool adversary = s.adversary >= 0;
+    if (!adversary && i % 16 != 0) continue; // a sample of the honest ones is enough
+    uint64_t judges = 0, distrust = 0;
+    for (uint32_t j : m_graph_adj[i]) {
+      SimNode& h = *m_nodes[j];
+      if (!h.alive || h.adversary >= 0) continue;
+      const agent::NeighbourProfile* p = h.node->agent().memory.find(s.key->address());
+      if (!p) continue;
+      // A judge is a neighbour with evidence: it took parts from it (or missed them).
+      if (p->parts_from > 0 || p->parts_missing > 0 || p->parts_invalid > 0) {
+        ++judges;
+        if (p->status != agent::NeighbourStatus::trusted) ++distrust;
+      }
+      if (adversary) {
+        adv_sum += p->coherence.score;
+        ++adv_n;
+      } else {
+        hon_sum += p->coherence.score;
+        ++hon_n;
+      }
+    }
+    if (adversary && judges > 0) s.judged = true;
+    if (adversary && !s.isolated_at && judges > 0 && 2 * distrust >= judges) {
+      double start = m_sc.adversaries[static_cast<std::size_t>(s.adversary)].start_s;
+      if (t >= start) s.isolated_at = t;
+    }
+  }
+  smp.adversary_coherence = adv_n ? adv_sum / static_cast<double>(adv_n) : 1.0;
+  smp.honest_coherence = hon_n ? hon_sum / static_cast<double>(hon_n) : 1.0;
+  smp.events = m_events;
+  m_samples.push_back(smp);
+}
+
+void Simulator::run(const std::function<void(double, uint64_t)>& progress) {
+  auto wall_start = std::chrono::steady_clock::now();
+  m_graph_adj = m_graph.adjacency();
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) start_node(i);
+  m_next_part.assign(m_broadcasters.size(), 0);
+  m_published.assign(m_broadcasters.size(), {});
+  for (std::size_t b = 0; b < m_broadcasters.size(); ++b) {
+    std::size_t bi = m_broadcasters[b];
+    m_stream_ids.push_back(
+        m_nodes[bi]->node->streams().start_stream("stream" + std::to_string(b), "sim stream", "", m_now));
+    pump(bi);
+  }
+  for (std::size_t b = 0; b < m_broadcasters.size(); ++b) {
+    at(m_now + 1s, [this, b] { publish(b); });
+  }
+  // Viewers join over the first join_spread_s seconds (after a second for the mesh to form).
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    if (m_nodes[i]->role != SimNode::Role::viewer) continue;
+    double at_s = 1.0 + (m_sc.join_spread_s > 0 ? unit(m_rng) * m_sc.join_spread_s : 0.0);
+    at(m_t0 + std::chrono::microseconds(static_cast<int64_t>(at_s * 1e6)), [this, i] {
+      SimNode& s = *m_nodes[i];
+      if (!s.alive) return;
+      s.joined = m_now;
+      s.node->streams().watch(core::to_hex(m_stream_ids[s.stream], false), m_now);
+      pump(i);
+    });
+  }
+  const auto seconds_total = static_cast<int64_t>(std::ceil(m_sc.duration_s));
+  for (int64_t sec = 1; sec <= seconds_total; ++sec) {
+    at(m_t0 + std::chrono::seconds(sec), [this, sec, seconds_total, &progress] {
+      sample_second();
+      if (m_sc.leave_per_min > 0) churn();
+      if (progress) progress(static_cast<double>(sec) / static_cast<double>(seconds_total), m_events);
+    });
+  }
+  Timestamp end = m_t0 + std::chrono::microseconds(static_cast<int64_t>(m_sc.duration_s * 1e6));
+  while (!m_queue.empty() && m_queue.top().t <= end) {
+    Ev ev = m_queue.top();
+    m_queue.pop();
+    m_now = ev.t;
+    ++m_events;
+    ev.fn();
+  }
+  m_now = end;
+  m_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+}
+
+std::vector<double> Simulator::latencies() const {
+  std::vector<double> v = m_viewer_latency;
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<double> Simulator::honest_earnings_ether() const {
+  std::vector<double> out;
+  for (const auto& sp : m_nodes) {
+    if (sp->adversary >= 0 || sp->role == SimNode::Role::broadcaster) continue;
+    const core::Amount& e = sp->node->agent().memory.self().earnings_wei;
+    out.push_back(static_cast<double>(e.wei() / core::U256(1'000'000'000ULL)) / 1e9);
+  }
+  return out;
+}
+
+nlohmann::json Simulator::summary() const {
+  using nlohmann::json;
+  std::vector<double> join;
+  double viewer_hours = 0;
+  uint64_t viewers = 0, adversaries = 0;
+  core::U256 paid = 0;
+  double mae_weighted = 0;
+  uint64_t mae_n = 0;
+  for (const auto& sp : m_nodes) {
+    const SimNode& s = *sp;
+    if (s.adversary >= 0) ++adversaries;
+    paid += s.node->agent().memory.self().earnings_wei.wei();
+    for (const auto& [name, st] : s.node->agent().memory.predictors()) {
+      mae_weighted += st.mae * static_cast<double>(st.n);
+      mae_n += st.n;
+    }
+    if (s.role != SimNode::Role::viewer) continue;
+    ++viewers;
+    if (s.joined) viewer_hours += to_seconds(m_now - *s.joined) / 3600.0;
+    if (s.joined && s.first_part) join.push_back(to_seconds(*s.first_part - *s.joined));
+  }
+  std::vector<double> isolation;
+  for (const auto& sp : m_nodes) {
+    if (sp->adversary < 0 || !sp->judged) continue; // never used by anyone: nothing to judge it on
+    double start = m_sc.adversaries[static_cast<std::size_t>(sp->adversary)].start_s;
+    // Never isolated within the run: censored at the end of the run.
+    isolation.push_back((sp->isolated_at ? *sp->isolated_at : m_sc.duration_s) - start);
+  }
+  double rss_mb = static_cast<double>(rss_kb()) / 1024.0;
+  json j = {
+      {"continuity_index", m_due_total ? static_cast<double>(m_played_total) / static_cast<double>(m_due_total) : 0.0},
+      {"latency_ms",
+       {{"p50", quantile(m_viewer_latency, 0.5)},
+        {"p95", quantile(m_viewer_latency, 0.95)},
+        {"p99", quantile(m_viewer_latency, 0.99)}}},
+      {"join_s", {{"p50", quantile(join, 0.5)}, {"p95", quantile(join, 0.95)}}},
+      {"duplicate_ratio",
+       m_part_frames ? static_cast<double>(m_duplicate_frames) / static_cast<double>(m_part_frames) : 0.0},
+      {"control_overhead",
+       m_media_bytes ? static_cast<double>(m_control_bytes) / static_cast<double>(m_media_bytes) : 0.0},
+      {"cost_per_viewer_hour_wei",
+       viewer_hours > 0
+           ? (paid * core::U256(1000) / core::U256(static_cast<uint64_t>(std::max(1.0, viewer_hours * 1000)))).str()
+           : "0"},
+      {"honest_earnings_gini", gini(honest_earnings_ether())},
+      {"adversary_isolation_s", isolation.empty() ? json(nullptr) : json(quantile(isolation, 0.5))},
+      {"prediction_mae", mae_n ? mae_weighted / static_cast<double>(mae_n) : 0.0},
+      {"events", m_events},
+      {"wall_s", m_wall_s},
+      {"peak_rss_mb", rss_mb},
+      {"strategy", m_sc.strategy},
+      {"seed", m_sc.seed},
+      {"scenario", m_sc.name},
+      {"nodes", m_nodes.size()},
+      {"viewers", viewers},
+      {"adversaries", adversaries},
+      {"crypto", m_sc.crypto},
+      {"duration_s", m_sc.duration_s},
+      {"parts_published", m_next_part.empty() ? 0 : m_next_part[0]},
+      {"parts_due", m_due_total},
+      {"invalid_part_frames", m_invalid_frames},
+      {"events_per_s", m_wall_s > 0 ? static_cast<double>(m_events) / m_wall_s : 0.0},
+      {"memory_per_node_kb", m_nodes.empty() ? 0.0
+                                             : static_cast<double>(rss_kb() - std::min(rss_kb(), m_rss_before_kb)) /
+                                                   static_cast<double>(m_nodes.size())},
+  };
+  return j;
+}
+
+std::string Simulator::timeseries_csv() const {
+  std::string out = "t_s,continuity,latency_p50_ms,adversary_coherence,honest_coherence,viewers_playing,events\n";
+  char line[256];
+  for (const auto& s : m_samples) {
+    std::snprintf(line, sizeof line, "%.0f,%.4f,%.1f,%.4f,%.4f,%llu,%llu\n", s.t, s.continuity, s.latency_p50_ms,
+                  s.adversary_coherence, s.honest_coherence, static_cast<unsigned long long>(s.viewers_playing),
+                  static_cast<unsigned long long>(s.events));
+    out += line;
+  }
+  return out;
+}
+
+} // namespace openstreaming::sim

@@ -1,0 +1,137 @@
+// The simulator (issue #7; docs/sim.md): the unchanged agent core — one
+// agent::Node per simulated node, the same code the daemon runs — driven by a
+// single-threaded discrete-event scheduler keyed by (time, sequence) over
+// virtual links (src/sim/link.h), with broadcasters, viewers, adversaries and
+// churn from a Scenario. Same scenario and seed → the same events in the same
+// order → the same summary (apart from `wall_s` and `peak_rss_mb`).
+//
+// What it measures (summary.json, timeseries.csv; docs/sim.md defines each):
+// continuity, latency, join time, duplicates, control overhead, cost per viewer
+// hour, the Gini coefficient of honest earnings, how fast adversaries are
+// isolated, the agents' prediction error, events, wall time and memory.
+#pragma once
+
+#include "agent/node.h"
+#include "sim/link.h"
+#include "sim/scenario.h"
+#include "sim/topology.h"
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+namespace openstreaming::sim {
+
+struct Sample { // one simulated second
+  double t = 0;
+  double continuity = 1;          // parts due this second that were played on time / due (viewers)
+  double latency_p50_ms = 0;      // of the parts that reached viewers this second
+  double adversary_coherence = 1; // mean score honest neighbours give adversaries (1: none)
+  double honest_coherence = 1;    // mean score honest nodes give each other
+  uint64_t viewers_playing = 0;   // viewers that received a part this second
+  uint64_t events = 0;            // cumulative
+};
+
+class Simulator {
+public:
+  explicit Simulator(Scenario scenario);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Builds the graph and the nodes. Errors for settings the simulator cannot run.
+  Result<void> build();
+  // Runs to duration_s; `progress` (if set) is called with the fraction done every simulated second.
+  void run(const std::function<void(double fraction, uint64_t events)>& progress = {});
+
+  nlohmann::json summary() const;
+  std::string timeseries_csv() const;
+  const std::vector<Sample>& samples() const { return m_samples; }
+  // Latency of every part that reached a viewer, sorted (for the CDF).
+  std::vector<double> latencies() const;
+  std::vector<double> honest_earnings_ether() const;
+  // For tests: the nodes and their roles.
+  std::size_t size() const { return m_nodes.size(); }
+  agent::Node& node(std::size_t i);
+  bool is_adversary(std::size_t i) const;
+  bool is_viewer(std::size_t i) const;
+  const Scenario& scenario() const { return m_sc; }
+  // Changes a link's parameters mid-run (both directions).
+  void set_link(std::size_t a, std::size_t b, const LinkParams& p);
+
+  struct SimNode;
+
+private:
+  struct Ev {
+    Timestamp t;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Ev& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+  struct Conn {
+    std::size_t peer;
+    agent::ConnId peer_conn;
+    std::size_t link; // index into m_links
+    bool forward;     // direction: a -> b
+  };
+  struct Link {
+    std::size_t a, b;
+    LinkParams params;
+    LinkDirection ab, ba;
+  };
+  struct PartMeta {
+    uint64_t index; // global part number of its stream
+    std::size_t stream;
+    Timestamp published;
+  };
+
+  void at(Timestamp t, std::function<void()> fn);
+  void pump(std::size_t i);
+  void deliver(std::size_t from, agent::ConnId conn, core::Frame frame);
+  void start_node(std::size_t i);
+  void kill_node(std::size_t i);
+  void publish(std::size_t stream);
+  void sample_second();
+  void churn();
+  void record_part(std::size_t to, const core::Frame& f);
+  double seconds(Timestamp t) const { return to_seconds(t - m_t0); }
+
+  Scenario m_sc;
+  core::DeterministicRandom m_rng;
+  Graph m_graph;
+  std::vector<std::unique_ptr<SimNode>> m_nodes;
+  std::vector<Link> m_links;
+  std::map<std::pair<std::size_t, std::size_t>, std::size_t> m_link_of; // (min, max) -> link
+  std::map<std::pair<std::size_t, agent::ConnId>, Conn> m_conns;
+  std::priority_queue<Ev, std::vector<Ev>, std::greater<>> m_queue;
+  uint64_t m_seq = 0;
+  uint64_t m_events = 0;
+  Timestamp m_t0, m_now;
+  std::vector<std::size_t> m_broadcasters;
+  std::vector<core::StreamId> m_stream_ids;
+  std::vector<uint64_t> m_next_part; // per stream
+  // The last parts published, kept alive so that their payload addresses are
+  // theirs alone: a payload is an original exactly when its address is here.
+  std::unordered_map<const void*, PartMeta> m_meta; // payload data -> which part
+  std::deque<core::SharedSlice> m_live_parts;
+  std::vector<std::vector<std::pair<uint64_t, Timestamp>>> m_published; // per stream: (index, time)
+  std::unique_ptr<agent::UpstreamPolicy> m_policy_template;
+  // Measurements.
+  uint64_t m_part_frames = 0, m_duplicate_frames = 0, m_invalid_frames = 0;
+  uint64_t m_media_bytes = 0, m_control_bytes = 0;
+  std::vector<double> m_viewer_latency; // every first arrival at a viewer, ms
+  std::vector<double> m_second_latency; // this second's
+  std::vector<Sample> m_samples;
+  uint64_t m_due_total = 0, m_played_total = 0;
+  std::vector<std::vector<uint32_t>> m_graph_adj;
+  double m_churn_carry = 0;
+  double m_wall_s = 0;
+  uint64_t m_rss_before_kb = 0, m_rss_after_build_kb = 0;
+};
+
+} // namespace openstreaming::sim
