@@ -48,7 +48,11 @@ struct AgentOptions {
 struct Agent {
   explicit Agent(const AgentOptions& o)
       : options(o), empathy(memory, o.empathy), economics(memory, o.economics),
-        propagation(memory, empathy, economics, o.propagation) {}
+        propagation(memory, empathy, economics, o.propagation) {
+    empathy.set_fair_price([this](uint32_t load_pct) { return economics.fair_quote(load_pct); });
+  }
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
   AgentOptions options;
   Memory memory;
   Empathy empathy;

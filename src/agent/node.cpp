@@ -859,6 +859,11 @@ void Node::send_states(Timestamp now) {
       l->set_latency_ms(0);
       continue;
     }
+    if (s.upstream && body.gaps_size() < kMaxStateEntries) {
+      auto* g = body.add_gaps();
+      g->set_stream_id(std::string(id.begin(), id.end()));
+      g->set_missing(s.parts_missing);
+    }
     if (s.upstream_latency.n > 0 && body.latencies_size() < kMaxStateEntries) {
       auto* l = body.add_latencies();
       l->set_stream_id(std::string(id.begin(), id.end()));
@@ -894,7 +899,7 @@ void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
   wire::StateBody body;
   if (!msg.ParseFromArray(f.header.data(), static_cast<int>(f.header.size())) || msg.body().size() > kMaxStateBody ||
       !body.ParseFromString(msg.body()) || body.needs_size() > kMaxStateEntries ||
-      body.latencies_size() > kMaxStateEntries) {
+      body.latencies_size() > kMaxStateEntries || body.gaps_size() > kMaxStateEntries) {
     disconnect(p, DisconnectReason::protocol_error, "malformed neighbour_state", now);
     return;
   }
@@ -926,6 +931,15 @@ void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
   }
   if (m_agent->empathy.on_state(*p.address, c, valid, wall_ms(now))) {
     shun_peer(p.conn, "forged neighbour_state (signature is not " + p.address->to_checksum_hex() + "'s)", now);
+    return;
+  }
+  if (valid) {
+    for (const auto& g : body.gaps()) {
+      if (g.stream_id().size() != 32) continue;
+      core::StreamId id{};
+      std::memcpy(id.data(), g.stream_id().data(), 32);
+      m_streams->on_upstream_gaps(p.conn, *p.address, id, g.missing());
+    }
   }
 }
 

@@ -453,6 +453,7 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
     ++s.parts_missing;
     ++s.window.expected;
     empathy.on_upstream_missing(from);
+    ++s.blamed[from.to_checksum_hex()];
     // Repair before the playback deadline: ask the backup (it pulls it through if need be).
     std::optional<ConnId> helper = s.backup;
     if (helper && s.fetched.size() < 64 && s.fetched.insert(key).second) send_fetch(s, *helper, key.first, key.second);
@@ -590,6 +591,22 @@ bool StreamRouter::on_fetch(ConnId conn, const Frame& f, Timestamp /*now*/) {
   return true;
 }
 
+void StreamRouter::on_upstream_gaps(ConnId conn, const core::Address& from, const core::StreamId& id,
+                                    uint64_t cumulative) {
+  auto it = m_streams.find(id);
+  if (it == m_streams.end()) return;
+  Stream& s = it->second;
+  std::string key = from.to_checksum_hex();
+  auto seen = s.gaps_seen.find(key);
+  uint64_t before = seen == s.gaps_seen.end() ? cumulative : seen->second; // the first report is the baseline
+  s.gaps_seen[key] = cumulative;
+  if (s.upstream != conn || cumulative <= before) return;
+  // Refund at most what we charged it: a liar cannot buy credit in advance.
+  uint64_t refund = std::min(cumulative - before, s.blamed[key]);
+  s.blamed[key] -= refund;
+  if (refund > 0) m_node.agent().empathy.on_upstream_excused(from, refund);
+}
+
 std::set<ConnId> StreamRouter::subscriber_conns() const {
   std::set<ConnId> out;
   for (const auto& [id, s] : m_streams) out.insert(s.subscribers.begin(), s.subscribers.end());
@@ -720,6 +737,7 @@ void StreamRouter::tick(Timestamp now) {
           auto missed = std::min<int64_t>(16, silent_us / std::max<int64_t>(1, s.part_duration_us));
           for (int64_t k = 0; k < missed; ++k) m_node.agent().empathy.on_upstream_missing(*a);
           s.parts_missing += static_cast<uint64_t>(missed);
+          s.blamed[a->to_checksum_hex()] += static_cast<uint64_t>(missed);
         }
         leave_upstream(s, now);
       }

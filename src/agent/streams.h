@@ -98,6 +98,10 @@ struct Stream {
   std::optional<std::pair<uint64_t, uint32_t>> last_from_upstream;
   int64_t last_end_pts_us = 0;
   uint32_t part_duration_us = 500'000; // as the parts say
+  // Gaps excused: parts missing from our upstream that it says its own upstream
+  // never gave it (its StateBody.gaps). Per upstream address (hex).
+  std::map<std::string, uint64_t> blamed;    // missing parts charged to it, not yet excused
+  std::map<std::string, uint64_t> gaps_seen; // its last reported cumulative gap count
   // This reflect window (Node::reflect resets it): for predictions' outcomes.
   struct Window {
     uint64_t expected = 0, on_time = 0, parts = 0;
@@ -156,6 +160,10 @@ public:
   std::optional<Timestamp> next_release() const;
   void release_delayed(Timestamp now);
   const Stream* find(const core::StreamId& id) const;
+  // Our upstream `from` reports how many parts of `id` its own upstream failed
+  // to give it (cumulative); those it newly reports are refunded from what we
+  // charged it (a relay is not blamed for a dropper above it).
+  void on_upstream_gaps(ConnId conn, const core::Address& from, const core::StreamId& id, uint64_t cumulative);
   // Every neighbour we send some stream to (our payers).
   std::set<ConnId> subscriber_conns() const;
   std::optional<core::StreamId> resolve(const std::string& id_or_name) const;

@@ -200,6 +200,7 @@ json neighbors_json(net::NodeRuntime& rt) {
            {"parts_from", p.parts_from},
            {"parts_late", p.parts_late},
            {"parts_missing", p.parts_missing},
+           {"parts_excused", p.parts_excused},
            {"parts_invalid", p.parts_invalid},
            {"states_received", p.states_received},
            {"states_forged", p.states_forged},

@@ -26,9 +26,9 @@ namespace openstreaming::agent {
 struct EconomicsOptions {
   core::Amount bandwidth_cost_wei_per_mb = core::Amount::from_wei(1'000'000'000); // 1 gwei per MB
   core::Amount cpu_cost_wei_per_mb = core::Amount::from_wei(0);
-  uint64_t capacity_kbps = 0;   // upload capacity; 0 = not limited
-  double needy_reserve = 0.10;  // fraction of capacity kept for needy neighbours
-  double overprice = 1.0;       // test/demo misbehaviour: quote x this
+  uint64_t capacity_kbps = 0;  // upload capacity; 0 = not limited
+  double needy_reserve = 0.10; // fraction of capacity kept for needy neighbours
+  double overprice = 1.0;      // test/demo misbehaviour: quote x this
 };
 
 struct Admission {
@@ -49,6 +49,9 @@ public:
   const core::Amount& update_quote();
   const core::Amount& current_quote() const { return m_quote; }
   core::Amount mean_neighbour_quote() const;
+  // What an honest node at `load_pct` quotes by the formula, with our cost model
+  // and the neighbours' mean (no overprice): the empathy module's fair price.
+  core::Amount fair_quote(uint32_t load_pct) const;
 
   // Whether to serve one more subscriber of a stream of `stream_kbps` while we
   // already send `used_kbps`; `max_price` is the subscriber's limit (none: any).

@@ -36,13 +36,29 @@ void Empathy::on_upstream_missing(const core::Address& from) {
   rescore(p);
 }
 
+void Empathy::on_upstream_excused(const core::Address& from, uint64_t n) {
+  NeighbourProfile& p = m_memory.neighbour(from);
+  n = std::min<uint64_t>(n, 64);
+  p.parts_missing -= std::min(p.parts_missing, n);
+  p.parts_excused += n;
+  // The mirror of on_upstream_missing: as if those parts had come on time.
+  for (uint64_t k = 0; k < n; ++k) {
+    p.on_time.add(true, m_o.alpha_parts);
+    p.on_time_recent.add(true, m_o.alpha_recent);
+    p.on_time_recent.add(true, m_o.alpha_recent);
+  }
+  rescore(p);
+}
+
 void Empathy::on_rate_sample(const core::Address& from, double kbps) {
   NeighbourProfile& p = m_memory.neighbour(from);
   p.rate_kbps.add(kbps, m_o.alpha_rate);
   rescore(p);
 }
 
-void Empathy::on_rtt(const core::Address& from, double rtt_ms) { m_memory.neighbour(from).rtt_ms.add(rtt_ms, 0.2); }
+void Empathy::on_rtt(const core::Address& from, double rtt_ms) {
+  m_memory.neighbour(from).rtt_ms.add(rtt_ms, 0.2);
+}
 
 bool Empathy::on_invalid_part(const core::Address& from, int64_t now_ms) {
   NeighbourProfile& p = m_memory.neighbour(from);
@@ -74,7 +90,9 @@ bool Empathy::on_state(const core::Address& from, const NeighbourClaims& claims,
   return false;
 }
 
-void Empathy::on_refused(const core::Address& from) { ++m_memory.neighbour(from).subscriptions_refused; }
+void Empathy::on_refused(const core::Address& from) {
+  ++m_memory.neighbour(from).subscriptions_refused;
+}
 
 void Empathy::shun(NeighbourProfile& p, int64_t now_ms, const std::string& why) {
   p.shunned_until_ms = now_ms + m_o.shun_ms;
@@ -90,9 +108,12 @@ void Empathy::rescore(NeighbourProfile& p) const {
   if (p.claims && p.claims->capacity_kbps > 0 && p.rate_kbps.n >= m_o.min_rate_samples) {
     c.capacity = p.rate_kbps.mean >= m_o.capacity_ratio * static_cast<double>(p.claims->capacity_kbps);
   }
-  if (p.claims && p.claims->has_quote && m_expected.wei() > 0) {
+  // Fair: what the quote formula gives at the load the neighbour claims (a busy
+  // honest node asks more); without the formula, our own quote.
+  core::Amount expected = m_fair && p.claims ? m_fair(p.claims->load_pct) : m_expected;
+  if (p.claims && p.claims->has_quote && expected.wei() > 0 && m_expected.wei() > 0) {
     // |quote - expected| <= tolerance x expected, in integers (percent).
-    core::U256 q = p.claims->quote_wei_per_mb.wei() * 100, e = m_expected.wei();
+    core::U256 q = p.claims->quote_wei_per_mb.wei() * 100, e = expected.wei();
     auto pct = static_cast<unsigned>(m_o.price_tolerance * 100 + 0.5);
     c.price = q <= e * (100 + pct) && q >= e * (100 - std::min(pct, 100u));
   }

@@ -30,6 +30,8 @@
 
 #include "agent/memory/memory.h"
 
+#include <functional>
+
 namespace openstreaming::agent {
 
 struct EmpathyOptions {
@@ -66,6 +68,10 @@ public:
   bool on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms, double rtt_ms);
   // A part we expected from our upstream `from` never came (repaired or lost).
   void on_upstream_missing(const core::Address& from);
+  // The fair price for a neighbour at its claimed load (the economic module's formula).
+  void set_fair_price(std::function<core::Amount(uint32_t load_pct)> fair) { m_fair = std::move(fair); }
+  // `n` parts charged as missing turned out to be missing upstream of it: undone.
+  void on_upstream_excused(const core::Address& from, uint64_t n);
   void on_rate_sample(const core::Address& from, double kbps);
   void on_rtt(const core::Address& from, double rtt_ms);
   // Returns true when the neighbour is now hostile (shun it).
@@ -88,7 +94,8 @@ private:
   void rescore(NeighbourProfile& p) const;
   Memory& m_memory;
   EmpathyOptions m_o;
-  core::Amount m_expected; // the fair price, as of the last evaluate()
+  core::Amount m_expected;                      // the fair price, as of the last evaluate()
+  std::function<core::Amount(uint32_t)> m_fair; // fair quote at a neighbour's claimed load (set by Agent)
 };
 
 } // namespace openstreaming::agent

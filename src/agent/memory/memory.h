@@ -78,6 +78,7 @@ struct NeighbourProfile {
   Ratio on_time_recent;   // the same over fewer parts (cooperation reacts faster than reliability)
   Ratio claims_confirmed; // its checkable claims that observation confirmed
   uint64_t parts_from = 0, parts_late = 0, parts_missing = 0, parts_invalid = 0;
+  uint64_t parts_excused = 0; // missing parts it showed were missing upstream of it
   uint64_t states_received = 0, states_forged = 0, subscriptions_refused = 0;
   // Judgement.
   CoherenceComponents coherence;
