@@ -68,9 +68,15 @@ public:
     if (!ctx.flowing) {
       out.primary = nearest(c)->conn;
     } else {
-      const UpstreamCandidate* best = &*std::min_element(c.begin(), c.end(), [](const auto& a, const auto& b) {
-        return a.rtt_ms != b.rtt_ms ? a.rtt_ms < b.rtt_ms : a.conn < b.conn;
-      });
+      // Lowest RTT among the candidates at most one hop farther than the nearest:
+      // ignoring distance entirely lets routes form loops (A takes from B takes
+      // from C takes from A) that count to infinity, which no real policy can do.
+      uint32_t min_hops = nearest(c)->hops;
+      const UpstreamCandidate* best = nullptr;
+      for (const auto& x : c) {
+        if (x.hops > min_hops + 1) continue;
+        if (!best || x.rtt_ms < best->rtt_ms || (x.rtt_ms == best->rtt_ms && x.conn < best->conn)) best = &x;
+      }
       const UpstreamCandidate* cur = find(c, current);
       out.primary = cur && best->rtt_ms > 0.8 * cur->rtt_ms ? cur->conn : best->conn;
     }

@@ -3,7 +3,8 @@
 // implements. The agent's other modules still run (empathy rates neighbours,
 // hostile ones are still shunned by the node core); only the route choice differs.
 //   random   a uniformly random candidate, kept until it goes away
-//   latency  the lowest RTT, re-chosen when another is 20 % lower (no hop count, no scores)
+//   latency  the lowest RTT among candidates at most one hop farther than the nearest
+//            (loop safety), re-chosen when another is 20 % lower; no scores
 // While nothing flows both pick the nearest (fewest hops, then RTT), as every
 // policy must: that choice only sets the distance the node advertises.
 #pragma once
