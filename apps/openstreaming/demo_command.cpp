@@ -16,7 +16,6 @@
 #include "apps/openstreaming/cli.h"
 #include "core/amount.h"
 #include "core/keystore.h"
-#include "ledger/state.h"
 #include "platform/child_process.h"
 #include "platform/files.h"
 #include "platform/system_random.h"
@@ -263,10 +262,8 @@ private:
 };
 
 std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream o;
-  o << f.rdbuf();
-  return o.str();
+  auto t = platform::read_file(p);
+  return t ? *t : std::string();
 }
 
 std::string node_config(const Member& m, const fs::path& dir, const std::map<std::string, std::string>& p2p_of) {
@@ -375,8 +372,8 @@ int run_demo(const DemoFlags& f) {
   auto lurl = *api::HttpUrl::parse(ledger_url);
   for (const auto& m : members) {
     if (m.role == "broadcaster") continue; // it only earns
-    auto tx = ledger::sign_tx(m.key, 0, "fund", {{"deposit", "10ether"}, {"reserve", "1ether"}}, 1337);
-    if (auto r = api::ledger_rpc(lurl, "ledger_sendTransaction", {{"tx", tx.to_json()}}); !r) return fail(r.error());
+    if (auto r = api::ledger_submit(lurl, m.key, "fund", {{"deposit", "10ether"}, {"reserve", "1ether"}}); !r)
+      return fail(r.error());
   }
 
   // The nodes, upstream first, each waiting for its "listening" lines.

@@ -5,7 +5,6 @@
 #include "api/ledger_link.h"
 #include "apps/openstreaming/cli.h"
 #include "core/amount.h"
-#include "ledger/state.h"
 #include "platform/key_files.h"
 
 #include <nlohmann/json.hpp>
@@ -44,13 +43,9 @@ Result<core::PrivateKey> key_of(const WalletFlags& f) {
 int submit(const WalletFlags& f, const std::string& kind, json args) {
   auto key = key_of(f);
   if (!key) return fail(key.error());
-  auto status = rpc(f.ledger, "ledger_status", json::object());
-  if (!status) return fail(status.error());
-  auto acct = rpc(f.ledger, "ledger_getAccount", {{"address", key->address().to_checksum_hex()}});
-  if (!acct) return fail(acct.error());
-  ledger::Tx tx = ledger::sign_tx(*key, (*acct)["nonce"].get<uint64_t>(), kind, std::move(args),
-                                  (*status)["chain_id"].get<uint64_t>());
-  auto r = rpc(f.ledger, "ledger_sendTransaction", {{"tx", tx.to_json()}});
+  auto url = api::HttpUrl::parse(f.ledger);
+  if (!url) return fail(url.error());
+  auto r = api::ledger_submit(*url, *key, kind, std::move(args));
   if (!r) return fail(r.error());
   std::cout << r->dump() << "\n";
   return kOk;

@@ -450,10 +450,8 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
   }
   for (const auto& key : missing) {
     if (s.seen.count(key)) continue;
-    ++s.parts_missing;
     ++s.window.expected;
-    empathy.on_upstream_missing(from);
-    ++s.blamed[from.to_checksum_hex()];
+    charge_missing(s, from, 1);
     // Repair before the playback deadline: ask the backup (it pulls it through if need be).
     std::optional<ConnId> helper = s.backup;
     if (helper && s.fetched.size() < 64 && s.fetched.insert(key).second) send_fetch(s, *helper, key.first, key.second);
@@ -589,6 +587,14 @@ bool StreamRouter::on_fetch(ConnId conn, const Frame& f, Timestamp /*now*/) {
   }
   if (first && up && *up != conn) send_fetch(s, *up, req.segment(), req.part());
   return true;
+}
+
+// Parts `from` should have sent and did not: held against it (and refundable
+// when it shows its own upstream never gave them, see on_upstream_gaps).
+void StreamRouter::charge_missing(Stream& s, const core::Address& from, uint64_t n) {
+  s.parts_missing += n;
+  s.blamed[from.to_checksum_hex()] += n;
+  for (uint64_t k = 0; k < n; ++k) m_node.agent().empathy.on_upstream_missing(from);
 }
 
 void StreamRouter::on_upstream_gaps(ConnId conn, const core::Address& from, const core::StreamId& id,
@@ -735,9 +741,7 @@ void StreamRouter::tick(Timestamp now) {
         if (auto a = s.upstream ? m_node.address_of(*s.upstream) : std::nullopt) {
           auto silent_us = to_us(now) - to_us(std::max(*s.last_part_at, s.subscribed_at));
           auto missed = std::min<int64_t>(16, silent_us / std::max<int64_t>(1, s.part_duration_us));
-          for (int64_t k = 0; k < missed; ++k) m_node.agent().empathy.on_upstream_missing(*a);
-          s.parts_missing += static_cast<uint64_t>(missed);
-          s.blamed[a->to_checksum_hex()] += static_cast<uint64_t>(missed);
+          charge_missing(s, *a, static_cast<uint64_t>(missed));
         }
         leave_upstream(s, now);
       }

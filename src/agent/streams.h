@@ -183,6 +183,7 @@ private:
   bool on_subscribe_result(ConnId conn, const core::Frame& f, Timestamp now);
   bool on_fetch(ConnId conn, const core::Frame& f, Timestamp now);
   void send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part);
+  void charge_missing(Stream& s, const core::Address& from, uint64_t n);
   void note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms,
                           Timestamp now);
   void announce(Stream& s, Timestamp now);

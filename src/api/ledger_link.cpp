@@ -22,6 +22,16 @@ Result<json> ledger_rpc(const HttpUrl& url, const std::string& method, json para
   return j["result"];
 }
 
+Result<json> ledger_submit(const HttpUrl& url, const core::PrivateKey& key, const std::string& kind, json args) {
+  auto st = ledger_rpc(url, "ledger_status", json::object());
+  if (!st) return st.error();
+  auto acct = ledger_rpc(url, "ledger_getAccount", {{"address", key.address().to_checksum_hex()}});
+  if (!acct) return acct.error();
+  ledger::Tx tx =
+      ledger::sign_tx(key, (*acct)["nonce"].get<uint64_t>(), kind, std::move(args), (*st)["chain_id"].get<uint64_t>());
+  return ledger_rpc(url, "ledger_sendTransaction", {{"tx", tx.to_json()}});
+}
+
 namespace {
 
 Result<core::Amount> amount_of(const json& j, const char* key) {
@@ -114,13 +124,21 @@ Result<agent::LedgerSnapshot> LedgerLink::fetch_snapshot(const std::vector<core:
   } catch (const json::exception& e) {
     return make_error(Errc::invalid_input, std::string("ledger_status: unexpected answer: ") + e.what());
   }
-  // The rounds whose tickets are still accepted or redeemable.
+  // The rounds whose tickets are still accepted or redeemable. A past round's
+  // hash never changes: each is asked for once, not on every poll.
   for (uint64_t back = 1; back <= s.ticket_valid_rounds && back <= s.round; ++back) {
-    auto h = ledger_rpc(m_url, "ledger_roundBlockHash", {{"round", s.round - back}}, std::chrono::seconds(5));
-    if (!h) return h.error();
-    auto rh = hash_of(*h);
-    if (!rh) return rh.error();
-    s.round_hashes[s.round - back] = *rh;
+    uint64_t r = s.round - back;
+    if (!m_round_hashes.count(r)) {
+      auto h = ledger_rpc(m_url, "ledger_roundBlockHash", {{"round", r}}, std::chrono::seconds(5));
+      if (!h) return h.error();
+      auto rh = hash_of(*h);
+      if (!rh) return rh.error();
+      m_round_hashes[r] = *rh;
+    }
+    s.round_hashes[r] = m_round_hashes[r];
+  }
+  while (!m_round_hashes.empty() && m_round_hashes.begin()->first + s.ticket_valid_rounds < s.round) {
+    m_round_hashes.erase(m_round_hashes.begin());
   }
   for (const auto& a : watched) {
     auto acct = ledger_rpc(m_url, "ledger_getAccount", {{"address", a.to_checksum_hex()}}, std::chrono::seconds(5));
@@ -141,21 +159,13 @@ Result<agent::LedgerSnapshot> LedgerLink::fetch_snapshot(const std::vector<core:
 
 std::vector<agent::RedeemOutcome> LedgerLink::submit(const std::vector<pay::Winner>& batch, std::string& error) {
   std::vector<agent::RedeemOutcome> out;
-  auto st = ledger_rpc(m_url, "ledger_status", json::object());
-  auto acct = st ? ledger_rpc(m_url, "ledger_getAccount", {{"address", m_key.address().to_checksum_hex()}}) : st;
-  if (!st || !acct) {
-    error = (!st ? st : acct).error().message;
-    return out;
-  }
   json items = json::array();
   for (const auto& w : batch) {
     items.push_back({{"ticket", w.ticket.ticket.to_json()},
                      {"signature", w.ticket.signature.to_hex()},
                      {"recipient_rand", core::to_hex(w.recipient_rand)}});
   }
-  ledger::Tx tx = ledger::sign_tx(m_key, (*acct)["nonce"].get<uint64_t>(), "redeem", {{"tickets", items}},
-                                  (*st)["chain_id"].get<uint64_t>());
-  auto r = ledger_rpc(m_url, "ledger_sendTransaction", {{"tx", tx.to_json()}});
+  auto r = ledger_submit(m_url, m_key, "redeem", {{"tickets", items}});
   if (!r) {
     error = r.error().message;
     return out;

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -28,6 +29,11 @@ namespace openstreaming::api {
 // One JSON-RPC 2.0 call; the ledger's error message becomes the error.
 Result<nlohmann::json> ledger_rpc(const HttpUrl& url, const std::string& method, nlohmann::json params,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Signs a transaction of `kind` with `key`'s next nonce (read from the ledger, as
+// is the chain id) and submits it; the ledger's receipt, or its refusal as the error.
+Result<nlohmann::json> ledger_submit(const HttpUrl& url, const core::PrivateKey& key, const std::string& kind,
+                                     nlohmann::json args);
 
 class LedgerLink final : public net::PaymentsIo {
 public:
@@ -67,6 +73,7 @@ private:
   std::string m_last_error;
   uint64_t m_polls = 0;
   nlohmann::json m_channels = nlohmann::json::array(); // this node's channels, as of the last poll
+  std::map<uint64_t, Hash256> m_round_hashes;          // worker only: past rounds' block hashes
   std::thread m_worker;
 };
 
