@@ -232,13 +232,20 @@ void Node::start_session(Peer& p, const Hash256& exporter, Timestamp now) {
   send(p, FrameType::hello, hello);
 }
 
+std::vector<FrameCounters::Row> FrameCounters::rows() const {
+  std::vector<Row> out;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    if (frames[i] == 0) continue;
+    out.push_back({i + 1 == kSlots ? "unknown" : core::frame_type_name(static_cast<uint16_t>(i)), frames[i], bytes[i]});
+  }
+  return out;
+}
+
 void Node::handle_frame(ConnId conn, Frame frame, Timestamp now) {
   Peer* p = find(conn);
   if (!p || p->closing() || p->state == Peer::State::dialing) return;
-  const std::string type = core::frame_type_name(frame.type);
   const std::size_t size = frame.wire_size();
-  ++m_metrics.frames_in[type];
-  m_metrics.bytes_in[type] += size;
+  m_metrics.in.add(frame.type, size);
   p->bytes_in += size;
   p->last_recv = now;
 
@@ -260,7 +267,8 @@ void Node::handle_frame(ConnId conn, Frame frame, Timestamp now) {
   }
   if (p->state == Peer::State::handshaking) {
     if (frame.type != static_cast<uint16_t>(FrameType::hello)) {
-      disconnect(*p, DisconnectReason::protocol_error, std::string("expected hello, got ") + type, now);
+      disconnect(*p, DisconnectReason::protocol_error,
+                 std::string("expected hello, got ") + core::frame_type_name(frame.type), now);
       return;
     }
     on_hello(*p, frame, now);
@@ -577,9 +585,7 @@ std::optional<Transmit> Node::poll_transmit() {
     p->queued_bytes -= size;
     p->in_flight += size;
     p->bytes_out += size;
-    const std::string type = core::frame_type_name(f.type);
-    ++m_metrics.frames_out[type];
-    m_metrics.bytes_out[type] += size;
+    m_metrics.out.add(f.type, size);
     if (!p->queue.empty() && p->in_flight < m_options.send_window && m_in_ready.insert(conn).second) {
       m_ready.push_back(conn); // round robin between peers
     }
@@ -905,7 +911,8 @@ void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
   }
   bool valid = false;
   if (auto sig = core::RecoverableSignature::parse(as_bytes(msg.signature()))) {
-    auto pub = core::recover_public_key(state_digest(msg.body()), *sig);
+    auto pub = m_options.state_recover ? m_options.state_recover(state_digest(msg.body()), *sig)
+                                       : core::recover_public_key(state_digest(msg.body()), *sig);
     valid = pub && pub->address() == *p.address;
   }
   NeighbourClaims c;
@@ -952,7 +959,7 @@ void Node::reflect(Timestamp now) {
 
   // Observe: self metrics.
   SelfMetrics& self = m_agent->memory.self();
-  uint64_t out = m_metrics.bytes_out.count("part") ? m_metrics.bytes_out.at("part") : 0;
+  uint64_t out = m_metrics.out.bytes_of(static_cast<uint16_t>(core::MediaFrameType::part));
   self.upload_used_kbps = static_cast<double>(out - m_part_bytes_out_at_reflect) * 8 / 1000 / secs;
   m_part_bytes_out_at_reflect = out;
   self.upload_capacity_kbps = static_cast<double>(m_agent->economics.options().capacity_kbps);

@@ -42,6 +42,7 @@
 #include "core/secp256k1.h"
 #include "core/time.h"
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -108,6 +109,12 @@ struct NodeOptions {
   std::function<core::PartCheck(const core::PartInfo&, ByteView payload, ByteView signature,
                                 const core::Address& producer)>
       part_verifier;
+  // How signed neighbour states and stream announcements are checked:
+  // core::recover_public_key and core::verify_event unless set. The simulator's
+  // cost model sets them to answer a repeat of the same signed bytes from a table.
+  std::function<Result<core::PublicKey>(const Hash256& digest, const core::RecoverableSignature& signature)>
+      state_recover;
+  std::function<bool(const core::NostrEvent& event)> event_verifier;
 };
 
 struct PeerInfo {
@@ -122,9 +129,28 @@ struct PeerInfo {
   double connected_s = 0;
 };
 
+// Frames and bytes by wire type: a fixed array, because every frame in and out
+// is counted (a map keyed by the type's name cost a string per frame).
+struct FrameCounters {
+  static constexpr std::size_t kSlots = 32; // wire types are below 32; the last slot counts any other
+  std::array<uint64_t, kSlots> frames{}, bytes{};
+  void add(uint16_t type, std::size_t size) {
+    std::size_t i = std::min<std::size_t>(type, kSlots - 1);
+    ++frames[i];
+    bytes[i] += size;
+  }
+  uint64_t bytes_of(uint16_t type) const { return bytes[std::min<std::size_t>(type, kSlots - 1)]; }
+  // Every type seen: its name ("unknown" for the last slot), frames, bytes.
+  struct Row {
+    std::string type;
+    uint64_t frames = 0, bytes = 0;
+  };
+  std::vector<Row> rows() const;
+};
+
 // Counters for /metrics. Keys are frame type names and disconnect reason names.
 struct NodeMetrics {
-  std::map<std::string, uint64_t> frames_in, frames_out, bytes_in, bytes_out;
+  FrameCounters in, out;
   std::map<std::pair<std::string, std::string>, uint64_t> disconnects; // (reason, "local"|"remote")
   std::map<std::string, uint64_t> handshake_failures;                  // by reason
   std::map<std::string, uint64_t> protocol_errors;                     // by reason, for hostile input

@@ -259,7 +259,9 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   auto j = nlohmann::json::parse(a.event_json(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return false;
   auto ev = core::event_from_json(j);
-  if (!ev || ev->kind != 30311 || !core::verify_event(*ev)) return false;
+  if (!ev || ev->kind != 30311) return false;
+  const auto& verifier = m_node.options().event_verifier;
+  if (verifier ? !verifier(*ev) : !core::verify_event(*ev)) return false;
   auto name = core::first_tag(*ev, "d");
   auto addr_text = core::first_tag(*ev, "openstreaming:address");
   auto id_text = core::first_tag(*ev, "openstreaming:stream");

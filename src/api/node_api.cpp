@@ -68,15 +68,16 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
   e.sample("openstreaming_connections_total", {{"direction", "inbound"}}, static_cast<double>(m.connections_inbound));
   e.sample("openstreaming_connections_total", {{"direction", "outbound"}}, static_cast<double>(m.connections_outbound));
   e.family("openstreaming_frames_total", "counter", "Frames by type and direction.");
-  for (const auto& [type, n] : m.frames_in)
-    e.sample("openstreaming_frames_total", {{"type", type}, {"direction", "in"}}, static_cast<double>(n));
-  for (const auto& [type, n] : m.frames_out)
-    e.sample("openstreaming_frames_total", {{"type", type}, {"direction", "out"}}, static_cast<double>(n));
+  const auto in = m.in.rows(), out = m.out.rows();
+  for (const auto& r : in)
+    e.sample("openstreaming_frames_total", {{"type", r.type}, {"direction", "in"}}, static_cast<double>(r.frames));
+  for (const auto& r : out)
+    e.sample("openstreaming_frames_total", {{"type", r.type}, {"direction", "out"}}, static_cast<double>(r.frames));
   e.family("openstreaming_frame_bytes_total", "counter", "Frame bytes (with framing) by type and direction.");
-  for (const auto& [type, n] : m.bytes_in)
-    e.sample("openstreaming_frame_bytes_total", {{"type", type}, {"direction", "in"}}, static_cast<double>(n));
-  for (const auto& [type, n] : m.bytes_out)
-    e.sample("openstreaming_frame_bytes_total", {{"type", type}, {"direction", "out"}}, static_cast<double>(n));
+  for (const auto& r : in)
+    e.sample("openstreaming_frame_bytes_total", {{"type", r.type}, {"direction", "in"}}, static_cast<double>(r.bytes));
+  for (const auto& r : out)
+    e.sample("openstreaming_frame_bytes_total", {{"type", r.type}, {"direction", "out"}}, static_cast<double>(r.bytes));
   e.family("openstreaming_disconnects_total", "counter", "Closed peer connections by reason and by who decided.");
   for (const auto& [key, n] : m.disconnects) {
     e.sample("openstreaming_disconnects_total", {{"reason", key.first}, {"initiator", key.second}},

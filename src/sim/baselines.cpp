@@ -3,6 +3,7 @@
 #include "core/random.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace openstreaming::sim {
 
@@ -90,11 +91,63 @@ public:
   const char* name() const override { return "latency"; }
 };
 
+class StakeWeighted final : public agent::UpstreamPolicy {
+public:
+  StakeWeighted(uint64_t seed, BaselineContext ctx) : m_rng(seed), m_ctx(std::move(ctx)) {}
+  UpstreamChoice choose(const core::StreamId&, std::span<const UpstreamCandidate> c, std::optional<ConnId> current,
+                        const agent::RouteContext& ctx) override {
+    UpstreamChoice out;
+    if (c.empty()) return out;
+    const UpstreamCandidate* pick = nullptr;
+    if (!ctx.flowing)
+      pick = nearest(c);
+    else if (const auto* cur = find(c, current))
+      pick = cur;
+    else
+      pick = draw(c, std::nullopt);
+    out.primary = pick->conn;
+    if (const auto* b = draw(c, pick->conn)) out.backup = b->conn;
+    return out;
+  }
+  const char* name() const override { return "stake-weighted"; }
+
+private:
+  // One draw: 0.7 x stake share + 0.3 x uniform over the price-acceptable
+  // candidates (all of them when none is acceptable, as a broadcaster with no
+  // orchestrator under its limit would raise it rather than stop).
+  const UpstreamCandidate* draw(std::span<const UpstreamCandidate> c, std::optional<ConnId> except) {
+    std::vector<const UpstreamCandidate*> ok;
+    for (const auto& x : c) {
+      if (x.conn != except && (!m_ctx.price_ok || m_ctx.price_ok(x.address))) ok.push_back(&x);
+    }
+    if (ok.empty()) {
+      for (const auto& x : c) {
+        if (x.conn != except) ok.push_back(&x);
+      }
+    }
+    if (ok.empty()) return nullptr;
+    std::vector<double> stake(ok.size());
+    double total = 0;
+    for (std::size_t i = 0; i < ok.size(); ++i) total += stake[i] = m_ctx.stake ? m_ctx.stake(ok[i]->address) : 1.0;
+    double u = static_cast<double>(m_rng.next_u64() >> 11) / 9007199254740992.0;
+    for (std::size_t i = 0; i < ok.size(); ++i) {
+      double p = 0.3 / static_cast<double>(ok.size()) +
+                 (total > 0 ? 0.7 * stake[i] / total : 0.7 / static_cast<double>(ok.size()));
+      if (u < p) return ok[i];
+      u -= p;
+    }
+    return ok.back();
+  }
+  core::DeterministicRandom m_rng;
+  BaselineContext m_ctx;
+};
+
 } // namespace
 
-std::unique_ptr<agent::UpstreamPolicy> make_baseline(const std::string& name, uint64_t seed) {
+std::unique_ptr<agent::UpstreamPolicy> make_baseline(const std::string& name, uint64_t seed, BaselineContext context) {
   if (name == "random") return std::make_unique<RandomUpstream>(seed);
   if (name == "latency") return std::make_unique<LowestRtt>();
+  if (name == "stake-weighted") return std::make_unique<StakeWeighted>(seed, std::move(context));
   return nullptr;
 }
 

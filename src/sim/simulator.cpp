@@ -2,6 +2,7 @@
 
 #include "core/hex.h"
 #include "sim/baselines.h"
+#include "sim/sim_node.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,20 +12,11 @@ namespace openstreaming::sim {
 
 namespace {
 
-constexpr int64_t kEpochUs = 1'700'000'000'000'000; // the simulated wall clock starts here
-
-class SeededEnv final : public agent::Environment {
-public:
-  explicit SeededEnv(uint64_t seed) : m_random(seed) {}
-  core::RandomSource& random() override { return m_random; }
-  int64_t wall_clock_ms(Timestamp now) override { return to_us(now) / 1000; }
-
-private:
-  core::DeterministicRandom m_random;
-};
-
-double unit(core::RandomSource& rng) {
-  return static_cast<double>(rng.next_u64() >> 11) / 9007199254740992.0;
+// A simulated node's host name: n<index>.
+std::string host_of(std::size_t i) {
+  std::string h(1, 'n');
+  h += std::to_string(i);
+  return h;
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -54,33 +46,6 @@ double gini(std::vector<double> x) {
 
 } // namespace
 
-struct Simulator::SimNode {
-  enum class Role { relay, viewer, broadcaster };
-  std::optional<core::PrivateKey> key; // set in build()
-  agent::NodeOptions options;
-  std::unique_ptr<SeededEnv> env;
-  std::unique_ptr<agent::Node> node;
-  std::unique_ptr<agent::UpstreamPolicy> policy; // baselines only
-  Role role = Role::relay;
-  int adversary = -1;
-  std::size_t stream = 0; // the stream a viewer watches / a broadcaster produces
-  bool alive = false;
-  uint64_t generation = 0;
-  std::optional<Timestamp> wake;
-  double bandwidth_bps = 50e6;
-  Timestamp uplink_busy{};
-  // Viewer measurements.
-  std::optional<Timestamp> joined, first_part;
-  std::vector<int32_t> arrival_ms;     // per part index of its stream: ms after publication, -1: not yet
-  uint64_t next_due = 0;               // next part index to judge for continuity
-  std::optional<uint64_t> start_index; // playback starts with the first part received
-  double last_arrival_s = -1;
-  // Duplicates: parts of each stream this node has seen.
-  std::vector<std::vector<uint8_t>> have;
-  std::optional<double> isolated_at; // adversaries: when most honest neighbours with evidence distrust it
-  bool judged = false;               // some honest neighbour has had evidence about it
-};
-
 Simulator::Simulator(Scenario scenario)
     : m_sc(std::move(scenario)), m_rng(m_sc.seed), m_t0(timestamp_from_us(kEpochUs)), m_now(m_t0) {}
 
@@ -101,12 +66,8 @@ void Simulator::at(Timestamp t, std::function<void()> fn) {
 }
 
 Result<void> Simulator::build() {
-  if (m_sc.strategy == "gossip" || m_sc.strategy == "stake-weighted") {
-    return make_error(Errc::unsupported,
-                      "strategy '" + m_sc.strategy + "' is not implemented yet (agent, random and latency are)");
-  }
-  for (const auto& a : m_sc.adversaries) {
-    if (a.behavior == "sybil") return make_error(Errc::unsupported, "adversary 'sybil' is not implemented yet");
+  if (gossip() && m_sc.broadcasters != 1) {
+    return make_error(Errc::unsupported, "the gossip baseline runs one topic: stream.broadcasters must be 1");
   }
   m_rss_before_kb = rss_kb();
   auto g = make_graph(m_sc.topology, m_sc.nodes, m_sc.degree, m_rng);
@@ -148,6 +109,9 @@ Result<void> Simulator::build() {
   for (std::size_t i = 0; i < n; ++i) {
     double mbps = m_sc.bandwidth_mbps[0] + unit(m_rng) * (m_sc.bandwidth_mbps[1] - m_sc.bandwidth_mbps[0]);
     m_nodes[i]->bandwidth_bps = mbps * 1e6;
+    // Stake: Pareto with shape 1.16 (the 80/20 rule), as concentrated as
+    // delegated stake is in practice; independent of honesty.
+    m_nodes[i]->stake = std::pow(1.0 - unit(m_rng), -1.0 / 1.16);
   }
   for (auto [a, b] : m_graph.edges) {
     double frac = unit(m_rng);
@@ -171,9 +135,9 @@ Result<void> Simulator::build() {
     SimNode& s = *m_nodes[i];
     s.key = core::PrivateKey::generate(m_rng);
     agent::NodeOptions& o = s.options;
-    o.listen_endpoint = "n" + std::to_string(i) + ":7000";
+    o.listen_endpoint = host_of(i) + ":7000";
     for (uint32_t j : adj[i]) {
-      if (j > i) o.bootstrap.push_back(core::Endpoint{"n" + std::to_string(j), 7000});
+      if (j > i) o.bootstrap.push_back(core::Endpoint{host_of(j), 7000});
     }
     o.peer_exchange = false;
     o.target_peers = std::max<std::size_t>(1, o.bootstrap.size());
@@ -187,10 +151,21 @@ Result<void> Simulator::build() {
     o.send_queue_limit = 4 << 20;
     if (m_sc.crypto == "cost-model") {
       // Parts are checked by identity: the simulator knows every original
-      // payload buffer, and a corrupted part is a copy. Handshakes, states and
-      // announcements keep their real signatures.
+      // payload buffer, and a corrupted part is a copy. Signed states and
+      // announcements are checked for real once per distinct signed bytes; the
+      // same bytes reaching another node are answered from a table (a state is
+      // signed once and sent to every neighbour). Handshakes stay real.
       o.part_verifier = [this](const core::PartInfo&, ByteView payload, ByteView, const core::Address&) {
         return payload.empty() || m_meta.count(payload.data()) ? core::PartCheck::ok : core::PartCheck::bad_hash;
+      };
+      o.state_recover = [this](const Hash256& digest, const core::RecoverableSignature& sig) {
+        std::string key(reinterpret_cast<const char*>(digest.data()), digest.size());
+        key.append(reinterpret_cast<const char*>(sig.bytes().data()), sig.bytes().size());
+        return m_signatures.state(key, [&] { return core::recover_public_key(digest, sig); });
+      };
+      o.event_verifier = [this](const core::NostrEvent& ev) {
+        return m_signatures.event(ev.id + ev.sig + core::serialize_for_id(ev),
+                                  [&] { return !!core::verify_event(ev); });
       };
     }
     if (s.adversary >= 0) {
@@ -211,13 +186,36 @@ Result<void> Simulator::build() {
         m.drop = 1.0; // takes the stream, passes nothing on
       else if (a.behavior == "covert-flash")
         m.drop = a.param > 0 ? a.param : 1.0; // honest until start_s, then all at once
+      else if (a.behavior == "sybil") {
+        // Many cheap identities of one operator: each claims 10x its capacity to
+        // attract subscribers, drops `param` of what it forwards, and once burnt
+        // (isolated) comes back 5 s later under a fresh key (rekey()).
+        m.drop = a.param > 0 ? a.param : 0.5;
+        m.lie_capacity = 10;
+      }
+      s.identity_since = a.start_s;
     }
     s.env = std::make_unique<SeededEnv>(m_rng.next_u64());
     s.node = std::make_unique<agent::Node>(*s.key, o, *s.env);
-    if (m_sc.strategy != "agent") {
-      s.policy = make_baseline(m_sc.strategy, m_rng.next_u64());
+    if (m_sc.strategy != "agent" && m_sc.strategy != "gossip") {
+      BaselineContext ctx;
+      ctx.stake = [this](const core::Address& a) {
+        auto it = m_index_of.find(a);
+        return it == m_index_of.end() ? 0.0 : m_nodes[it->second]->stake;
+      };
+      // Price-acceptable: at most twice what an idle honest node quotes (a
+      // broadcaster's fixed price limit, as in Livepeer).
+      ctx.price_ok = [this, i](const core::Address& a) {
+        const agent::Agent& me = m_nodes[i]->node->agent();
+        const agent::NeighbourProfile* p = me.memory.find(a);
+        if (!p || !p->claims || !p->claims->has_quote) return true;
+        return p->claims->quote_wei_per_mb.wei() <= me.economics.fair_quote(0).wei() * 2;
+      };
+      s.policy = make_baseline(m_sc.strategy, m_rng.next_u64(), std::move(ctx));
+      if (!s.policy) return make_error(Errc::unsupported, "unknown strategy '" + m_sc.strategy + "'");
       s.node->streams().set_policy(*s.policy);
     }
+    m_index_of[s.key->address()] = i;
   }
   m_rss_after_build_kb = rss_kb();
   return {};
@@ -226,6 +224,10 @@ Result<void> Simulator::build() {
 void Simulator::start_node(std::size_t i) {
   SimNode& s = *m_nodes[i];
   s.alive = true;
+  if (gossip()) { // the agent nodes stay idle; the mesh carries the stream
+    if (s.role != SimNode::Role::viewer) gossip_join(i);
+    return;
+  }
   s.node->handle_start(m_now);
   pump(i);
 }
@@ -266,22 +268,25 @@ void Simulator::set_link(std::size_t a, std::size_t b, const LinkParams& p) {
 }
 
 void Simulator::record_part(std::size_t to, const core::Frame& f) {
-  SimNode& s = *m_nodes[to];
   auto it = m_meta.find(f.payload.view().data());
   if (it == m_meta.end()) {
     ++m_invalid_frames; // a corrupted copy (or a part already forgotten)
     return;
   }
-  const PartMeta& pm = it->second;
+  record_arrival(to, it->second);
+}
+
+bool Simulator::record_arrival(std::size_t to, const PartMeta& pm) {
+  SimNode& s = *m_nodes[to];
   if (s.have.size() <= pm.stream) s.have.resize(pm.stream + 1);
   auto& have = s.have[pm.stream];
   if (have.size() <= pm.index) have.resize(pm.index + 64, 0);
   if (have[pm.index]) {
     ++m_duplicate_frames;
-    return;
+    return false;
   }
   have[pm.index] = 1;
-  if (s.role != SimNode::Role::viewer || pm.stream != s.stream) return;
+  if (s.role != SimNode::Role::viewer || pm.stream != s.stream || !s.joined) return true;
   double ms = to_seconds(m_now - pm.published) * 1000;
   if (s.arrival_ms.size() <= pm.index) s.arrival_ms.resize(pm.index + 64, -1);
   s.arrival_ms[pm.index] = static_cast<int32_t>(std::lround(ms));
@@ -293,6 +298,7 @@ void Simulator::record_part(std::size_t to, const core::Frame& f) {
   s.last_arrival_s = seconds(m_now);
   m_viewer_latency.push_back(ms);
   m_second_latency.push_back(ms);
+  return true;
 }
 
 void Simulator::deliver(std::size_t from, agent::ConnId conn, core::Frame frame) {
@@ -315,6 +321,7 @@ void Simulator::deliver(std::size_t from, agent::ConnId conn, core::Frame frame)
   std::size_t to = c.peer;
   agent::ConnId to_conn = c.peer_conn;
   uint64_t gen = m_nodes[to]->generation;
+  ++m_frames_by_type[std::min<std::size_t>(frame.type, m_frames_by_type.size() - 1)];
   auto shared = std::make_shared<core::Frame>(std::move(frame));
   at(when, [this, to, to_conn, gen, shared, part] {
     SimNode& d = *m_nodes[to];
@@ -363,8 +370,7 @@ void Simulator::pump(std::size_t i) {
           pump(i);
           return;
         }
-        agent::ConnId back =
-            m_nodes[target]->node->handle_accepted(core::Endpoint{"n" + std::to_string(i), 7000}, exporter, m_now);
+        agent::ConnId back = m_nodes[target]->node->handle_accepted(core::Endpoint{host_of(i), 7000}, exporter, m_now);
         bool forward = m_links[li].a == i;
         m_conns[{i, conn}] = Conn{target, back, li, forward};
         m_conns[{target, back}] = Conn{i, conn, li, !forward};
@@ -406,6 +412,7 @@ void Simulator::pump(std::size_t i) {
       SimNode& sl = *m_nodes[i];
       if (!sl.alive || sl.generation != gen || sl.wake != when) return;
       sl.wake.reset();
+      ++m_timeouts;
       sl.node->handle_timeout(m_now);
       pump(i);
     });
@@ -418,7 +425,10 @@ void Simulator::publish(std::size_t stream) {
   const auto part_us = static_cast<int64_t>(m_sc.part_s * 1e6);
   const auto per_segment = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(m_sc.segment_s / m_sc.part_s)));
   uint64_t k = m_next_part[stream]++;
-  if (s.alive) {
+  if (s.alive && gossip()) {
+    m_published[stream].emplace_back(k, m_now);
+    gossip_publish(b, k);
+  } else if (s.alive) {
     core::PartInfo info;
     info.stream_id = m_stream_ids[stream];
     info.rendition = "source";
@@ -453,18 +463,44 @@ void Simulator::churn() {
     SimNode& s = *m_nodes[i];
     if (s.role == SimNode::Role::broadcaster || !s.alive) continue;
     kill_node(i);
-    at(m_now + std::chrono::microseconds(static_cast<int64_t>(m_sc.rejoin_s * 1e6)), [this, i] {
-      SimNode& r = *m_nodes[i];
-      r.env = std::make_unique<SeededEnv>(m_rng.next_u64());
-      r.node = std::make_unique<agent::Node>(*r.key, r.options, *r.env);
-      if (r.policy) r.node->streams().set_policy(*r.policy);
-      start_node(i);
-      if (r.role == SimNode::Role::viewer) {
-        r.node->streams().watch(core::to_hex(m_stream_ids[r.stream], false), m_now);
-        pump(i);
-      }
-    });
+    at(m_now + std::chrono::microseconds(static_cast<int64_t>(m_sc.rejoin_s * 1e6)), [this, i] { restart_node(i); });
   }
+}
+
+void Simulator::restart_node(std::size_t i) {
+  SimNode& r = *m_nodes[i];
+  r.env = std::make_unique<SeededEnv>(m_rng.next_u64());
+  r.node = std::make_unique<agent::Node>(*r.key, r.options, *r.env);
+  if (r.policy) r.node->streams().set_policy(*r.policy);
+  start_node(i);
+  if (r.role == SimNode::Role::viewer) watch(i);
+}
+
+void Simulator::watch(std::size_t i) {
+  SimNode& s = *m_nodes[i];
+  if (gossip()) {
+    gossip_join(i);
+    return;
+  }
+  s.node->streams().watch(core::to_hex(m_stream_ids[s.stream], false), m_now);
+  pump(i);
+}
+
+void Simulator::rekey(std::size_t i) {
+  SimNode& s = *m_nodes[i];
+  m_past_isolation.push_back(*s.isolated_at - s.identity_since);
+  s.judged = false; // this identity is accounted for
+  kill_node(i);
+  at(m_now + 5s, [this, i] {
+    SimNode& r = *m_nodes[i];
+    m_index_of.erase(r.key->address());
+    r.key = core::PrivateKey::generate(m_rng);
+    m_index_of[r.key->address()] = i;
+    r.isolated_at.reset();
+    r.judged = false;
+    r.identity_since = seconds(m_now);
+    restart_node(i);
+  });
 }
 
 void Simulator::sample_second() {
@@ -507,7 +543,7 @@ void Simulator::sample_second() {
     for (uint32_t j : m_graph_adj[i]) {
       SimNode& h = *m_nodes[j];
       if (!h.alive || h.adversary >= 0) continue;
-      const agent::NeighbourProfile* p = h.node->agent().memory.find(s.key->address());
+      const agent::NeighbourProfile* p = h.node->agent().memory.find(s.node->address());
       if (!p) continue;
       // A judge is a neighbour with evidence: it took parts from it (or missed them).
       if (p->parts_from > 0 || p->parts_missing > 0 || p->parts_invalid > 0) {
@@ -523,15 +559,17 @@ void Simulator::sample_second() {
       }
     }
     if (adversary && judges > 0) s.judged = true;
-    if (adversary && !s.isolated_at && judges > 0 && 2 * distrust >= judges) {
-      double start = m_sc.adversaries[static_cast<std::size_t>(s.adversary)].start_s;
-      if (t >= start) s.isolated_at = t;
+    if (adversary && !s.isolated_at && judges > 0 && 2 * distrust >= judges && t >= s.identity_since) {
+      s.isolated_at = t;
+      // A sybil whose identity is burnt comes back as a fresh one.
+      if (m_sc.adversaries[static_cast<std::size_t>(s.adversary)].behavior == "sybil") rekey(i);
     }
   }
   smp.adversary_coherence = adv_n ? adv_sum / static_cast<double>(adv_n) : 1.0;
   smp.honest_coherence = hon_n ? hon_sum / static_cast<double>(hon_n) : 1.0;
   smp.events = m_events;
   m_samples.push_back(smp);
+  if (static_cast<int64_t>(t) % 10 == 0) m_signatures.age(); // a signed message older than ~10 s is not repeated
 }
 
 void Simulator::run(const std::function<void(double, uint64_t)>& progress) {
@@ -557,8 +595,7 @@ void Simulator::run(const std::function<void(double, uint64_t)>& progress) {
       SimNode& s = *m_nodes[i];
       if (!s.alive) return;
       s.joined = m_now;
-      s.node->streams().watch(core::to_hex(m_stream_ids[s.stream], false), m_now);
-      pump(i);
+      watch(i);
     });
   }
   const auto seconds_total = static_cast<int64_t>(std::ceil(m_sc.duration_s));
@@ -571,7 +608,8 @@ void Simulator::run(const std::function<void(double, uint64_t)>& progress) {
   }
   Timestamp end = m_t0 + std::chrono::microseconds(static_cast<int64_t>(m_sc.duration_s * 1e6));
   while (!m_queue.empty() && m_queue.top().t <= end) {
-    Ev ev = m_queue.top();
+    // Moving the top out is safe: pop() orders by (t, seq), which stay intact.
+    Ev ev = std::move(const_cast<Ev&>(m_queue.top()));
     m_queue.pop();
     m_now = ev.t;
     ++m_events;
@@ -587,12 +625,19 @@ std::vector<double> Simulator::latencies() const {
   return v;
 }
 
+core::U256 Simulator::earnings_wei(const SimNode& s) const {
+  if (!gossip()) return s.node->agent().memory.self().earnings_wei.wei();
+  // Gossip has no payments: what it moved, at what an idle honest node quotes per MB.
+  core::U256 per_mb = m_nodes[0]->node->agent().economics.fair_quote(0).wei();
+  return per_mb * core::U256(s.gossip.served_bytes) / core::U256(1'000'000);
+}
+
 std::vector<double> Simulator::honest_earnings_ether() const {
   std::vector<double> out;
   for (const auto& sp : m_nodes) {
     if (sp->adversary >= 0 || sp->role == SimNode::Role::broadcaster) continue;
-    const core::Amount& e = sp->node->agent().memory.self().earnings_wei;
-    out.push_back(static_cast<double>(e.wei() / core::U256(1'000'000'000ULL)) / 1e9);
+    core::U256 e = earnings_wei(*sp);
+    out.push_back(static_cast<double>(e / core::U256(1'000'000'000ULL)) / 1e9);
   }
   return out;
 }
@@ -608,7 +653,7 @@ nlohmann::json Simulator::summary() const {
   for (const auto& sp : m_nodes) {
     const SimNode& s = *sp;
     if (s.adversary >= 0) ++adversaries;
-    paid += s.node->agent().memory.self().earnings_wei.wei();
+    paid += earnings_wei(s);
     for (const auto& [name, st] : s.node->agent().memory.predictors()) {
       mae_weighted += st.mae * static_cast<double>(st.n);
       mae_n += st.n;
@@ -618,12 +663,11 @@ nlohmann::json Simulator::summary() const {
     if (s.joined) viewer_hours += to_seconds(m_now - *s.joined) / 3600.0;
     if (s.joined && s.first_part) join.push_back(to_seconds(*s.first_part - *s.joined));
   }
-  std::vector<double> isolation;
+  std::vector<double> isolation = m_past_isolation;
   for (const auto& sp : m_nodes) {
     if (sp->adversary < 0 || !sp->judged) continue; // never used by anyone: nothing to judge it on
-    double start = m_sc.adversaries[static_cast<std::size_t>(sp->adversary)].start_s;
     // Never isolated within the run: censored at the end of the run.
-    isolation.push_back((sp->isolated_at ? *sp->isolated_at : m_sc.duration_s) - start);
+    isolation.push_back((sp->isolated_at ? *sp->isolated_at : m_sc.duration_s) - sp->identity_since);
   }
   double rss_mb = static_cast<double>(rss_kb()) / 1024.0;
   json j = {
@@ -645,6 +689,7 @@ nlohmann::json Simulator::summary() const {
       {"adversary_isolation_s", isolation.empty() ? json(nullptr) : json(quantile(isolation, 0.5))},
       {"prediction_mae", mae_n ? mae_weighted / static_cast<double>(mae_n) : 0.0},
       {"events", m_events},
+      {"events_by_kind", events_by_kind()},
       {"wall_s", m_wall_s},
       {"peak_rss_mb", rss_mb},
       {"strategy", m_sc.strategy},
@@ -663,6 +708,17 @@ nlohmann::json Simulator::summary() const {
                                              : static_cast<double>(rss_kb() - std::min(rss_kb(), m_rss_before_kb)) /
                                                    static_cast<double>(m_nodes.size())},
   };
+  return j;
+}
+
+nlohmann::json Simulator::events_by_kind() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t t = 0; t < m_frames_by_type.size(); ++t) {
+    if (m_frames_by_type[t] == 0) continue;
+    const char* name = core::frame_type_name(static_cast<uint16_t>(t));
+    j[std::string(name) == "unknown" ? "frame_" + std::to_string(t) : name] = m_frames_by_type[t];
+  }
+  j["timeout"] = m_timeouts;
   return j;
 }
 

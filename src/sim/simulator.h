@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -26,6 +27,45 @@
 #include <vector>
 
 namespace openstreaming::sim {
+
+// The crypto cost model's table of signature checks already made (for real):
+// keyed by the exact signed bytes and signature, so a repeat gets the same
+// answer the check gave. Two generations, the older dropped on age().
+class SignatureMemo {
+public:
+  template <class F>
+  Result<core::PublicKey> state(const std::string& key, F&& check) {
+    return lookup(m_states, key, std::forward<F>(check));
+  }
+  template <class F>
+  bool event(const std::string& key, F&& check) {
+    return lookup(m_events, key, std::forward<F>(check));
+  }
+  void age() {
+    m_states[1] = std::move(m_states[0]);
+    m_states[0].clear();
+    m_events[1] = std::move(m_events[0]);
+    m_events[0].clear();
+  }
+  uint64_t checks = 0, repeats = 0;
+
+private:
+  template <class V, class F>
+  V lookup(std::array<std::unordered_map<std::string, V>, 2>& gens, const std::string& key, F&& check) {
+    for (auto& g : gens) {
+      if (auto it = g.find(key); it != g.end()) {
+        ++repeats;
+        return it->second;
+      }
+    }
+    ++checks;
+    V v = check();
+    gens[0].emplace(key, v);
+    return v;
+  }
+  std::array<std::unordered_map<std::string, Result<core::PublicKey>>, 2> m_states;
+  std::array<std::unordered_map<std::string, bool>, 2> m_events;
+};
 
 struct Sample { // one simulated second
   double t = 0;
@@ -99,6 +139,24 @@ private:
   void sample_second();
   void churn();
   void record_part(std::size_t to, const core::Frame& f);
+  nlohmann::json events_by_kind() const;
+  bool record_arrival(std::size_t to, const PartMeta& pm); // false: a duplicate
+  void restart_node(std::size_t i);                // a new agent node with its current key, started (and watching)
+  core::U256 earnings_wei(const SimNode& s) const; // metered earnings (gossip: bytes moved at the idle quote)
+  void watch(std::size_t i);                       // a viewer asks for its stream
+  void rekey(std::size_t i);                       // a sybil comes back as a new identity
+  // The gossip baseline (gossip.cpp).
+  bool gossip_active(const SimNode& s) const; // its misbehaviour is on
+  void gossip_send(std::size_t from, std::size_t to, std::size_t bytes, std::size_t payload,
+                   std::function<void()> on_arrival);
+  void gossip_push(std::size_t from, std::size_t to, uint64_t index);
+  void gossip_receive(std::size_t to, std::size_t from, uint64_t index, bool intact);
+  void gossip_publish(std::size_t broadcaster, uint64_t index);
+  void gossip_graft(std::size_t i, std::size_t peer);
+  void gossip_join(std::size_t i);
+  void gossip_heartbeat(std::size_t i, uint64_t generation);
+  void gossip_ihave(std::size_t at_node, std::size_t from, const std::vector<uint64_t>& ids);
+  bool gossip() const { return m_sc.strategy == "gossip"; }
   double seconds(Timestamp t) const { return to_seconds(t - m_t0); }
 
   Scenario m_sc;
@@ -121,11 +179,16 @@ private:
   std::deque<core::SharedSlice> m_live_parts;
   std::vector<std::vector<std::pair<uint64_t, Timestamp>>> m_published; // per stream: (index, time)
   std::unique_ptr<agent::UpstreamPolicy> m_policy_template;
+  std::map<core::Address, std::size_t> m_index_of;
+  SignatureMemo m_signatures;           // crypto = "cost-model"
+  std::vector<double> m_past_isolation; // sybils: how long each identity they dropped lasted
   // Measurements.
   uint64_t m_part_frames = 0, m_duplicate_frames = 0, m_invalid_frames = 0;
   uint64_t m_media_bytes = 0, m_control_bytes = 0;
-  std::vector<double> m_viewer_latency; // every first arrival at a viewer, ms
-  std::vector<double> m_second_latency; // this second's
+  std::array<uint64_t, 32> m_frames_by_type{}; // agent frames sent, by wire type
+  uint64_t m_timeouts = 0;                     // agent timer events
+  std::vector<double> m_viewer_latency;        // every first arrival at a viewer, ms
+  std::vector<double> m_second_latency;        // this second's
   std::vector<Sample> m_samples;
   uint64_t m_due_total = 0, m_played_total = 0;
   std::vector<std::vector<uint32_t>> m_graph_adj;

@@ -6,10 +6,18 @@
 
 namespace openstreaming::agent {
 
+const std::string& PropagationEngine::hex_of(const core::StreamId& stream) const {
+  if (m_hex_id != stream) {
+    m_hex = core::to_hex(stream, false);
+    m_hex_id = stream;
+  }
+  return m_hex;
+}
+
 std::optional<double> PropagationEngine::stated_latency(const core::StreamId& stream, const core::Address& a) const {
   const NeighbourProfile* p = m_memory.find(a);
   if (!p || !p->claims) return std::nullopt;
-  auto it = p->claims->stream_latency_ms.find(core::to_hex(stream, false));
+  auto it = p->claims->stream_latency_ms.find(hex_of(stream));
   if (it == p->claims->stream_latency_ms.end()) return std::nullopt;
   return it->second;
 }
@@ -44,7 +52,8 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
   // Bandwidth: spare upload relative to what the stream needs.
   double need = ctx.stream_kbps > 0 ? ctx.stream_kbps * m_o.headroom : 0;
   std::optional<double> spare;
-  if (p && p->rate_kbps.n >= m_empathy.options().min_rate_samples) spare = p->rate_kbps.mean;
+  if (p && p->rate_kbps.n >= m_empathy.options().min_rate_samples)
+    spare = p->rate_kbps.mean;
   else if (p && p->claims && p->claims->capacity_kbps > 0) {
     spare = static_cast<double>(p->claims->capacity_kbps) * (1.0 - std::min(100u, p->claims->load_pct) / 100.0);
   }
@@ -138,7 +147,8 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
   } else if (best_new && best_new->conn != cur->conn && best_new->value > cur->value + m_o.hysteresis &&
              ctx.now - info.held_since >= m_o.min_dwell) {
     pick = best_new;
-    reason = "better route (" + std::to_string(best_new->value).substr(0, 5) + " > " + std::to_string(cur->value).substr(0, 5) + ")";
+    reason = "better route (" + std::to_string(best_new->value).substr(0, 5) + " > " +
+             std::to_string(cur->value).substr(0, 5) + ")";
   } else {
     pick = cur;
   }

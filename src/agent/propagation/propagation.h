@@ -45,8 +45,8 @@ struct PropagationOptions {
   double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
   double hysteresis = 0.1;
   Duration min_dwell = 5s;
-  double latency_ref_ms = 250;  // half score at this latency
-  double headroom = 4.0;        // spare bandwidth of this many stream bitrates scores 1
+  double latency_ref_ms = 250; // half score at this latency
+  double headroom = 4.0;       // spare bandwidth of this many stream bitrates scores 1
 };
 
 struct CandidateScore {
@@ -82,10 +82,12 @@ public:
 
   const std::map<core::StreamId, RouteInfo>& routes() const { return m_routes; }
   const PropagationOptions& options() const { return m_o; }
-  CandidateScore score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current, const RouteContext& ctx) const;
+  CandidateScore score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current,
+                       const RouteContext& ctx) const;
 
 private:
   std::optional<double> stated_latency(const core::StreamId& stream, const core::Address& a) const;
+  const std::string& hex_of(const core::StreamId& stream) const; // cached: claims are keyed by hex id
   Memory& m_memory;
   Empathy& m_empathy;
   Economics& m_economics;
@@ -94,6 +96,8 @@ private:
   // Set by choose() from the current route, used by score().
   std::optional<uint32_t> m_current_hops;
   double m_hop_overhead_ms = 0;
+  mutable std::optional<core::StreamId> m_hex_id;
+  mutable std::string m_hex;
 };
 
 } // namespace openstreaming::agent

@@ -1,0 +1,66 @@
+// The simulator's per-node record (internal to src/sim): the agent node and
+// what the simulator measures and models around it.
+#pragma once
+
+#include "sim/simulator.h"
+
+#include <deque>
+
+namespace openstreaming::sim {
+
+constexpr int64_t kEpochUs = 1'700'000'000'000'000; // the simulated wall clock starts here
+
+inline double unit(core::RandomSource& rng) {
+  return static_cast<double>(rng.next_u64() >> 11) / 9007199254740992.0;
+}
+
+class SeededEnv final : public agent::Environment {
+public:
+  explicit SeededEnv(uint64_t seed) : m_random(seed) {}
+  core::RandomSource& random() override { return m_random; }
+  int64_t wall_clock_ms(Timestamp now) override { return to_us(now) / 1000; }
+
+private:
+  core::DeterministicRandom m_random;
+};
+
+// The gossip baseline's state of one node (src/sim/gossip.cpp).
+struct GossipState {
+  bool joined = false;                               // subscribed to the topic (in the mesh)
+  std::vector<uint32_t> mesh;                        // full-message peers
+  std::deque<std::pair<uint64_t, Timestamp>> mcache; // (part index, when received), oldest first
+  std::vector<Timestamp> asked;                      // per part index: when we last sent IWANT for it
+  uint64_t served_bytes = 0;                         // part payload bytes it sent
+};
+
+struct Simulator::SimNode {
+  enum class Role { relay, viewer, broadcaster };
+  std::optional<core::PrivateKey> key; // set in build()
+  agent::NodeOptions options;
+  std::unique_ptr<SeededEnv> env;
+  std::unique_ptr<agent::Node> node;
+  std::unique_ptr<agent::UpstreamPolicy> policy; // baselines only
+  Role role = Role::relay;
+  int adversary = -1;
+  std::size_t stream = 0; // the stream a viewer watches / a broadcaster produces
+  bool alive = false;
+  uint64_t generation = 0;
+  std::optional<Timestamp> wake;
+  double bandwidth_bps = 50e6;
+  double stake = 1; // bonded stake (the stake-weighted baseline's input)
+  Timestamp uplink_busy{};
+  // Viewer measurements.
+  std::optional<Timestamp> joined, first_part;
+  std::vector<int32_t> arrival_ms;     // per part index of its stream: ms after publication, -1: not yet
+  uint64_t next_due = 0;               // next part index to judge for continuity
+  std::optional<uint64_t> start_index; // playback starts with the first part received
+  double last_arrival_s = -1;
+  // Duplicates: parts of each stream this node has seen.
+  std::vector<std::vector<uint8_t>> have;
+  std::optional<double> isolated_at; // adversaries: when most honest neighbours with evidence distrust it
+  bool judged = false;               // some honest neighbour has had evidence about it
+  double identity_since = 0;         // when its current identity appeared (sybils re-key)
+  GossipState gossip;
+};
+
+} // namespace openstreaming::sim
