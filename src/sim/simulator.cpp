@@ -646,7 +646,7 @@ nlohmann::json Simulator::summary() const {
   using nlohmann::json;
   std::vector<double> join;
   double viewer_hours = 0;
-  uint64_t viewers = 0, adversaries = 0;
+  uint64_t viewers = 0, adversaries = 0, late = 0, never = 0;
   core::U256 paid = 0;
   double mae_weighted = 0;
   uint64_t mae_n = 0;
@@ -660,6 +660,14 @@ nlohmann::json Simulator::summary() const {
     }
     if (s.role != SimNode::Role::viewer) continue;
     ++viewers;
+    // Parts judged missed: did they come late, or never?
+    for (uint64_t k = s.start_index.value_or(s.next_due); k < s.next_due; ++k) {
+      int32_t a = k < s.arrival_ms.size() ? s.arrival_ms[k] : -1;
+      if (a < 0)
+        ++never;
+      else if (a > m_sc.playout_delay_s * 1000)
+        ++late;
+    }
     if (s.joined) viewer_hours += to_seconds(m_now - *s.joined) / 3600.0;
     if (s.joined && s.first_part) join.push_back(to_seconds(*s.first_part - *s.joined));
   }
@@ -702,6 +710,8 @@ nlohmann::json Simulator::summary() const {
       {"duration_s", m_sc.duration_s},
       {"parts_published", m_next_part.empty() ? 0 : m_next_part[0]},
       {"parts_due", m_due_total},
+      {"parts_late", late},   // arrived after the playout deadline
+      {"parts_never", never}, // not at all by the end of the run
       {"invalid_part_frames", m_invalid_frames},
       {"events_per_s", m_wall_s > 0 ? static_cast<double>(m_events) / m_wall_s : 0.0},
       {"memory_per_node_kb", m_nodes.empty() ? 0.0
