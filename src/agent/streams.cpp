@@ -458,6 +458,9 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
     std::optional<ConnId> helper = s.backup;
     if (helper && s.fetched.size() < 64 && s.fetched.insert(key).second) send_fetch(s, *helper, key.first, key.second);
   }
+  // A part published before we subscribed is the upstream's resume backfill:
+  // late by construction, so it says nothing about the upstream's latency.
+  if (info.ingest_unix_ms < s.subscribed_at_ms) return;
   std::optional<double> claimed;
   if (const NeighbourProfile* p = m_node.agent().memory.find(from); p && p->claims) {
     auto it = p->claims->stream_latency_ms.find(core::to_hex(s.id, false));
@@ -527,8 +530,30 @@ bool StreamRouter::on_subscribe(ConnId conn, const Frame& f, Timestamp now) {
   }
   m_node.agree_charge(conn, m_node.agent().economics.current_quote());
   reply(true, "");
+  if (sub.resume()) resume(s, conn, {sub.resume_segment(), sub.resume_part()}, now);
   route(s, now);
   return true;
+}
+
+void StreamRouter::resume(Stream& s, ConnId conn, std::pair<uint64_t, uint32_t> after, Timestamp now) {
+  // The parts a new subscriber lacks: those stored after its newest, at most 8,
+  // none ingested more than 3 s ago (it would miss its playback deadline anyway).
+  std::vector<const StoredPart*> parts;
+  const int64_t oldest_ms = m_node.wall_ms(now) - 3000;
+  for (auto seg = s.segments.lower_bound(after.first); seg != s.segments.end(); ++seg) {
+    for (const auto& [k, p] : seg->second.parts) {
+      if (std::make_pair(seg->first, k) > after && p.header && p.info.ingest_unix_ms >= oldest_ms) parts.push_back(&p);
+    }
+  }
+  if (parts.size() > 8) parts.erase(parts.begin(), parts.end() - 8);
+  for (const StoredPart* p : parts) {
+    Frame out;
+    out.type = static_cast<uint16_t>(MediaFrameType::part);
+    out.header = *p->header;
+    out.payload = p->payload;
+    m_node.meter_served(conn, p->payload.size);
+    m_node.send_app_frame(conn, std::move(out));
+  }
 }
 
 bool StreamRouter::on_subscribe_result(ConnId conn, const Frame& f, Timestamp now) {
@@ -680,6 +705,7 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     if (s.subscribed) {
       send_subscription(s, *best, true);
       s.subscribed_at = now;
+      s.subscribed_at_ms = m_node.wall_ms(now);
     }
   }
   if (new_hops != s.hops || best != old) {
@@ -702,6 +728,11 @@ void StreamRouter::send_subscription(const Stream& s, ConnId conn, bool subscrib
   sub.set_rendition("source");
   if (subscribe && m_node.options().agent_config.max_price_wei_per_mb) {
     sub.set_max_price_wei_per_mb(m_node.options().agent_config.max_price_wei_per_mb->to_wei_string());
+  }
+  if (subscribe && !s.seen.empty()) { // resume after the newest part we have
+    sub.set_resume(true);
+    sub.set_resume_segment(s.seen.rbegin()->first);
+    sub.set_resume_part(s.seen.rbegin()->second);
   }
   m_node.send_app_frame(conn, media_frame(subscribe ? MediaFrameType::subscribe : MediaFrameType::unsubscribe, sub));
 }

@@ -89,6 +89,7 @@ struct Stream {
   std::optional<ConnId> avoid;    // an upstream we left (silent or sent bad parts); last resort only
   bool subscribed = false;        // we sent Subscribe to `upstream`
   Timestamp subscribed_at{};
+  int64_t subscribed_at_ms = 0;          // the same on the wall clock (parts' ingest times are on it)
   std::optional<Timestamp> last_part_at; // last valid new part
   Timestamp last_announcement_at{};
   std::string end_reason; // "" while live; ended | stalled | expired
@@ -184,6 +185,7 @@ private:
   bool on_fetch(ConnId conn, const core::Frame& f, Timestamp now);
   void send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part);
   void charge_missing(Stream& s, const core::Address& from, uint64_t n);
+  void resume(Stream& s, ConnId conn, std::pair<uint64_t, uint32_t> after, Timestamp now); // backfill a new subscriber
   void note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms,
                           Timestamp now);
   void announce(Stream& s, Timestamp now);

@@ -5,6 +5,7 @@
 #include "support/mem_network.h"
 
 #include <gtest/gtest.h>
+
 #include <wire.pb.h>
 
 namespace openstreaming::agent {
@@ -107,7 +108,7 @@ TEST(Streams, CorruptingRelayIsCaughtByTheNextHop) {
   // Three invalid parts make the sender hostile: it is disconnected and shunned.
   EXPECT_EQ(s->stats.parts_invalid, 3u);
   EXPECT_EQ(s->invalid_by_neighbour.at(net.key(r).address().to_checksum_hex()), 3u); // blamed on the sender
-  EXPECT_FALSE(net.node(v).streams().playlist(id)); // nothing served
+  EXPECT_FALSE(net.node(v).streams().playlist(id));                                  // nothing served
   EXPECT_EQ(net.node(v).metrics().parts_invalid.at("bad_hash"), 3u);
   EXPECT_EQ(net.node(v).established_count(), 0u);
   EXPECT_TRUE(net.node(v).agent().empathy.shunned(net.key(r).address(), net.node(v).wall_ms(net.now())));
@@ -130,7 +131,8 @@ Diamond diamond(MemNetwork& net, const NodeOptions& r1_options = {}) { // r1 tak
   vo.bootstrap.push_back(MemNetwork::endpoint_of(d.r2));
   d.v = net.add(vo);
   net.start_all();
-  EXPECT_TRUE(net.run_until([&] { return net.node(d.v).established_count() == 2 && net.node(d.b).established_count() == 2; }, 10s));
+  EXPECT_TRUE(net.run_until(
+      [&] { return net.node(d.v).established_count() == 2 && net.node(d.b).established_count() == 2; }, 10s));
   net.with(d.b, [&](Node& n) { d.id = n.streams().start_stream("show", "t", "", net.now()); });
   net.with(d.v, [&](Node& n) { n.streams().watch("show", net.now()); });
   net.run_for(2s);
@@ -151,6 +153,42 @@ TEST(Streams, ReroutesWhenTheUpstreamDies) {
   uint64_t before = s->stats.parts_received;
   broadcast(net, b, id, 1, false, /*first=*/1);
   EXPECT_EQ(s->stats.parts_received, before + 4);
+}
+
+TEST(Streams, ASwitchResumesWhereTheOldUpstreamLeftOff) {
+  // Both relays carry the stream (the one v does not use is watching it too).
+  // v's relay dies while a part is on its way to it: the other relay gets the
+  // part before v has subscribed to it, so only the resume (v subscribes with
+  // its newest part, and the relay sends what is newer) brings it to v.
+  MemNetwork net(26);
+  auto [b, r1, r2, v, id] = diamond(net);
+  broadcast(net, b, id, 1, false);
+  const Stream* s = net.node(v).streams().find(id);
+  ASSERT_TRUE(s && s->upstream);
+  std::size_t used = net.node(v).peers(net.now())[0].conn == *s->upstream ? 0 : 1;
+  std::size_t relay = net.node(v).peers(net.now())[used].address == net.key(r1).address() ? r1 : r2;
+  std::size_t other = relay == r1 ? r2 : r1;
+  net.with(other, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(1s);
+  broadcast(net, b, id, 1, false, /*first=*/1);
+  ASSERT_EQ(net.node(other).streams().find(id)->stats.parts_received, 4u);
+  uint64_t before = s->stats.parts_received;
+  net.with(b, [&](Node& n) {
+    core::PartInfo info;
+    info.stream_id = id;
+    info.segment = 2;
+    info.part = 0;
+    info.independent = true;
+    info.pts_us = 4'000'000;
+    info.duration_us = 500'000;
+    info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
+    n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(1500, 9)), net.now());
+  });
+  net.run_for(5ms); // on its way to both relays
+  net.kill(relay);
+  net.run_for(500ms);
+  EXPECT_EQ(net.node(other).streams().find(id)->stats.parts_received, 5u);
+  EXPECT_EQ(s->stats.parts_received, before + 1) << "the part in flight came from the new upstream";
 }
 
 TEST(Streams, CorruptUpstreamIsLeftForTheBackup) {
