@@ -102,13 +102,13 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (auto k = check_keys(*at,
                             {"enabled", "upload_capacity_kbps", "cost_per_mb", "cpu_cost_per_mb", "max_price_per_mb",
                              "w_latency", "w_bandwidth", "w_economics", "w_empathy", "hysteresis",
-                             "reflect_interval_ms", "state_interval_ms"},
+                             "reflect_interval_ms", "state_interval_ms", "dual_feed"},
                             "agent.", source);
         !k) {
       return k;
     }
     AgentConfig& a = c.agent;
-    for (auto [key, field] : {std::pair{"enabled", &a.enabled}}) {
+    for (auto [key, field] : {std::pair{"enabled", &a.enabled}, std::pair{"dual_feed", &a.dual_feed}}) {
       if (!(r = get(*at, key, source, *field))) return r;
     }
     for (auto [key, field] : {std::pair{"upload_capacity_kbps", &a.upload_capacity_kbps},
@@ -215,6 +215,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   o.agent_config.propagation.w_economics = a.w_economics;
   o.agent_config.propagation.w_empathy = a.w_empathy;
   o.agent_config.propagation.hysteresis = a.hysteresis;
+  o.agent_config.propagation.dual_feed = a.dual_feed;
   o.agent_config.reflect_interval = std::chrono::milliseconds(a.reflect_interval_ms);
   o.agent_config.empathy.state_interval = std::chrono::milliseconds(a.state_interval_ms);
   for (const auto& b : c.bootstrap) {

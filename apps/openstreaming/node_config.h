@@ -21,6 +21,7 @@ struct AgentConfig {
   std::string max_price_per_mb; // empty: accept any quote
   double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
   double hysteresis = 0.1;
+  bool dual_feed = false; // docs/agent.md: off in the daemon until the real-process dip is understood
   int64_t reflect_interval_ms = 2000;
   int64_t state_interval_ms = 2000;
 };

@@ -217,6 +217,7 @@ void StreamRouter::on_peer_down(ConnId conn, Timestamp now) {
     s.haves.erase(conn);
     s.subscribers.erase(conn);
     if (s.upstream == conn) s.upstream.reset();
+    if (s.second == conn) s.second.reset();
     route(s, now);
   }
 }
@@ -336,7 +337,18 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
     double kbps = static_cast<double>(f.payload.size) * 8 / 1000 / to_seconds(now - *f.first_byte_at);
     m_node.agent().empathy.on_rate_sample(from, kbps);
   }
-  if (!s.seen.insert({info.segment, info.part}).second) return true; // duplicate
+  if (!s.seen.insert({info.segment, info.part}).second) { // a duplicate
+    if (s.second && (conn == s.upstream || conn == s.second)) {
+      // Dual feed: we asked both for it, so we owe both; and what the upstream
+      // sends still counts for and against it even when the other copy won.
+      m_node.meter_received(conn, from, f.payload.size);
+      if (conn == s.upstream && !info.end_of_stream) {
+        double late = static_cast<double>(m_node.environment().wall_clock_ms(now) - info.ingest_unix_ms);
+        note_upstream_part(s, from, info, late, now);
+      }
+    }
+    return true;
+  }
   ++s.stats.parts_received;
   s.last_part_at = now;
   double latency = static_cast<double>(m_node.environment().wall_clock_ms(now) - info.ingest_unix_ms);
@@ -451,15 +463,19 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
     s.last_end_pts_us = info.pts_us + info.duration_us;
   }
   for (const auto& key : missing) {
-    if (s.seen.count(key)) continue;
+    // Under a dual feed the other copy may have come first; the upstream still skipped it.
+    if (s.seen.count(key) && !s.second) continue;
     ++s.window.expected;
     charge_missing(s, from, 1);
+    s.delivered *= 0.9;
+    if (s.seen.count(key)) continue;
     // Repair before the playback deadline: ask the backup (it pulls it through if need be).
     std::optional<ConnId> helper = s.backup;
     if (helper && s.fetched.size() < 64 && s.fetched.insert(key).second) send_fetch(s, *helper, key.first, key.second);
   }
   // A part published before we subscribed is the upstream's resume backfill:
   // late by construction, so it says nothing about the upstream's latency.
+  s.delivered = 0.9 * s.delivered + 0.1;
   if (info.ingest_unix_ms < s.subscribed_at_ms) return;
   std::optional<double> claimed;
   if (const NeighbourProfile* p = m_node.agent().memory.find(from); p && p->claims) {
@@ -678,6 +694,8 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     ctx.now = now;
     ctx.now_ms = m_node.wall_ms(now);
     ctx.stream_kbps = s.bitrate_kbps.n ? s.bitrate_kbps.mean : 0;
+    ctx.part_ms = s.stats.parts_received ? s.part_duration_us / 1000.0 : 0;
+    ctx.current_delivery = s.delivered;
     ctx.flowing = s.subscribed;
     if (s.upstream_latency.n > 0) ctx.current_latency_ms = s.upstream_latency.mean;
     if (s.upstream) {
@@ -688,6 +706,7 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     UpstreamChoice choice = m_policy->choose(s.id, candidates, s.upstream, ctx);
     best = choice.primary;
     s.backup = choice.backup;
+    s.dual = choice.feed_backup;
     if (best) new_hops = s.haves[*best] + 1;
   }
   bool need = !s.producer && !s.ended && (s.wanted || !s.subscribers.empty());
@@ -699,7 +718,9 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     if (best != old) {
       s.upstream_latency = {};
       s.last_from_upstream.reset();
+      s.delivered = 1;
     }
+    if (best && best == s.second) s.second.reset(); // the second feed becomes the primary: already subscribed
     s.upstream = best;
     s.subscribed = need && best.has_value();
     if (s.subscribed) {
@@ -707,6 +728,24 @@ void StreamRouter::route(Stream& s, Timestamp now) {
       s.subscribed_at = now;
       s.subscribed_at_ms = m_node.wall_ms(now);
     }
+  }
+  // The second feed: the backup, while the policy wants it.
+  // Kept while it is still a fit candidate, so the second feed does not follow
+  // every reordering of the backups (each change would cost a subscription).
+  std::optional<ConnId> second;
+  if (s.subscribed && s.dual) {
+    auto fit = [&](std::optional<ConnId> c) {
+      return c && c != s.upstream && c != s.avoid && s.haves.count(*c) && !s.subscribers.count(*c);
+    };
+    if (fit(s.second))
+      second = s.second;
+    else if (fit(s.backup))
+      second = s.backup;
+  }
+  if (second != s.second) {
+    if (s.second && s.second != s.upstream) send_subscription(s, *s.second, false);
+    s.second = second;
+    if (s.second) send_subscription(s, *s.second, true);
   }
   if (new_hops != s.hops || best != old) {
     s.hops = new_hops;

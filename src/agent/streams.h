@@ -89,6 +89,12 @@ struct Stream {
   std::optional<ConnId> avoid;    // an upstream we left (silent or sent bad parts); last resort only
   bool subscribed = false;        // we sent Subscribe to `upstream`
   Timestamp subscribed_at{};
+  // Dual feed: when the upstream policy asks for it (the agent does while its
+  // upstream is unproven or losing parts) the backup is subscribed too, and
+  // whichever copy comes first plays.
+  std::optional<ConnId> second;
+  bool dual = false;                     // the policy's last answer
+  double delivered = 1;                  // moving share of the parts the upstream sent at all (reset on a switch)
   int64_t subscribed_at_ms = 0;          // the same on the wall clock (parts' ingest times are on it)
   std::optional<Timestamp> last_part_at; // last valid new part
   Timestamp last_announcement_at{};

@@ -22,8 +22,8 @@ namespace openstreaming::agent {
 
 struct UpstreamCandidate {
   ConnId conn = 0;
-  uint32_t hops = 0;  // the neighbour's distance to the producer
-  double rtt_ms = 0;  // ours to the neighbour (large if not measured yet)
+  uint32_t hops = 0; // the neighbour's distance to the producer
+  double rtt_ms = 0; // ours to the neighbour (large if not measured yet)
   core::Address address;
 };
 
@@ -31,15 +31,18 @@ struct UpstreamCandidate {
 struct RouteContext {
   Timestamp now{};
   int64_t now_ms = 0;
-  double stream_kbps = 0;                        // observed bitrate (0: unknown yet)
-  std::optional<double> current_latency_ms;      // observed via the current upstream
-  std::optional<double> current_on_time;         // fraction on time via the current upstream
-  bool flowing = false; // we are subscribed: switching has a cost (hysteresis applies)
+  double stream_kbps = 0;                   // observed bitrate (0: unknown yet)
+  double part_ms = 0;                       // duration of a part (0: unknown yet)
+  std::optional<double> current_latency_ms; // observed via the current upstream
+  std::optional<double> current_on_time;    // fraction on time via the current upstream
+  double current_delivery = 1;              // recent fraction of its parts the current upstream sent at all
+  bool flowing = false;                     // we are subscribed: switching has a cost (hysteresis applies)
 };
 
 struct UpstreamChoice {
   std::optional<ConnId> primary;
   std::optional<ConnId> backup;
+  bool feed_backup = false; // take the stream from the backup too (dual feed; duplicates are dropped)
 };
 
 class UpstreamPolicy {

@@ -230,6 +230,7 @@ json routes_json(net::NodeRuntime& rt) {
               {"last_switch_ms", nullptr},
               {"last_switch_reason", nullptr},
               {"switches", s.upstream_switches},
+              {"dual_feed", s.second.has_value()},
               {"parts_missing", s.parts_missing},
               {"parts_repaired", s.parts_repaired}};
     if (auto it = routes.find(id); it != routes.end()) {

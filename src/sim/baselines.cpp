@@ -3,6 +3,7 @@
 #include "core/random.h"
 
 #include <algorithm>
+#include <set>
 #include <vector>
 
 namespace openstreaming::sim {
@@ -30,20 +31,39 @@ const UpstreamCandidate* find(std::span<const UpstreamCandidate> c, std::optiona
   return nullptr;
 }
 
+// Candidates at most one hop farther than the nearest: a choice beyond that can
+// form routing loops that count to infinity, which no real policy would allow.
+std::vector<const UpstreamCandidate*> near_enough(std::span<const UpstreamCandidate> c) {
+  std::vector<const UpstreamCandidate*> out;
+  if (c.empty()) return out;
+  uint32_t min_hops = nearest(c)->hops;
+  for (const auto& x : c) {
+    if (x.hops <= min_hops + 1) out.push_back(&x);
+  }
+  return out;
+}
+
 class RandomUpstream final : public agent::UpstreamPolicy {
 public:
   explicit RandomUpstream(uint64_t seed) : m_rng(seed) {}
-  UpstreamChoice choose(const core::StreamId&, std::span<const UpstreamCandidate> c, std::optional<ConnId> current,
-                        const agent::RouteContext& ctx) override {
+  UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> c,
+                        std::optional<ConnId> current, const agent::RouteContext& ctx) override {
     UpstreamChoice out;
     if (c.empty()) return out;
+    // While nothing flows the choice only sets the distance we advertise: the
+    // nearest. The first choice once we take the stream, and each one after the
+    // upstream went away, is random (the nearest kept would be a different baseline).
     const UpstreamCandidate* pick = nullptr;
-    if (!ctx.flowing)
+    const UpstreamCandidate* cur = find(c, current);
+    if (!ctx.flowing) {
       pick = nearest(c);
-    else if (const auto* cur = find(c, current))
+    } else if (cur && m_chosen.count({stream, cur->conn})) {
       pick = cur;
-    else
-      pick = &c[m_rng.uniform(c.size())];
+    } else {
+      auto ok = near_enough(c);
+      pick = ok[m_rng.uniform(ok.size())];
+      m_chosen.insert({stream, pick->conn});
+    }
     out.primary = pick->conn;
     if (c.size() > 1) {
       const UpstreamCandidate* b = nullptr;
@@ -58,6 +78,7 @@ public:
 
 private:
   core::DeterministicRandom m_rng;
+  std::set<std::pair<core::StreamId, ConnId>> m_chosen; // upstreams picked at random (kept until they go)
 };
 
 class LowestRtt final : public agent::UpstreamPolicy {
@@ -94,17 +115,20 @@ public:
 class StakeWeighted final : public agent::UpstreamPolicy {
 public:
   StakeWeighted(uint64_t seed, BaselineContext ctx) : m_rng(seed), m_ctx(std::move(ctx)) {}
-  UpstreamChoice choose(const core::StreamId&, std::span<const UpstreamCandidate> c, std::optional<ConnId> current,
-                        const agent::RouteContext& ctx) override {
+  UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> c,
+                        std::optional<ConnId> current, const agent::RouteContext& ctx) override {
     UpstreamChoice out;
     if (c.empty()) return out;
     const UpstreamCandidate* pick = nullptr;
-    if (!ctx.flowing)
-      pick = nearest(c);
-    else if (const auto* cur = find(c, current))
+    const UpstreamCandidate* cur = find(c, current);
+    if (!ctx.flowing) {
+      pick = nearest(c); // sets only the distance we advertise (see RandomUpstream)
+    } else if (cur && m_chosen.count({stream, cur->conn})) {
       pick = cur;
-    else
+    } else {
       pick = draw(c, std::nullopt);
+      m_chosen.insert({stream, pick->conn});
+    }
     out.primary = pick->conn;
     if (const auto* b = draw(c, pick->conn)) out.backup = b->conn;
     return out;
@@ -116,15 +140,13 @@ private:
   // candidates (all of them when none is acceptable, as a broadcaster with no
   // orchestrator under its limit would raise it rather than stop).
   const UpstreamCandidate* draw(std::span<const UpstreamCandidate> c, std::optional<ConnId> except) {
-    std::vector<const UpstreamCandidate*> ok;
-    for (const auto& x : c) {
-      if (x.conn != except && (!m_ctx.price_ok || m_ctx.price_ok(x.address))) ok.push_back(&x);
+    std::vector<const UpstreamCandidate*> ok, all;
+    for (const UpstreamCandidate* x : near_enough(c)) {
+      if (x->conn == except) continue;
+      all.push_back(x);
+      if (!m_ctx.price_ok || m_ctx.price_ok(x->address)) ok.push_back(x);
     }
-    if (ok.empty()) {
-      for (const auto& x : c) {
-        if (x.conn != except) ok.push_back(&x);
-      }
-    }
+    if (ok.empty()) ok = all;
     if (ok.empty()) return nullptr;
     std::vector<double> stake(ok.size());
     double total = 0;
@@ -140,6 +162,7 @@ private:
   }
   core::DeterministicRandom m_rng;
   BaselineContext m_ctx;
+  std::set<std::pair<core::StreamId, ConnId>> m_chosen; // upstreams drawn (kept until they go)
 };
 
 } // namespace

@@ -2,11 +2,13 @@
 // behind the same agent::UpstreamPolicy interface the agent's propagation engine
 // implements. The agent's other modules still run (empathy rates neighbours,
 // hostile ones are still shunned by the node core); only the route choice differs.
-//   random   a uniformly random candidate, kept until it goes away
+//   random   a uniformly random candidate (among those at most one hop farther
+//            than the nearest: loop safety), kept until it goes away
 //   latency  the lowest RTT among candidates at most one hop farther than the nearest
 //            (loop safety), re-chosen when another is 20 % lower; no scores
 //   stake-weighted  Livepeer's orchestrator selection: among the price-acceptable
-//            candidates, probability 0.7 x stake share + 0.3 x uniform; kept until
+//            candidates (within one hop of the nearest), probability 0.7 x stake
+//            share + 0.3 x uniform; kept until
 //            it goes (the router's failover still applies)
 // (`gossip` is not an upstream policy: the simulator runs it as its own push mesh.)
 // While nothing flows both pick the nearest (fewest hops, then RTT), as every

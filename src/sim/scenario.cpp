@@ -116,8 +116,13 @@ Result<Scenario> Scenario::parse(const std::string& text, const std::string& sou
     if (!(r = num(*n, "join_spread_s", s.join_spread_s, "viewers.", source))) return r.error();
   }
   if (const auto* n = section(t, "strategy")) {
-    if (!(r = only(*n, {"name"}, "strategy.", source))) return r.error();
+    if (!(r = only(*n, {"name", "dual_feed"}, "strategy.", source))) return r.error();
     if (!(r = str(*n, "name", s.strategy, "strategy.", source))) return r.error();
+    if (const toml::node* d = n->get("dual_feed")) {
+      auto v = d->value<bool>();
+      if (!v) return bad(source, "strategy.dual_feed must be true or false");
+      s.dual_feed = *v;
+    }
   }
   if (const auto* n = section(t, "churn")) {
     if (!(r = only(*n, {"leave_per_min", "rejoin_s"}, "churn.", source))) return r.error();

@@ -13,7 +13,7 @@ namespace openstreaming::sim {
 
 struct Adversary {
   double fraction = 0;  // of all nodes (never the broadcasters)
-  std::string behavior; // drop, delay, corrupt, lie-capacity, overprice, free-ride, covert-flash
+  std::string behavior; // drop, delay, corrupt, lie-capacity, overprice, free-ride, covert-flash, sybil
   double param = 0;     // drop/corrupt: probability; delay: ms; lie-capacity/overprice: factor
   double start_s = 0;
 };
@@ -47,7 +47,8 @@ struct Scenario {
   // parts are checked by identity (the simulator knows each original), signatures
   // of handshakes, states and announcements stay real.
   std::string crypto = "cost-model";
-  std::string name; // from the file name
+  bool dual_feed = true; // [strategy] dual_feed: the agent's dual feed (docs/agent.md); baselines never use it
+  std::string name;      // from the file name
 
   static Result<Scenario> parse(const std::string& toml_text, const std::string& source_name);
   Result<void> validate() const;

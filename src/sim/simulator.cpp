@@ -146,6 +146,7 @@ Result<void> Simulator::build() {
                : s.role == SimNode::Role::broadcaster ? "broadcaster"
                                                       : "relay"};
     o.agent_config.economics.capacity_kbps = static_cast<uint64_t>(s.bandwidth_bps / 1000);
+    o.agent_config.propagation.dual_feed = m_sc.dual_feed;
     o.agent_config.empathy.state_interval = 4s; // fewer signatures at scale; the daemon's default is 2 s
     o.agent_config.reflect_interval = 2s;
     o.send_queue_limit = 4 << 20;
@@ -707,6 +708,7 @@ nlohmann::json Simulator::summary() const {
       {"viewers", viewers},
       {"adversaries", adversaries},
       {"crypto", m_sc.crypto},
+      {"dual_feed", m_sc.dual_feed && m_sc.strategy == "agent"},
       {"duration_s", m_sc.duration_s},
       {"parts_published", m_next_part.empty() ? 0 : m_next_part[0]},
       {"parts_due", m_due_total},

@@ -42,6 +42,12 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
     s.predicted_latency_ms = *ctx.current_latency_ms;
   } else if (stated) {
     s.predicted_latency_ms = *stated + rtt / 2 + m_hop_overhead_ms;
+    // Its queue: a relay whose uplink is busy `load` of the time sends a part to
+    // its subscribers one after another, so a new one waits about load x half a
+    // part on average (the current upstream's wait is in what we observe).
+    if (p && p->claims && ctx.part_ms > 0) {
+      s.predicted_latency_ms += std::min(100u, p->claims->load_pct) / 100.0 * ctx.part_ms / 2;
+    }
   } else if (ctx.current_latency_ms && m_current_hops) {
     s.predicted_latency_ms = *ctx.current_latency_ms * (c.hops + 1) / (*m_current_hops + 1);
   } else {
@@ -89,7 +95,14 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
     m_current_hops = c.hops;
     auto stated = stated_latency(stream, c.address);
     if (stated && ctx.current_latency_ms) {
-      m_hop_overhead_ms = std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2);
+      // What a hop costs beyond the link, less the current upstream's own queue
+      // (each candidate's queue is estimated from its load in score()).
+      double queue = 0;
+      if (const NeighbourProfile* p = m_memory.find(c.address); p && p->claims && ctx.part_ms > 0) {
+        queue = std::min(100u, p->claims->load_pct) / 100.0 * ctx.part_ms / 2;
+      }
+      m_hop_overhead_ms =
+          std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2 - queue);
     }
   }
   std::vector<CandidateScore> scored;
@@ -165,6 +178,12 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
       if (info.backups.size() < 2) info.backups.push_back(s.address);
     }
   }
+  if (out.primary != info.primary_conn) info.held_since = ctx.now; // (switch bookkeeping below)
+  // A second copy while the upstream is unproven or losing parts: paying for
+  // some duplicates is cheaper than a stall while the evidence builds up.
+  out.feed_backup = m_o.dual_feed && ctx.flowing && out.primary && out.backup &&
+                    (ctx.now - info.held_since < m_o.dual_after_switch || ctx.current_delivery < m_o.dual_below);
+  info.dual = out.feed_backup;
   if (out.primary != info.primary_conn) {
     if (out.primary) {
       ++info.switches;
@@ -172,7 +191,6 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
       info.last_switch_reason = reason;
     }
     info.primary_conn = out.primary;
-    info.held_since = ctx.now;
   }
   return out;
 }

@@ -47,6 +47,12 @@ struct PropagationOptions {
   Duration min_dwell = 5s;
   double latency_ref_ms = 250; // half score at this latency
   double headroom = 4.0;       // spare bandwidth of this many stream bitrates scores 1
+  // Dual feed: the backup feeds us too while the upstream is new (held less than
+  // this) or has lately sent fewer than `dual_below` of the parts at all. Off by
+  // default (docs/agent.md says why); the simulator turns it on.
+  bool dual_feed = false;
+  Duration dual_after_switch = 5s;
+  double dual_below = 0.95;
 };
 
 struct CandidateScore {
@@ -69,6 +75,7 @@ struct RouteInfo {
   uint64_t switches = 0;
   std::optional<ConnId> primary_conn;
   Timestamp held_since{};
+  bool dual = false; // the backup feeds us too
 };
 
 class PropagationEngine final : public UpstreamPolicy {

@@ -120,7 +120,8 @@ struct Diamond {
   std::size_t b, r1, r2, v;
   core::StreamId id{};
 };
-Diamond diamond(MemNetwork& net, const NodeOptions& r1_options = {}) { // r1 takes its misbehaviour from r1_options
+// r1 takes its misbehaviour from r1_options, v its dual-feed setting.
+Diamond diamond(MemNetwork& net, const NodeOptions& r1_options = {}) {
   Diamond d;
   d.b = net.add(line_opts(std::nullopt));
   NodeOptions o1 = line_opts(d.b);
@@ -129,6 +130,7 @@ Diamond diamond(MemNetwork& net, const NodeOptions& r1_options = {}) { // r1 tak
   d.r2 = net.add(line_opts(d.b));
   NodeOptions vo = line_opts(d.r1);
   vo.bootstrap.push_back(MemNetwork::endpoint_of(d.r2));
+  vo.agent_config.propagation.dual_feed = r1_options.agent_config.propagation.dual_feed;
   d.v = net.add(vo);
   net.start_all();
   EXPECT_TRUE(net.run_until(
@@ -171,7 +173,8 @@ TEST(Streams, ASwitchResumesWhereTheOldUpstreamLeftOff) {
   net.with(other, [&](Node& n) { n.streams().watch("show", net.now()); });
   net.run_for(1s);
   broadcast(net, b, id, 1, false, /*first=*/1);
-  ASSERT_EQ(net.node(other).streams().find(id)->stats.parts_received, 4u);
+  ASSERT_TRUE(net.node(other).streams().find(id)->seen.count({1, 3})); // it carries the stream
+  uint64_t other_before = net.node(other).streams().find(id)->stats.parts_received;
   uint64_t before = s->stats.parts_received;
   net.with(b, [&](Node& n) {
     core::PartInfo info;
@@ -187,8 +190,30 @@ TEST(Streams, ASwitchResumesWhereTheOldUpstreamLeftOff) {
   net.run_for(5ms); // on its way to both relays
   net.kill(relay);
   net.run_for(500ms);
-  EXPECT_EQ(net.node(other).streams().find(id)->stats.parts_received, 5u);
+  EXPECT_EQ(net.node(other).streams().find(id)->stats.parts_received, other_before + 1);
   EXPECT_EQ(s->stats.parts_received, before + 1) << "the part in flight came from the new upstream";
+}
+
+TEST(Streams, ANewUpstreamIsDoubledByTheBackupUntilProven) {
+  // b - r1 - v and b - r2 - v, r1 dropping half of what it forwards. Whichever
+  // relay v starts on, the backup feeds it too while the upstream is new (and
+  // while it loses parts): every part plays, each relay is paid for what it sent.
+  MemNetwork net(27);
+  NodeOptions dropper;
+  dropper.misbehave.drop = 0.5;
+  dropper.agent_config.propagation.dual_feed = true; // for v (see diamond())
+  auto [b, r1, r2, v, id] = diamond(net, dropper);
+  broadcast(net, b, id, 1, false); // the route forms
+  const Stream* s = net.node(v).streams().find(id);
+  ASSERT_TRUE(s && s->upstream);
+  EXPECT_TRUE(s->second.has_value()) << "a new upstream is doubled by the backup";
+  EXPECT_NE(s->second, s->upstream);
+  uint64_t before = s->stats.parts_received;
+  broadcast(net, b, id, 3, false, /*first=*/1);
+  EXPECT_EQ(s->stats.parts_received, before + 12) << "no part lost to the dropper";
+  // Both relays sent to v, and v metered both (it asked both).
+  auto served = [&](std::size_t r) { return net.node(r).streams().find(id)->stats.parts_forwarded; };
+  EXPECT_GT(served(r1) + served(r2), 12u);
 }
 
 TEST(Streams, CorruptUpstreamIsLeftForTheBackup) {

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace openstreaming::sim {
@@ -108,6 +110,24 @@ start_s = 5
     ASSERT_FALSE(bad) << text;
     EXPECT_NE(bad.error().message.find(needle), std::string::npos) << bad.error().message;
   }
+}
+
+TEST(SimScenario, EveryShippedScenarioParsesAndBuilds) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(OPENSTREAMING_SCENARIOS_DIR)) {
+    if (e.path().extension() != ".toml") continue;
+    std::ifstream in(e.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.rfind("# ", 0), 0u) << e.path() << ": a scenario starts with a comment saying what it tests";
+    auto sc = Scenario::parse(text, e.path().string());
+    ASSERT_TRUE(sc) << sc.error().message;
+    sc->nodes = std::min<uint64_t>(sc->nodes, 60); // building the full size is the benchmark's job
+    sc->degree = std::min<uint64_t>(sc->degree, 6);
+    Simulator s(*sc);
+    EXPECT_TRUE(s.build()) << e.path();
+    ++n;
+  }
+  EXPECT_GE(n, 7u);
 }
 
 Scenario small(uint64_t nodes, double duration) {
