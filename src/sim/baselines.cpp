@@ -43,16 +43,16 @@ std::vector<const UpstreamCandidate*> near_enough(std::span<const UpstreamCandid
   return out;
 }
 
-class RandomUpstream final : public agent::UpstreamPolicy {
+// The shape both drawing baselines share. While nothing flows the choice only
+// sets the distance we advertise: the nearest. The first choice once we take
+// the stream, and each one after the upstream went away, is a draw (the nearest
+// kept would be a different baseline); a drawn upstream is kept until it goes.
+class DrawnUpstream : public agent::UpstreamPolicy {
 public:
-  explicit RandomUpstream(uint64_t seed) : m_rng(seed) {}
   UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> c,
-                        std::optional<ConnId> current, const agent::RouteContext& ctx) override {
+                        std::optional<ConnId> current, const agent::RouteContext& ctx) final {
     UpstreamChoice out;
     if (c.empty()) return out;
-    // While nothing flows the choice only sets the distance we advertise: the
-    // nearest. The first choice once we take the stream, and each one after the
-    // upstream went away, is random (the nearest kept would be a different baseline).
     const UpstreamCandidate* pick = nullptr;
     const UpstreamCandidate* cur = find(c, current);
     if (!ctx.flowing) {
@@ -60,25 +60,41 @@ public:
     } else if (cur && m_chosen.count({stream, cur->conn})) {
       pick = cur;
     } else {
-      auto ok = near_enough(c);
-      pick = ok[m_rng.uniform(ok.size())];
+      pick = draw_primary(c);
       m_chosen.insert({stream, pick->conn});
     }
     out.primary = pick->conn;
-    if (c.size() > 1) {
-      const UpstreamCandidate* b = nullptr;
-      do {
-        b = &c[m_rng.uniform(c.size())];
-      } while (b->conn == pick->conn);
-      out.backup = b->conn;
-    }
+    if (const auto* b = draw_backup(c, pick->conn)) out.backup = b->conn;
     return out;
   }
+
+protected:
+  virtual const UpstreamCandidate* draw_primary(std::span<const UpstreamCandidate> c) = 0;
+  virtual const UpstreamCandidate* draw_backup(std::span<const UpstreamCandidate> c, ConnId primary) = 0;
+
+private:
+  std::set<std::pair<core::StreamId, ConnId>> m_chosen; // drawn upstreams (kept until they go)
+};
+
+class RandomUpstream final : public DrawnUpstream {
+public:
+  explicit RandomUpstream(uint64_t seed) : m_rng(seed) {}
   const char* name() const override { return "random"; }
 
 private:
+  const UpstreamCandidate* draw_primary(std::span<const UpstreamCandidate> c) override {
+    auto ok = near_enough(c);
+    return ok[m_rng.uniform(ok.size())];
+  }
+  const UpstreamCandidate* draw_backup(std::span<const UpstreamCandidate> c, ConnId primary) override {
+    if (c.size() < 2) return nullptr;
+    const UpstreamCandidate* b = nullptr;
+    do {
+      b = &c[m_rng.uniform(c.size())];
+    } while (b->conn == primary);
+    return b;
+  }
   core::DeterministicRandom m_rng;
-  std::set<std::pair<core::StreamId, ConnId>> m_chosen; // upstreams picked at random (kept until they go)
 };
 
 class LowestRtt final : public agent::UpstreamPolicy {
@@ -112,27 +128,9 @@ public:
   const char* name() const override { return "latency"; }
 };
 
-class StakeWeighted final : public agent::UpstreamPolicy {
+class StakeWeighted final : public DrawnUpstream {
 public:
   StakeWeighted(uint64_t seed, BaselineContext ctx) : m_rng(seed), m_ctx(std::move(ctx)) {}
-  UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> c,
-                        std::optional<ConnId> current, const agent::RouteContext& ctx) override {
-    UpstreamChoice out;
-    if (c.empty()) return out;
-    const UpstreamCandidate* pick = nullptr;
-    const UpstreamCandidate* cur = find(c, current);
-    if (!ctx.flowing) {
-      pick = nearest(c); // sets only the distance we advertise (see RandomUpstream)
-    } else if (cur && m_chosen.count({stream, cur->conn})) {
-      pick = cur;
-    } else {
-      pick = draw(c, std::nullopt);
-      m_chosen.insert({stream, pick->conn});
-    }
-    out.primary = pick->conn;
-    if (const auto* b = draw(c, pick->conn)) out.backup = b->conn;
-    return out;
-  }
   const char* name() const override { return "stake-weighted"; }
 
 private:
@@ -160,9 +158,12 @@ private:
     }
     return ok.back();
   }
+  const UpstreamCandidate* draw_primary(std::span<const UpstreamCandidate> c) override { return draw(c, std::nullopt); }
+  const UpstreamCandidate* draw_backup(std::span<const UpstreamCandidate> c, ConnId primary) override {
+    return draw(c, primary);
+  }
   core::DeterministicRandom m_rng;
   BaselineContext m_ctx;
-  std::set<std::pair<core::StreamId, ConnId>> m_chosen; // upstreams drawn (kept until they go)
 };
 
 } // namespace

@@ -141,6 +141,15 @@ Diamond diamond(MemNetwork& net, const NodeOptions& r1_options = {}) {
   return d;
 }
 
+// Which relay of the diamond v takes the stream from.
+std::size_t relay_of(MemNetwork& net, std::size_t v, std::size_t r1, std::size_t r2, ConnId upstream) {
+  for (const auto& p : net.node(v).peers(net.now())) {
+    if (p.conn == upstream) return p.address == net.key(r1).address() ? r1 : r2;
+  }
+  ADD_FAILURE() << "v's upstream is not among its peers";
+  return r1;
+}
+
 TEST(Streams, ReroutesWhenTheUpstreamDies) {
   // Kill the relay v uses; it switches to the other.
   MemNetwork net(23);
@@ -148,9 +157,7 @@ TEST(Streams, ReroutesWhenTheUpstreamDies) {
   broadcast(net, b, id, 1, false);
   const Stream* s = net.node(v).streams().find(id);
   ASSERT_TRUE(s && s->upstream);
-  std::size_t used = net.node(v).peers(net.now())[0].conn == *s->upstream ? 0 : 1;
-  auto used_addr = net.node(v).peers(net.now())[used].address;
-  net.kill(used_addr == net.key(r1).address() ? r1 : r2);
+  net.kill(relay_of(net, v, r1, r2, *s->upstream));
   net.run_for(1s);
   uint64_t before = s->stats.parts_received;
   broadcast(net, b, id, 1, false, /*first=*/1);
@@ -167,8 +174,7 @@ TEST(Streams, ASwitchResumesWhereTheOldUpstreamLeftOff) {
   broadcast(net, b, id, 1, false);
   const Stream* s = net.node(v).streams().find(id);
   ASSERT_TRUE(s && s->upstream);
-  std::size_t used = net.node(v).peers(net.now())[0].conn == *s->upstream ? 0 : 1;
-  std::size_t relay = net.node(v).peers(net.now())[used].address == net.key(r1).address() ? r1 : r2;
+  std::size_t relay = relay_of(net, v, r1, r2, *s->upstream);
   std::size_t other = relay == r1 ? r2 : r1;
   net.with(other, [&](Node& n) { n.streams().watch("show", net.now()); });
   net.run_for(1s);
