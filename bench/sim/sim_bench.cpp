@@ -67,6 +67,7 @@ void run(uint64_t nodes, double seconds, const char* label) {
               j["events_per_s"].get<double>(), j["memory_per_node_kb"].get<double>(),
               j["continuity_index"].get<double>(), j["latency_ms"]["p95"].get<double>(),
               static_cast<unsigned long long>(events), bare, wall / std::max(bare, 1e-9));
+  std::fflush(stdout); // a long run's first figure must survive a kill of the second
 }
 
 } // namespace
