@@ -473,9 +473,9 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
     std::optional<ConnId> helper = s.backup;
     if (helper && s.fetched.size() < 64 && s.fetched.insert(key).second) send_fetch(s, *helper, key.first, key.second);
   }
+  s.delivered = 0.9 * s.delivered + 0.1;
   // A part published before we subscribed is the upstream's resume backfill:
   // late by construction, so it says nothing about the upstream's latency.
-  s.delivered = 0.9 * s.delivered + 0.1;
   if (info.ingest_unix_ms < s.subscribed_at_ms) return;
   std::optional<double> claimed;
   if (const NeighbourProfile* p = m_node.agent().memory.find(from); p && p->claims) {

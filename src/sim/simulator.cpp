@@ -322,7 +322,7 @@ void Simulator::deliver(std::size_t from, agent::ConnId conn, core::Frame frame)
   std::size_t to = c.peer;
   agent::ConnId to_conn = c.peer_conn;
   uint64_t gen = m_nodes[to]->generation;
-  ++m_frames_by_type[std::min<std::size_t>(frame.type, m_frames_by_type.size() - 1)];
+  m_frames.add(frame.type, size);
   auto shared = std::make_shared<core::Frame>(std::move(frame));
   at(when, [this, to, to_conn, gen, shared, part] {
     SimNode& d = *m_nodes[to];
@@ -498,7 +498,6 @@ void Simulator::rekey(std::size_t i) {
     r.key = core::PrivateKey::generate(m_rng);
     m_index_of[r.key->address()] = i;
     r.isolated_at.reset();
-    r.judged = false;
     r.identity_since = seconds(m_now);
     restart_node(i);
   });
@@ -725,11 +724,7 @@ nlohmann::json Simulator::summary() const {
 
 nlohmann::json Simulator::events_by_kind() const {
   nlohmann::json j = nlohmann::json::object();
-  for (std::size_t t = 0; t < m_frames_by_type.size(); ++t) {
-    if (m_frames_by_type[t] == 0) continue;
-    const char* name = core::frame_type_name(static_cast<uint16_t>(t));
-    j[std::string(name) == "unknown" ? "frame_" + std::to_string(t) : name] = m_frames_by_type[t];
-  }
+  for (const auto& r : m_frames.rows()) j[r.type] = r.frames;
   j["timeout"] = m_timeouts;
   return j;
 }

@@ -47,18 +47,13 @@ public:
     m_events[1] = std::move(m_events[0]);
     m_events[0].clear();
   }
-  uint64_t checks = 0, repeats = 0;
 
 private:
   template <class V, class F>
   V lookup(std::array<std::unordered_map<std::string, V>, 2>& gens, const std::string& key, F&& check) {
     for (auto& g : gens) {
-      if (auto it = g.find(key); it != g.end()) {
-        ++repeats;
-        return it->second;
-      }
+      if (auto it = g.find(key); it != g.end()) return it->second;
     }
-    ++checks;
     V v = check();
     gens[0].emplace(key, v);
     return v;
@@ -178,17 +173,16 @@ private:
   std::unordered_map<const void*, PartMeta> m_meta; // payload data -> which part
   std::deque<core::SharedSlice> m_live_parts;
   std::vector<std::vector<std::pair<uint64_t, Timestamp>>> m_published; // per stream: (index, time)
-  std::unique_ptr<agent::UpstreamPolicy> m_policy_template;
   std::map<core::Address, std::size_t> m_index_of;
   SignatureMemo m_signatures;           // crypto = "cost-model"
   std::vector<double> m_past_isolation; // sybils: how long each identity they dropped lasted
   // Measurements.
   uint64_t m_part_frames = 0, m_duplicate_frames = 0, m_invalid_frames = 0;
   uint64_t m_media_bytes = 0, m_control_bytes = 0;
-  std::array<uint64_t, 32> m_frames_by_type{}; // agent frames sent, by wire type
-  uint64_t m_timeouts = 0;                     // agent timer events
-  std::vector<double> m_viewer_latency;        // every first arrival at a viewer, ms
-  std::vector<double> m_second_latency;        // this second's
+  agent::FrameCounters m_frames;        // agent frames sent, by wire type
+  uint64_t m_timeouts = 0;              // agent timer events
+  std::vector<double> m_viewer_latency; // every first arrival at a viewer, ms
+  std::vector<double> m_second_latency; // this second's
   std::vector<Sample> m_samples;
   uint64_t m_due_total = 0, m_played_total = 0;
   std::vector<std::vector<uint32_t>> m_graph_adj;

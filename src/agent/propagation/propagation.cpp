@@ -6,6 +6,16 @@
 
 namespace openstreaming::agent {
 
+namespace {
+// A neighbour's queue: a relay whose uplink is busy `load` of the time sends a
+// part to its subscribers one after another, so a new one waits about load x
+// half a part on average.
+double queue_ms(const NeighbourProfile* p, const RouteContext& ctx) {
+  if (!p || !p->claims || ctx.part_ms <= 0) return 0;
+  return std::min(100u, p->claims->load_pct) / 100.0 * ctx.part_ms / 2;
+}
+} // namespace
+
 const std::string& PropagationEngine::hex_of(const core::StreamId& stream) const {
   if (m_hex_id != stream) {
     m_hex = core::to_hex(stream, false);
@@ -41,13 +51,8 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
   if (is_current && ctx.current_latency_ms) {
     s.predicted_latency_ms = *ctx.current_latency_ms;
   } else if (stated) {
-    s.predicted_latency_ms = *stated + rtt / 2 + m_hop_overhead_ms;
-    // Its queue: a relay whose uplink is busy `load` of the time sends a part to
-    // its subscribers one after another, so a new one waits about load x half a
-    // part on average (the current upstream's wait is in what we observe).
-    if (p && p->claims && ctx.part_ms > 0) {
-      s.predicted_latency_ms += std::min(100u, p->claims->load_pct) / 100.0 * ctx.part_ms / 2;
-    }
+    // Plus its queue (the current upstream's wait is in what we observe).
+    s.predicted_latency_ms = *stated + rtt / 2 + m_hop_overhead_ms + queue_ms(p, ctx);
   } else if (ctx.current_latency_ms && m_current_hops) {
     s.predicted_latency_ms = *ctx.current_latency_ms * (c.hops + 1) / (*m_current_hops + 1);
   } else {
@@ -97,12 +102,8 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
     if (stated && ctx.current_latency_ms) {
       // What a hop costs beyond the link, less the current upstream's own queue
       // (each candidate's queue is estimated from its load in score()).
-      double queue = 0;
-      if (const NeighbourProfile* p = m_memory.find(c.address); p && p->claims && ctx.part_ms > 0) {
-        queue = std::min(100u, p->claims->load_pct) / 100.0 * ctx.part_ms / 2;
-      }
-      m_hop_overhead_ms =
-          std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2 - queue);
+      m_hop_overhead_ms = std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2 -
+                                            queue_ms(m_memory.find(c.address), ctx));
     }
   }
   std::vector<CandidateScore> scored;

@@ -20,22 +20,27 @@ NodeOptions line_opts(std::optional<std::size_t> prev) {
   return o;
 }
 
+// Publishes part `part` (0.5 s) of 2-second segment `seg` from node `b`.
+void publish_one(MemNetwork& net, std::size_t b, const core::StreamId& id, int seg, uint32_t part, std::size_t size) {
+  net.with(b, [&](Node& n) {
+    core::PartInfo info;
+    info.stream_id = id;
+    info.segment = static_cast<uint64_t>(seg);
+    info.part = part;
+    info.independent = part == 0;
+    info.pts_us = (seg * 4 + part) * 500'000;
+    info.duration_us = 500'000;
+    info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
+    Bytes payload(size, static_cast<uint8_t>(seg * 4 + part));
+    n.streams().publish_part(info, core::SharedSlice::copy_of(payload), net.now());
+  });
+}
+
 // Publishes `segments` 2-second segments of four 0.5 s parts from node `b`.
 void broadcast(MemNetwork& net, std::size_t b, const core::StreamId& id, int segments, bool end = true, int first = 0) {
   for (int seg = first; seg < first + segments; ++seg) {
     for (uint32_t part = 0; part < 4; ++part) {
-      net.with(b, [&](Node& n) {
-        core::PartInfo info;
-        info.stream_id = id;
-        info.segment = static_cast<uint64_t>(seg);
-        info.part = part;
-        info.independent = part == 0;
-        info.pts_us = (seg * 4 + part) * 500'000;
-        info.duration_us = 500'000;
-        info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-        Bytes payload(1000 + seg * 10 + part, static_cast<uint8_t>(seg * 4 + part));
-        n.streams().publish_part(info, core::SharedSlice::copy_of(payload), net.now());
-      });
+      publish_one(net, b, id, seg, part, 1000 + seg * 10 + part);
       net.run_for(500ms);
     }
   }
@@ -182,17 +187,7 @@ TEST(Streams, ASwitchResumesWhereTheOldUpstreamLeftOff) {
   ASSERT_TRUE(net.node(other).streams().find(id)->seen.count({1, 3})); // it carries the stream
   uint64_t other_before = net.node(other).streams().find(id)->stats.parts_received;
   uint64_t before = s->stats.parts_received;
-  net.with(b, [&](Node& n) {
-    core::PartInfo info;
-    info.stream_id = id;
-    info.segment = 2;
-    info.part = 0;
-    info.independent = true;
-    info.pts_us = 4'000'000;
-    info.duration_us = 500'000;
-    info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-    n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(1500, 9)), net.now());
-  });
+  publish_one(net, b, id, 2, 0, 1500);
   net.run_for(5ms); // on its way to both relays
   net.kill(relay);
   net.run_for(500ms);
