@@ -886,7 +886,8 @@ void Node::send_states(Timestamp now) {
   }
   body.set_buffer_health_ms(health);
   std::string bytes = body.SerializeAsString();
-  auto sig = core::sign_hash(m_key, state_digest(bytes));
+  auto digest = state_digest(bytes);
+  auto sig = m_options.state_signer ? m_options.state_signer(digest) : core::sign_hash(m_key, digest);
   wire::NeighbourState msg;
   msg.set_body(bytes);
   msg.set_signature(std::string(sig.bytes().begin(), sig.bytes().end()));
@@ -911,9 +912,14 @@ void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
   }
   bool valid = false;
   if (auto sig = core::RecoverableSignature::parse(as_bytes(msg.signature()))) {
-    auto pub = m_options.state_recover ? m_options.state_recover(state_digest(msg.body()), *sig)
-                                       : core::recover_public_key(state_digest(msg.body()), *sig);
-    valid = pub && pub->address() == *p.address;
+    auto digest = state_digest(msg.body());
+    if (m_options.state_recover) {
+      auto signer = m_options.state_recover(digest, *sig);
+      valid = signer && *signer == *p.address;
+    } else {
+      auto pub = core::recover_public_key(digest, *sig);
+      valid = pub && pub->address() == *p.address;
+    }
   }
   NeighbourClaims c;
   c.seq = body.seq();

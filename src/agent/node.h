@@ -109,10 +109,12 @@ struct NodeOptions {
   std::function<core::PartCheck(const core::PartInfo&, ByteView payload, ByteView signature,
                                 const core::Address& producer)>
       part_verifier;
-  // How signed neighbour states and stream announcements are checked:
-  // core::recover_public_key and core::verify_event unless set. The simulator's
-  // cost model sets them to answer a repeat of the same signed bytes from a table.
-  std::function<Result<core::PublicKey>(const Hash256& digest, const core::RecoverableSignature& signature)>
+  // How neighbour states are signed and their signer recovered, and how stream
+  // announcements are checked: core::sign_hash, core::recover_public_key and
+  // core::verify_event unless set. The simulator's crypto cost model sets them
+  // (states signed with table tokens, a repeated announcement answered from a table).
+  std::function<core::RecoverableSignature(const Hash256& digest)> state_signer;
+  std::function<Result<core::Address>(const Hash256& digest, const core::RecoverableSignature& signature)>
       state_recover;
   std::function<bool(const core::NostrEvent& event)> event_verifier;
 };

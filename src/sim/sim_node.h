@@ -36,6 +36,7 @@ struct GossipState {
 struct Simulator::SimNode {
   enum class Role { relay, viewer, broadcaster };
   std::optional<core::PrivateKey> key; // set in build()
+  core::Address address;               // key's
   agent::NodeOptions options;
   std::unique_ptr<SeededEnv> env;
   std::unique_ptr<agent::Node> node;

@@ -46,6 +46,30 @@ double gini(std::vector<double> x) {
 
 } // namespace
 
+// A token: r = the table key (big-endian, in its last 8 bytes), s = 1, v = 27 —
+// a well-formed signature no key made, cheap to make and to read back.
+core::RecoverableSignature CryptoCostModel::sign_state(const Hash256& digest, const core::Address& signer) {
+  uint64_t token = m_next_token++;
+  std::array<uint8_t, 65> b{};
+  for (int i = 0; i < 8; ++i) b[31 - i] = static_cast<uint8_t>(token >> (8 * i));
+  b[63] = 1;
+  b[64] = 27;
+  m_states[0].emplace(token, Signed{digest, signer});
+  return *core::RecoverableSignature::parse(b); // well-formed by construction
+}
+
+Result<core::Address> CryptoCostModel::recover_state(const Hash256& digest,
+                                                     const core::RecoverableSignature& token) const {
+  const auto& b = token.bytes();
+  uint64_t key = 0;
+  for (int i = 0; i < 8; ++i) key |= static_cast<uint64_t>(b[31 - i]) << (8 * i);
+  for (const auto& g : m_states) {
+    auto it = g.find(key);
+    if (it != g.end() && it->second.digest == digest) return it->second.signer;
+  }
+  return make_error(Errc::bad_signature, "not a signature of this state (crypto cost model)");
+}
+
 Simulator::Simulator(Scenario scenario)
     : m_sc(std::move(scenario)), m_rng(m_sc.seed), m_t0(timestamp_from_us(kEpochUs)), m_now(m_t0) {}
 
@@ -152,20 +176,19 @@ Result<void> Simulator::build() {
     o.send_queue_limit = 4 << 20;
     if (m_sc.crypto == "cost-model") {
       // Parts are checked by identity: the simulator knows every original
-      // payload buffer, and a corrupted part is a copy. Signed states and
-      // announcements are checked for real once per distinct signed bytes; the
-      // same bytes reaching another node are answered from a table (a state is
-      // signed once and sent to every neighbour). Handshakes stay real.
+      // payload buffer, and a corrupted part is a copy. Neighbour states are
+      // signed with tokens (CryptoCostModel); announcements are checked for
+      // real once per distinct signed bytes, a repeat answered from a table.
+      // Handshakes stay real.
       o.part_verifier = [this](const core::PartInfo&, ByteView payload, ByteView, const core::Address&) {
         return payload.empty() || m_meta.count(payload.data()) ? core::PartCheck::ok : core::PartCheck::bad_hash;
       };
+      o.state_signer = [this, i](const Hash256& digest) { return m_crypto.sign_state(digest, m_nodes[i]->address); };
       o.state_recover = [this](const Hash256& digest, const core::RecoverableSignature& sig) {
-        std::string key(reinterpret_cast<const char*>(digest.data()), digest.size());
-        key.append(reinterpret_cast<const char*>(sig.bytes().data()), sig.bytes().size());
-        return m_signatures.state(key, [&] { return core::recover_public_key(digest, sig); });
+        return m_crypto.recover_state(digest, sig);
       };
       o.event_verifier = [this](const core::NostrEvent& ev) {
-        return m_signatures.event(ev.id + ev.sig + core::serialize_for_id(ev),
+        return m_crypto.event(ev.id + ev.sig + core::serialize_for_id(ev),
                                   [&] { return !!core::verify_event(ev); });
       };
     }
@@ -216,7 +239,8 @@ Result<void> Simulator::build() {
       if (!s.policy) return make_error(Errc::unsupported, "unknown strategy '" + m_sc.strategy + "'");
       s.node->streams().set_policy(*s.policy);
     }
-    m_index_of[s.key->address()] = i;
+    s.address = s.key->address();
+    m_index_of[s.address] = i;
   }
   m_rss_after_build_kb = rss_kb();
   return {};
@@ -494,9 +518,10 @@ void Simulator::rekey(std::size_t i) {
   kill_node(i);
   at(m_now + 5s, [this, i] {
     SimNode& r = *m_nodes[i];
-    m_index_of.erase(r.key->address());
+    m_index_of.erase(r.address);
     r.key = core::PrivateKey::generate(m_rng);
-    m_index_of[r.key->address()] = i;
+    r.address = r.key->address();
+    m_index_of[r.address] = i;
     r.isolated_at.reset();
     r.identity_since = seconds(m_now);
     restart_node(i);
@@ -569,7 +594,7 @@ void Simulator::sample_second() {
   smp.honest_coherence = hon_n ? hon_sum / static_cast<double>(hon_n) : 1.0;
   smp.events = m_events;
   m_samples.push_back(smp);
-  if (static_cast<int64_t>(t) % 10 == 0) m_signatures.age(); // a signed message older than ~10 s is not repeated
+  if (static_cast<int64_t>(t) % 10 == 0) m_crypto.age(); // a signed message older than ~10 s is not repeated
 }
 
 void Simulator::run(const std::function<void(double, uint64_t)>& progress) {

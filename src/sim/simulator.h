@@ -28,18 +28,25 @@
 
 namespace openstreaming::sim {
 
-// The crypto cost model's table of signature checks already made (for real):
-// keyed by the exact signed bytes and signature, so a repeat gets the same
-// answer the check gave. Two generations, the older dropped on age().
-class SignatureMemo {
+// The crypto cost model (crypto = "cost-model"). Signed neighbour states are
+// signed with a token instead of a curve signature: the token names an entry
+// in this table (digest, signer), so "recovering" it is a lookup and a token
+// that is not in the table, or names another digest, fails like a forged
+// signature. Announcements are checked for real once per distinct signed
+// bytes, a repeat answered from a table. Two generations of each, the older
+// dropped on age(): a signed message is not delivered ~10 s after it was made.
+class CryptoCostModel {
 public:
-  template <class F>
-  Result<core::PublicKey> state(const std::string& key, F&& check) {
-    return lookup(m_states, key, std::forward<F>(check));
-  }
+  core::RecoverableSignature sign_state(const Hash256& digest, const core::Address& signer);
+  Result<core::Address> recover_state(const Hash256& digest, const core::RecoverableSignature& token) const;
   template <class F>
   bool event(const std::string& key, F&& check) {
-    return lookup(m_events, key, std::forward<F>(check));
+    for (auto& g : m_events) {
+      if (auto it = g.find(key); it != g.end()) return it->second;
+    }
+    bool ok = check();
+    m_events[0].emplace(key, ok);
+    return ok;
   }
   void age() {
     m_states[1] = std::move(m_states[0]);
@@ -49,16 +56,12 @@ public:
   }
 
 private:
-  template <class V, class F>
-  V lookup(std::array<std::unordered_map<std::string, V>, 2>& gens, const std::string& key, F&& check) {
-    for (auto& g : gens) {
-      if (auto it = g.find(key); it != g.end()) return it->second;
-    }
-    V v = check();
-    gens[0].emplace(key, v);
-    return v;
-  }
-  std::array<std::unordered_map<std::string, Result<core::PublicKey>>, 2> m_states;
+  struct Signed {
+    Hash256 digest;
+    core::Address signer;
+  };
+  uint64_t m_next_token = 1;
+  std::array<std::unordered_map<uint64_t, Signed>, 2> m_states;
   std::array<std::unordered_map<std::string, bool>, 2> m_events;
 };
 
@@ -174,7 +177,7 @@ private:
   std::deque<core::SharedSlice> m_live_parts;
   std::vector<std::vector<std::pair<uint64_t, Timestamp>>> m_published; // per stream: (index, time)
   std::map<core::Address, std::size_t> m_index_of;
-  SignatureMemo m_signatures;           // crypto = "cost-model"
+  CryptoCostModel m_crypto;             // crypto = "cost-model"
   std::vector<double> m_past_isolation; // sybils: how long each identity they dropped lasted
   // Measurements.
   uint64_t m_part_frames = 0, m_duplicate_frames = 0, m_invalid_frames = 0;
