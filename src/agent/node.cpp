@@ -714,18 +714,22 @@ void Node::maintain(Timestamp now) {
 
 void Node::dial_more(Timestamp now) {
   std::size_t live = 0, dialing = 0;
-  std::set<std::string> connected_endpoints;
-  std::set<core::Address> connected_addresses;
   for (auto& [id, p] : m_peers) {
     if (p->closing()) continue;
     ++live;
     if (p->direction == Direction::outbound && p->state != Peer::State::established) ++dialing;
+  }
+  if (live >= m_options.target_peers || dialing >= m_options.max_concurrent_dials) return;
+  std::size_t slots = std::min(m_options.target_peers - live, m_options.max_concurrent_dials - dialing);
+
+  std::set<std::string> connected_endpoints;
+  std::set<core::Address> connected_addresses;
+  for (auto& [id, p] : m_peers) {
+    if (p->closing()) continue;
     if (p->direction == Direction::outbound) connected_endpoints.insert(p->remote.to_string());
     if (!p->listen_endpoint.empty()) connected_endpoints.insert(p->listen_endpoint);
     if (p->address) connected_addresses.insert(*p->address);
   }
-  if (live >= m_options.target_peers || dialing >= m_options.max_concurrent_dials) return;
-  std::size_t slots = std::min(m_options.target_peers - live, m_options.max_concurrent_dials - dialing);
 
   std::vector<std::pair<const core::Endpoint*, BookEntry*>> candidates;
   for (auto& [ep, entry] : m_book) {
@@ -940,7 +944,10 @@ void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
     if (n.size() == 32) c.needs.push_back(core::to_hex(as_bytes(n), false));
   }
   for (const auto& l : body.latencies()) {
-    if (l.stream_id().size() == 32) c.stream_latency_ms[core::to_hex(as_bytes(l.stream_id()), false)] = l.latency_ms();
+    if (l.stream_id().size() != 32) continue;
+    Hash256 id;
+    std::memcpy(id.data(), l.stream_id().data(), 32);
+    c.stream_latency_ms[id] = l.latency_ms();
   }
   if (m_agent->empathy.on_state(*p.address, c, valid, wall_ms(now))) {
     shun_peer(p.conn, "forged neighbour_state (signature is not " + p.address->to_checksum_hex() + "'s)", now);

@@ -135,6 +135,7 @@ void StreamRouter::announce(Stream& s, Timestamp now) {
                           {"openstreaming:renditions", "source"}};
   s.announcement =
       core::sign_event(m_key, created, 30311, std::move(tags), "", m_node.environment().random().bytes<32>());
+  s.announcement_json = core::to_json(s.announcement).dump();
   m_next_announce[s.id] = now + kAnnounceRefresh;
   for (ConnId c : m_node.established_conns()) send_announcement(s, c);
 }
@@ -142,7 +143,7 @@ void StreamRouter::announce(Stream& s, Timestamp now) {
 void StreamRouter::send_announcement(const Stream& s, ConnId conn) {
   if (s.announcement.id.empty()) return;
   wire::Announcement a;
-  a.set_event_json(core::to_json(s.announcement).dump());
+  a.set_event_json(s.announcement_json);
   m_node.send_app_frame(conn, media_frame(MediaFrameType::announcement, a));
 }
 
@@ -261,6 +262,14 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   if (j.is_discarded()) return false;
   auto ev = core::event_from_json(j);
   if (!ev || ev->kind != 30311) return false;
+  // The flood brings each announcement from every neighbour: one identical to
+  // the one we hold was checked when it came first, and is not newer.
+  if (auto id_text = core::first_tag(*ev, "openstreaming:stream")) {
+    if (auto sid = core::from_hex_fixed<32>(*id_text)) {
+      auto it = m_streams.find(*sid);
+      if (it != m_streams.end() && it->second.announcement == *ev) return true;
+    }
+  }
   const auto& verifier = m_node.options().event_verifier;
   if (verifier ? !verifier(*ev) : !core::verify_event(*ev)) return false;
   auto name = core::first_tag(*ev, "d");
@@ -280,6 +289,7 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   s.name = *name;
   s.broadcaster = *addr;
   s.announcement = *ev;
+  s.announcement_json = a.event_json(); // forwarded as it came (its id and signature cover the canonical form)
   s.last_announcement_at = now;
   std::string status = core::first_tag(*ev, "status").value_or("live");
   if (status == "ended") {
@@ -479,7 +489,7 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
   if (info.ingest_unix_ms < s.subscribed_at_ms) return;
   std::optional<double> claimed;
   if (const NeighbourProfile* p = m_node.agent().memory.find(from); p && p->claims) {
-    auto it = p->claims->stream_latency_ms.find(core::to_hex(s.id, false));
+    auto it = p->claims->stream_latency_ms.find(s.id);
     if (it != p->claims->stream_latency_ms.end()) claimed = it->second;
   }
   double rtt = s.upstream ? m_node.rtt_ms(*s.upstream) : 0;

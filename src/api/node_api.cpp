@@ -156,7 +156,7 @@ json streams_json(net::NodeRuntime& rt) {
 json claims_json(const agent::NeighbourProfile& p) {
   if (!p.claims) return nullptr;
   json lat = json::object();
-  for (const auto& [id, ms] : p.claims->stream_latency_ms) lat[id] = ms;
+  for (const auto& [id, ms] : p.claims->stream_latency_ms) lat[core::to_hex(id, false)] = ms;
   return {{"capacity_kbps", p.claims->capacity_kbps},
           {"load_pct", p.claims->load_pct},
           {"quote_wei_per_mb", p.claims->has_quote ? json(p.claims->quote_wei_per_mb.to_wei_string()) : json(nullptr)},
@@ -242,7 +242,7 @@ json routes_json(net::NodeRuntime& rt) {
                                    {"hops", c.hops},
                                    {"rtt_ms", c.rtt_ms < 1e6 ? json(c.rtt_ms) : json(nullptr)},
                                    {"predicted_latency_ms", c.predicted_latency_ms},
-                                   {"status", c.status},
+                                   {"status", agent::status_name(c.status)},
                                    {"score", c.value},
                                    {"components",
                                     {{"latency", c.latency},

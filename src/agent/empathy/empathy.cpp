@@ -165,7 +165,10 @@ void Empathy::evaluate(const core::Amount& expected_price, Timestamp now, int64_
 }
 
 NeighbourStatus Empathy::status(const core::Address& a, int64_t now_ms) const {
-  const NeighbourProfile* p = m_memory.find(a);
+  return status_of(m_memory.find(a), now_ms);
+}
+
+NeighbourStatus Empathy::status_of(const NeighbourProfile* p, int64_t now_ms) {
   if (!p) return NeighbourStatus::trusted;
   if (p->shunned_until_ms > now_ms) return NeighbourStatus::shunned;
   return p->status == NeighbourStatus::shunned ? NeighbourStatus::trusted : p->status;

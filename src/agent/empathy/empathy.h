@@ -86,6 +86,7 @@ public:
   // is what we expect a fair quote to be (our own quote as a reference).
   void evaluate(const core::Amount& expected_price, Timestamp now, int64_t now_ms);
   NeighbourStatus status(const core::Address& a, int64_t now_ms) const;
+  static NeighbourStatus status_of(const NeighbourProfile* p, int64_t now_ms); // p: its profile, or null
   bool shunned(const core::Address& a, int64_t now_ms) const;
   double coherence(const core::Address& a) const;
 

@@ -54,7 +54,7 @@ struct NeighbourClaims {
   bool has_quote = false;
   uint32_t buffer_health_ms = 0;
   std::vector<std::string> needs;                 // hex stream ids it is short of
-  std::map<std::string, double> stream_latency_ms; // hex stream id -> its own glass-to-glass latency
+  std::map<Hash256, double> stream_latency_ms;     // stream id -> its own glass-to-glass latency
 };
 
 enum class NeighbourStatus { trusted, incoherent, shunned };

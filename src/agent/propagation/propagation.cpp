@@ -16,18 +16,9 @@ double queue_ms(const NeighbourProfile* p, const RouteContext& ctx) {
 }
 } // namespace
 
-const std::string& PropagationEngine::hex_of(const core::StreamId& stream) const {
-  if (m_hex_id != stream) {
-    m_hex = core::to_hex(stream, false);
-    m_hex_id = stream;
-  }
-  return m_hex;
-}
-
-std::optional<double> PropagationEngine::stated_latency(const core::StreamId& stream, const core::Address& a) const {
-  const NeighbourProfile* p = m_memory.find(a);
+std::optional<double> PropagationEngine::stated_latency(const core::StreamId& stream, const NeighbourProfile* p) {
   if (!p || !p->claims) return std::nullopt;
-  auto it = p->claims->stream_latency_ms.find(hex_of(stream));
+  auto it = p->claims->stream_latency_ms.find(stream);
   if (it == p->claims->stream_latency_ms.end()) return std::nullopt;
   return it->second;
 }
@@ -47,7 +38,7 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
   // our current route's latency scaled by distance — without information an
   // alternative is assumed to be like what we see, so a measured route is never
   // compared with an optimistic guess; with no route yet, a guess from hops.
-  std::optional<double> stated = stated_latency(stream, c.address);
+  std::optional<double> stated = stated_latency(stream, p);
   if (is_current && ctx.current_latency_ms) {
     s.predicted_latency_ms = *ctx.current_latency_ms;
   } else if (stated) {
@@ -82,7 +73,7 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
 
   s.empathy = p ? p->coherence.score : 1.0;
   s.delivery = is_current && ctx.current_on_time ? *ctx.current_on_time : (p ? p->on_time.value : 1.0);
-  s.status = status_name(m_empathy.status(c.address, ctx.now_ms));
+  s.status = m_empathy.status_of(p, ctx.now_ms);
   s.value = (m_o.w_latency * s.latency + m_o.w_bandwidth * s.bandwidth + m_o.w_economics * s.economics +
              m_o.w_empathy * s.empathy) *
             s.delivery;
@@ -98,24 +89,25 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
   for (const auto& c : candidates) {
     if (!current || c.conn != *current) continue;
     m_current_hops = c.hops;
-    auto stated = stated_latency(stream, c.address);
+    const NeighbourProfile* p = m_memory.find(c.address);
+    auto stated = stated_latency(stream, p);
     if (stated && ctx.current_latency_ms) {
       // What a hop costs beyond the link, less the current upstream's own queue
       // (each candidate's queue is estimated from its load in score()).
       m_hop_overhead_ms = std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2 -
-                                            queue_ms(m_memory.find(c.address), ctx));
+                                            queue_ms(p, ctx));
     }
   }
-  std::vector<CandidateScore> scored;
+  std::vector<CandidateScore>& scored = info.candidates;
+  scored.clear();
   for (const auto& c : candidates) scored.push_back(score(stream, c, current == c.conn, ctx));
   std::sort(scored.begin(), scored.end(), [](const CandidateScore& a, const CandidateScore& b) {
     return a.value != b.value ? a.value > b.value : a.conn < b.conn;
   });
-  info.candidates = scored;
 
   auto usable = [&](const CandidateScore& s, bool as_new) {
-    if (s.status == "shunned") return false;
-    return !(as_new && s.status == "incoherent");
+    if (s.status == NeighbourStatus::shunned) return false;
+    return !(as_new && s.status == NeighbourStatus::incoherent);
   };
   const CandidateScore* cur = nullptr;
   for (const auto& s : scored) {
@@ -131,7 +123,7 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
 
   const CandidateScore* pick = nullptr;
   std::string reason;
-  if (cur && cur->status == "shunned") cur = nullptr;
+  if (cur && cur->status == NeighbourStatus::shunned) cur = nullptr;
   if (!ctx.flowing) {
     // Nothing flows yet: the choice only sets the distance we advertise, so it
     // is the nearest (fewest hops, then RTT) — choosing a farther neighbour here
@@ -155,7 +147,7 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
       }
     }
     reason = current ? "upstream lost" : "first route";
-  } else if (cur->status == "incoherent" && best_new) {
+  } else if (cur->status == NeighbourStatus::incoherent && best_new) {
     pick = best_new;
     reason = "upstream incoherent";
   } else if (best_new && best_new->conn != cur->conn && best_new->value > cur->value + m_o.hysteresis &&

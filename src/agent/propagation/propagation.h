@@ -63,7 +63,7 @@ struct CandidateScore {
   double predicted_latency_ms = 0;
   double latency = 0, bandwidth = 0, economics = 0, empathy = 0, delivery = 1;
   double value = 0;
-  std::string status; // trusted | incoherent | shunned
+  NeighbourStatus status = NeighbourStatus::trusted;
 };
 
 struct RouteInfo {
@@ -93,8 +93,7 @@ public:
                        const RouteContext& ctx) const;
 
 private:
-  std::optional<double> stated_latency(const core::StreamId& stream, const core::Address& a) const;
-  const std::string& hex_of(const core::StreamId& stream) const; // cached: claims are keyed by hex id
+  static std::optional<double> stated_latency(const core::StreamId& stream, const NeighbourProfile* p);
   Memory& m_memory;
   Empathy& m_empathy;
   Economics& m_economics;
@@ -103,8 +102,6 @@ private:
   // Set by choose() from the current route, used by score().
   std::optional<uint32_t> m_current_hops;
   double m_hop_overhead_ms = 0;
-  mutable std::optional<core::StreamId> m_hex_id;
-  mutable std::string m_hex;
 };
 
 } // namespace openstreaming::agent
