@@ -542,6 +542,11 @@ bool Node::send_app_frame(ConnId conn, Frame frame) {
   return enqueue(*p, std::move(frame));
 }
 
+bool Node::established(ConnId conn) const {
+  auto it = m_peers.find(conn);
+  return it != m_peers.end() && it->second->state == Peer::State::established;
+}
+
 std::vector<ConnId> Node::established_conns() const {
   std::vector<ConnId> out;
   for (const auto& [id, p] : m_peers) {

@@ -201,6 +201,7 @@ public:
   // Bytes queued for `conn` and not yet handed to the runtime (0 if unknown).
   std::size_t queued_bytes(ConnId conn) const;
   std::vector<ConnId> established_conns() const;
+  bool established(ConnId conn) const;
   double rtt_ms(ConnId conn) const; // smoothed RTT; large if unknown
   Environment& environment() { return m_env; }
   StreamRouter& streams() { return *m_streams; }

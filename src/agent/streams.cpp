@@ -757,10 +757,24 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     s.second = second;
     if (s.second) send_subscription(s, *s.second, true);
   }
-  if (new_hops != s.hops || best != old) {
-    s.hops = new_hops;
-    for (ConnId c : m_node.established_conns()) send_have(s, c);
+  // A route that appears or disappears is told at once; a changed distance
+  // waits for the next tick (damped, as RIP damps triggered updates): while a
+  // tree re-forms, a subtree's distances change several times within a tick,
+  // and each change told at once would go to every neighbour of every node below.
+  s.hops = new_hops;
+  if (s.hops != s.advertised && (s.advertised == kNoRoute || s.hops == kNoRoute)) {
+    advertise(s);
+  } else if (best != old) {
+    // Another upstream: the old and the new one see a different HAVE (poisoned reverse).
+    for (auto c : {old, best}) {
+      if (c && m_node.established(*c)) send_have(s, *c);
+    }
   }
+}
+
+void StreamRouter::advertise(Stream& s) {
+  s.advertised = s.hops;
+  for (ConnId c : m_node.established_conns()) send_have(s, c);
 }
 
 void StreamRouter::send_have(const Stream& s, ConnId conn) {
@@ -829,6 +843,7 @@ void StreamRouter::tick(Timestamp now) {
       }
     }
     route(s, now); // also unsubscribes a stream that just ended
+    if (s.hops != s.advertised) advertise(s);
   }
 }
 

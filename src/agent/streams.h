@@ -122,7 +122,8 @@ struct Stream {
   uint64_t parts_repaired = 0;
   uint64_t parts_missing = 0;
   std::map<ConnId, uint32_t> haves; // neighbour -> its advertised hops
-  uint32_t hops = kNoRoute;         // ours, as last advertised
+  uint32_t hops = kNoRoute;         // ours
+  uint32_t advertised = kNoRoute;   // what our neighbours were last told (see advertise())
   std::set<ConnId> subscribers;
   std::map<uint64_t, Segment> segments;
   std::set<std::pair<uint64_t, uint32_t>> seen; // recent (segment, part) to drop duplicates
@@ -164,6 +165,7 @@ public:
   const std::map<core::StreamId, Stream>& streams() const { return m_streams; }
   std::map<core::StreamId, Stream>& mutable_streams() { return m_streams; }
   void route(Stream& s, Timestamp now); // recompute hops and upstream; advertise changes
+  void advertise(Stream& s);            // our hops to every neighbour
   // Test-only misbehaviour (delay): frames held back, and when the next is due.
   std::optional<Timestamp> next_release() const;
   void release_delayed(Timestamp now);

@@ -233,7 +233,7 @@ struct RouteFixture {
   RouteFixture() { economics.update_quote(); }
   void latency(const core::Address& a, double ms) {
     NeighbourClaims c;
-    c.stream_latency_ms[core::to_hex(stream, false)] = ms;
+    c.stream_latency_ms[stream] = ms;
     empathy.on_state(a, c, true, 0);
   }
 };
