@@ -247,8 +247,14 @@ bool StreamRouter::on_frame(ConnId conn, const core::Address& from, const Frame&
     if (!id) return false;
     auto it = m_streams.find(*id);
     if (it == m_streams.end()) return true;
-    it->second.haves[conn] = have.hops() >= kMaxHops ? kNoRoute : have.hops();
-    route(it->second, now);
+    Stream& s = it->second;
+    uint32_t hops = have.hops() >= kMaxHops ? kNoRoute : have.hops();
+    s.haves[conn] = hops;
+    // Re-route now when we have no route, or one we rely on lost the stream;
+    // any other change waits for the next tick (routes are re-evaluated there
+    // anyway; while a tree re-forms, HAVEs come in bursts).
+    bool relied_on = conn == s.upstream || conn == s.second || conn == s.backup;
+    if (s.hops == kNoRoute || (relied_on && hops == kNoRoute)) route(s, now);
     return true;
   }
   }
@@ -258,12 +264,16 @@ bool StreamRouter::on_frame(ConnId conn, const core::Address& from, const Frame&
 bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   wire::Announcement a;
   if (!parse(a, f) || a.event_json().size() > kMaxAnnouncementBytes) return false;
+  // The flood brings each announcement from every neighbour, forwarded as it
+  // came: the same bytes as the one we hold were checked when they came first.
+  for (const auto& [id, s] : m_streams) {
+    if (!s.announcement_json.empty() && s.announcement_json == a.event_json()) return true;
+  }
   auto j = nlohmann::json::parse(a.event_json(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return false;
   auto ev = core::event_from_json(j);
   if (!ev || ev->kind != 30311) return false;
-  // The flood brings each announcement from every neighbour: one identical to
-  // the one we hold was checked when it came first, and is not newer.
+  // The same event in another form (re-serialised): checked already, not newer.
   if (auto id_text = core::first_tag(*ev, "openstreaming:stream")) {
     if (auto sid = core::from_hex_fixed<32>(*id_text)) {
       auto it = m_streams.find(*sid);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <sys/resource.h>
 
 namespace openstreaming::sim {
@@ -105,6 +106,7 @@ Result<void> Simulator::build() {
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
   for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[m_rng.uniform(i)]);
   m_nodes.resize(n);
+  m_conns.resize(n);
   for (std::size_t i = 0; i < n; ++i) m_nodes[i] = std::make_unique<SimNode>();
   std::size_t pos = 0;
   for (std::size_t b = 0; b < m_sc.broadcasters; ++b) {
@@ -262,18 +264,14 @@ void Simulator::kill_node(std::size_t i) {
   s.alive = false;
   ++s.generation;
   s.wake.reset();
-  std::vector<std::pair<std::size_t, agent::ConnId>> gone;
-  for (auto it = m_conns.begin(); it != m_conns.end();) {
-    if (it->first.first == i) {
-      gone.emplace_back(it->second.peer, it->second.peer_conn);
-      it = m_conns.erase(it);
-    } else if (it->second.peer == i) {
-      it = m_conns.erase(it);
-    } else {
-      ++it;
-    }
+  std::vector<std::tuple<agent::ConnId, std::size_t, agent::ConnId>> gone; // ours, the other end
+  for (const auto& [conn, c] : m_conns[i]) {
+    gone.emplace_back(conn, c.peer, c.peer_conn);
+    m_conns[c.peer].erase(c.peer_conn);
   }
-  for (auto [j, conn] : gone) {
+  m_conns[i].clear();
+  std::sort(gone.begin(), gone.end()); // a fixed order of events, whatever the hash table's
+  for (auto [own, j, conn] : gone) {
     uint64_t gen = m_nodes[j]->generation;
     at(m_now + 20ms, [this, j, conn, gen] {
       if (!m_nodes[j]->alive || m_nodes[j]->generation != gen) return;
@@ -327,8 +325,8 @@ bool Simulator::record_arrival(std::size_t to, const PartMeta& pm) {
 }
 
 void Simulator::deliver(std::size_t from, agent::ConnId conn, core::Frame frame) {
-  auto it = m_conns.find({from, conn});
-  if (it == m_conns.end()) return;
+  auto it = m_conns[from].find(conn);
+  if (it == m_conns[from].end()) return;
   Conn c = it->second;
   Link& l = m_links[c.link];
   LinkDirection& dir = c.forward ? l.ab : l.ba;
@@ -397,21 +395,21 @@ void Simulator::pump(std::size_t i) {
         }
         agent::ConnId back = m_nodes[target]->node->handle_accepted(core::Endpoint{host_of(i), 7000}, exporter, m_now);
         bool forward = m_links[li].a == i;
-        m_conns[{i, conn}] = Conn{target, back, li, forward};
-        m_conns[{target, back}] = Conn{i, conn, li, !forward};
+        m_conns[i][conn] = Conn{target, back, li, forward};
+        m_conns[target][back] = Conn{i, conn, li, !forward};
         m_nodes[i]->node->handle_connected(conn, exporter, m_now);
         pump(target);
         pump(i);
       });
     } else {
       agent::ConnId conn = std::get<agent::CloseRequest>(*a).conn;
-      auto it = m_conns.find({i, conn});
-      if (it != m_conns.end()) {
+      auto it = m_conns[i].find(conn);
+      if (it != m_conns[i].end()) {
         std::size_t j = it->second.peer;
         agent::ConnId jconn = it->second.peer_conn;
         Duration delay = m_links[it->second.link].params.delay;
-        m_conns.erase(it);
-        m_conns.erase({j, jconn});
+        m_conns[i].erase(it);
+        m_conns[j].erase(jconn);
         uint64_t jgen = m_nodes[j]->generation;
         at(m_now + delay, [this, j, jconn, jgen] {
           if (!m_nodes[j]->alive || m_nodes[j]->generation != jgen) return;
