@@ -692,6 +692,7 @@ void StreamRouter::send_fetch(const Stream& s, ConnId conn, uint64_t segment, ui
 }
 
 void StreamRouter::route(Stream& s, Timestamp now) {
+  s.routed_at = now;
   std::optional<ConnId> best;
   uint32_t new_hops = kNoRoute;
   if (s.producer) {
@@ -835,6 +836,7 @@ void StreamRouter::tick(Timestamp now) {
       if (!s.ended && now >= m_next_announce[id]) announce(s, now);
       continue;
     }
+    bool was_ended = s.ended;
     if (!s.ended) {
       if (now - s.last_announcement_at > kAnnouncementExpiry) {
         end_locally(s, "expired");
@@ -852,7 +854,7 @@ void StreamRouter::tick(Timestamp now) {
         leave_upstream(s, now);
       }
     }
-    route(s, now); // also unsubscribes a stream that just ended
+    if (s.ended != was_ended || now - s.routed_at >= kRouteInterval) route(s, now); // unsubscribes one that ended
     if (s.hops != s.advertised) advertise(s);
   }
 }

@@ -90,6 +90,7 @@ struct Stream {
   std::optional<ConnId> avoid;    // an upstream we left (silent or sent bad parts); last resort only
   bool subscribed = false;        // we sent Subscribe to `upstream`
   Timestamp subscribed_at{};
+  Timestamp routed_at{}; // last route()
   // Dual feed: when the upstream policy asks for it (the agent does while its
   // upstream is unproven or losing parts) the backup is subscribed too, and
   // whichever copy comes first plays.
@@ -138,6 +139,9 @@ public:
   static constexpr Duration kAnnounceRefresh = 10s;
   // A relayed stream whose announcement has not been refreshed for this long is over.
   static constexpr Duration kAnnouncementExpiry = 4 * kAnnounceRefresh;
+  // The tick re-evaluates a stream's upstream at least this often (events that
+  // need an answer at once — a lost upstream, silence, an end — route at once).
+  static constexpr Duration kRouteInterval = 500ms;
 
   StreamRouter(Node& node, const core::PrivateKey& key);
   // Replaces the upstream policy (default: NearestUpstream); `policy` must outlive the router.
