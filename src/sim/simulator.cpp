@@ -175,6 +175,7 @@ Result<void> Simulator::build() {
     o.agent_config.propagation.dual_feed = m_sc.dual_feed;
     o.agent_config.empathy.state_interval = 4s; // fewer signatures at scale; the daemon's default is 2 s
     o.agent_config.reflect_interval = 2s;
+    o.tick = 500ms;
     o.send_queue_limit = 4 << 20;
     if (m_sc.crypto == "cost-model") {
       // Parts are checked by identity: the simulator knows every original
