@@ -656,7 +656,7 @@ bool StreamRouter::on_fetch(ConnId conn, const Frame& f, Timestamp /*now*/) {
 // when it shows its own upstream never gave them, see on_upstream_gaps).
 void StreamRouter::charge_missing(Stream& s, const core::Address& from, uint64_t n) {
   s.parts_missing += n;
-  s.blamed[from.to_checksum_hex()] += n;
+  s.blamed[from] += n;
   for (uint64_t k = 0; k < n; ++k) m_node.agent().empathy.on_upstream_missing(from);
 }
 
@@ -665,7 +665,7 @@ void StreamRouter::on_upstream_gaps(ConnId conn, const core::Address& from, cons
   auto it = m_streams.find(id);
   if (it == m_streams.end()) return;
   Stream& s = it->second;
-  std::string key = from.to_checksum_hex();
+  const core::Address& key = from;
   auto seen = s.gaps_seen.find(key);
   uint64_t before = seen == s.gaps_seen.end() ? cumulative : seen->second; // the first report is the baseline
   s.gaps_seen[key] = cumulative;

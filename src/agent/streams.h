@@ -108,9 +108,9 @@ struct Stream {
   int64_t last_end_pts_us = 0;
   uint32_t part_duration_us = 500'000; // as the parts say
   // Gaps excused: parts missing from our upstream that it says its own upstream
-  // never gave it (its StateBody.gaps). Per upstream address (hex).
-  std::map<std::string, uint64_t> blamed;    // missing parts charged to it, not yet excused
-  std::map<std::string, uint64_t> gaps_seen; // its last reported cumulative gap count
+  // never gave it (its StateBody.gaps). Per upstream address.
+  std::map<core::Address, uint64_t> blamed;    // missing parts charged to it, not yet excused
+  std::map<core::Address, uint64_t> gaps_seen; // its last reported cumulative gap count
   // This reflect window (Node::reflect resets it): for predictions' outcomes.
   struct Window {
     uint64_t expected = 0, on_time = 0, parts = 0;

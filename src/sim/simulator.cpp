@@ -173,9 +173,13 @@ Result<void> Simulator::build() {
                                                       : "relay"};
     o.agent_config.economics.capacity_kbps = static_cast<uint64_t>(s.bandwidth_bps / 1000);
     o.agent_config.propagation.dual_feed = m_sc.dual_feed;
-    o.agent_config.empathy.state_interval = 4s; // fewer signatures at scale; the daemon's default is 2 s
+    // At scale, fewer periodic messages than the daemon's defaults (2 s states,
+    // 250 ms tick, 5 s pings): a simulated link's delay does not drift, and
+    // each of these is an event at every node.
+    o.agent_config.empathy.state_interval = 4s;
     o.agent_config.reflect_interval = 2s;
     o.tick = 500ms;
+    o.ping_interval = 10s;
     o.send_queue_limit = 4 << 20;
     if (m_sc.crypto == "cost-model") {
       // Parts are checked by identity: the simulator knows every original

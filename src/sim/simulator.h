@@ -23,10 +23,29 @@
 #include <functional>
 #include <memory>
 #include <queue>
+#include <random>
 #include <unordered_map>
 #include <vector>
 
 namespace openstreaming::sim {
+
+// The simulator's own randomness (topology, keys, seeds, every frame's jitter
+// and loss): std::mt19937_64, whose output the standard fixes, so a seed gives
+// the same run everywhere; a draw costs nanoseconds where
+// core::DeterministicRandom hashes (SHA-256) — it ran for every frame.
+class SimRandom final : public core::RandomSource {
+public:
+  explicit SimRandom(uint64_t seed) : m_engine(seed) {}
+  void fill(std::span<uint8_t> out) override {
+    for (std::size_t i = 0; i < out.size(); i += 8) {
+      uint64_t v = m_engine();
+      for (std::size_t k = 0; k < 8 && i + k < out.size(); ++k) out[i + k] = static_cast<uint8_t>(v >> (8 * k));
+    }
+  }
+
+private:
+  std::mt19937_64 m_engine;
+};
 
 // The crypto cost model (crypto = "cost-model"). Signed neighbour states are
 // signed with a token instead of a curve signature: the token names an entry
@@ -158,7 +177,7 @@ private:
   double seconds(Timestamp t) const { return to_seconds(t - m_t0); }
 
   Scenario m_sc;
-  core::DeterministicRandom m_rng;
+  SimRandom m_rng;
   Graph m_graph;
   std::vector<std::unique_ptr<SimNode>> m_nodes;
   std::vector<Link> m_links;

@@ -21,7 +21,7 @@ bool Empathy::on_upstream_part(const core::Address& from, double latency_ms, std
   } else {
     p.on_time_recent.add(on_time ? 1.0 : 0.5, m_o.alpha_recent); // late but playable: half honoured
   }
-  rescore(p);
+  rescore(p, /*reprice=*/false);
   return on_time;
 }
 
@@ -33,7 +33,7 @@ void Empathy::on_upstream_missing(const core::Address& from) {
   // honoured at all: for cooperation it weighs as two late parts.
   p.on_time_recent.add(false, m_o.alpha_recent);
   p.on_time_recent.add(false, m_o.alpha_recent);
-  rescore(p);
+  rescore(p, /*reprice=*/false);
 }
 
 void Empathy::on_upstream_excused(const core::Address& from, uint64_t n) {
@@ -47,13 +47,13 @@ void Empathy::on_upstream_excused(const core::Address& from, uint64_t n) {
     p.on_time_recent.add(true, m_o.alpha_recent);
     p.on_time_recent.add(true, m_o.alpha_recent);
   }
-  rescore(p);
+  rescore(p, /*reprice=*/false);
 }
 
 void Empathy::on_rate_sample(const core::Address& from, double kbps) {
   NeighbourProfile& p = m_memory.neighbour(from);
   p.rate_kbps.add(kbps, m_o.alpha_rate);
-  rescore(p);
+  rescore(p, /*reprice=*/false);
 }
 
 void Empathy::on_rtt(const core::Address& from, double rtt_ms) {
@@ -103,15 +103,17 @@ void Empathy::shun(NeighbourProfile& p, int64_t now_ms, const std::string& why) 
 // The coherence score from the evidence so far. Called on every observation,
 // so the score is current when the router acts on it (and stays what it was
 // when a neighbour stops sending evidence); status changes happen in evaluate().
-void Empathy::rescore(NeighbourProfile& p) const {
+void Empathy::rescore(NeighbourProfile& p, bool reprice) const {
   CoherenceComponents c;
   if (p.claims && p.claims->capacity_kbps > 0 && p.rate_kbps.n >= m_o.min_rate_samples) {
     c.capacity = p.rate_kbps.mean >= m_o.capacity_ratio * static_cast<double>(p.claims->capacity_kbps);
   }
   // Fair: what the quote formula gives at the load the neighbour claims (a busy
   // honest node asks more); without the formula, our own quote.
-  core::Amount expected = m_fair && p.claims ? m_fair(p.claims->load_pct) : m_expected;
-  if (p.claims && p.claims->has_quote && expected.wei() > 0 && m_expected.wei() > 0) {
+  if (!reprice) {
+    c.price = p.coherence.price;
+  } else if (core::Amount expected = m_fair && p.claims ? m_fair(p.claims->load_pct) : m_expected;
+             p.claims && p.claims->has_quote && expected.wei() > 0 && m_expected.wei() > 0) {
     // |quote - expected| <= tolerance x expected, in integers (percent).
     core::U256 q = p.claims->quote_wei_per_mb.wei() * 100, e = expected.wei();
     auto pct = static_cast<unsigned>(m_o.price_tolerance * 100 + 0.5);

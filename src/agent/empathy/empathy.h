@@ -92,7 +92,10 @@ public:
 
 private:
   void shun(NeighbourProfile& p, int64_t now_ms, const std::string& why);
-  void rescore(NeighbourProfile& p) const;
+  // Recomputes p.coherence. The price component is judged again only with
+  // `reprice` (new claims, evaluate()): a part changes delivery, not prices, and
+  // the fair price is a mean over all neighbours (too dear to take per part).
+  void rescore(NeighbourProfile& p, bool reprice = true) const;
   Memory& m_memory;
   EmpathyOptions m_o;
   core::Amount m_expected;                      // the fair price, as of the last evaluate()
