@@ -82,7 +82,7 @@ struct Stream {
   core::Address broadcaster;
   std::string status = "live"; // live | ended
   core::NostrEvent announcement;
-  std::string announcement_json; // its JSON, as sent to neighbours
+  std::string announcement_json;  // its JSON, as sent to neighbours
   bool producer = false;          // we ingest it
   bool wanted = false;            // a viewer here (--watch or an HLS request)
   std::optional<ConnId> upstream; // primary route to the producer (chosen by the UpstreamPolicy)

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 #include <sys/resource.h>
+#include <tuple>
 
 namespace openstreaming::sim {
 
@@ -195,8 +195,7 @@ Result<void> Simulator::build() {
         return m_crypto.recover_state(digest, sig);
       };
       o.event_verifier = [this](const core::NostrEvent& ev) {
-        return m_crypto.event(ev.id + ev.sig + core::serialize_for_id(ev),
-                                  [&] { return !!core::verify_event(ev); });
+        return m_crypto.event(ev.id + ev.sig + core::serialize_for_id(ev), [&] { return !!core::verify_event(ev); });
       };
     }
     if (s.adversary >= 0) {

@@ -182,7 +182,7 @@ private:
   std::vector<std::unique_ptr<SimNode>> m_nodes;
   std::vector<Link> m_links;
   std::map<std::pair<std::size_t, std::size_t>, std::size_t> m_link_of; // (min, max) -> link
-  std::vector<std::unordered_map<agent::ConnId, Conn>> m_conns; // per node: its connection -> the other end
+  std::vector<std::unordered_map<agent::ConnId, Conn>> m_conns;         // per node: its connection -> the other end
   std::priority_queue<Ev, std::vector<Ev>, std::greater<>> m_queue;
   uint64_t m_seq = 0;
   uint64_t m_events = 0;

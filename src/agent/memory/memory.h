@@ -53,8 +53,8 @@ struct NeighbourClaims {
   core::Amount quote_wei_per_mb;
   bool has_quote = false;
   uint32_t buffer_health_ms = 0;
-  std::vector<std::string> needs;                 // hex stream ids it is short of
-  std::map<Hash256, double> stream_latency_ms;     // stream id -> its own glass-to-glass latency
+  std::vector<std::string> needs;              // hex stream ids it is short of
+  std::map<Hash256, double> stream_latency_ms; // stream id -> its own glass-to-glass latency
 };
 
 enum class NeighbourStatus { trusted, incoherent, shunned };
@@ -90,8 +90,8 @@ struct NeighbourProfile {
   std::string reason;             // why the current status
   // Economics with this neighbour (bytes of media, and value at the agreed quotes).
   uint64_t bytes_served = 0, bytes_received = 0;
-  core::Amount credit_wei;   // what it owes us for what we served
-  core::Amount owed_wei;     // what we owe it for what it served us
+  core::Amount credit_wei; // what it owes us for what we served
+  core::Amount owed_wei;   // what we owe it for what it served us
   int64_t last_seen_ms = 0;
 };
 

@@ -94,8 +94,8 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
     if (stated && ctx.current_latency_ms) {
       // What a hop costs beyond the link, less the current upstream's own queue
       // (each candidate's queue is estimated from its load in score()).
-      m_hop_overhead_ms = std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2 -
-                                            queue_ms(p, ctx));
+      m_hop_overhead_ms =
+          std::max(0.0, *ctx.current_latency_ms - *stated - (c.rtt_ms < 1e6 ? c.rtt_ms : 0) / 2 - queue_ms(p, ctx));
     }
   }
   std::vector<CandidateScore>& scored = info.candidates;

@@ -5,9 +5,9 @@
 #include "core/keccak.h"
 #include "support/mem_network.h"
 
-#include <wire.pb.h>
-
 #include <gtest/gtest.h>
+
+#include <wire.pb.h>
 
 namespace openstreaming::agent {
 namespace {
@@ -19,9 +19,13 @@ core::Address addr(uint8_t n) {
   return core::Address(bytes);
 }
 
-core::Amount gwei(uint64_t n) { return core::Amount::from_wei(n * 1'000'000'000ULL); }
+core::Amount gwei(uint64_t n) {
+  return core::Amount::from_wei(n * 1'000'000'000ULL);
+}
 
-Timestamp at_s(double s) { return timestamp_from_us(static_cast<int64_t>(s * 1e6)); }
+Timestamp at_s(double s) {
+  return timestamp_from_us(static_cast<int64_t>(s * 1e6));
+}
 
 // ---- Economics ---------------------------------------------------------------------
 
@@ -60,7 +64,7 @@ TEST(Economics, AdmissionSaysWhy) {
   EXPECT_EQ(e.admit(gwei(1), false, 0, 3000).reason, "price_above_limit");
   EXPECT_TRUE(e.admit(gwei(2), false, 0, 3000).accepted);
   EXPECT_EQ(e.admit(std::nullopt, false, 6500, 3000).reason, "capacity_full"); // 9500 > 90 % of 10000
-  EXPECT_TRUE(e.admit(std::nullopt, true, 6500, 3000).accepted);              // the needy get the reserve
+  EXPECT_TRUE(e.admit(std::nullopt, true, 6500, 3000).accepted);               // the needy get the reserve
   EXPECT_EQ(e.admit(std::nullopt, true, 8000, 3000).reason, "capacity_full");
 }
 
@@ -315,7 +319,8 @@ TEST(Misbehaviour, SpecsParseOrSayWhatIsWrong) {
   EXPECT_EQ(m->after, 10s);
   EXPECT_DOUBLE_EQ(parse_misbehaviour("lie-capacity:10")->lie_capacity, 10);
   EXPECT_DOUBLE_EQ(parse_misbehaviour("overprice:2,corrupt:1")->corrupt, 1);
-  for (const char* bad : {"", "drop", "drop:1.5", "drop:-1", "delay:x", "teleport:1", "after:5", "lie-capacity:0.5", "drop:0.1,,"}) {
+  for (const char* bad :
+       {"", "drop", "drop:1.5", "drop:-1", "delay:x", "teleport:1", "after:5", "lie-capacity:0.5", "drop:0.1,,"}) {
     auto r = parse_misbehaviour(bad);
     EXPECT_FALSE(r) << bad;
     if (!r) {
@@ -350,7 +355,8 @@ TEST(EmpathyProtocol, SignedStatesAreExchangedAndAForgeryIsShunned) {
   ASSERT_TRUE(pb->claims);
   EXPECT_EQ(pb->claims->capacity_kbps, 5000u);
   EXPECT_EQ(pb->claims->quote_wei_per_mb, core::Amount::from_wei(1'200'000'000));
-  EXPECT_EQ(net.node(a).agent().empathy.status(net.key(b).address(), net.node(a).wall_ms(net.now())), NeighbourStatus::trusted);
+  EXPECT_EQ(net.node(a).agent().empathy.status(net.key(b).address(), net.node(a).wall_ms(net.now())),
+            NeighbourStatus::trusted);
 
   // b sends a state signed by some other key: a shuns b and will not take it back.
   net.with(b, [&](Node& n) {

@@ -1,6 +1,8 @@
 // The simulator: its link model, graphs, scenario files, determinism, that
 // adversaries do what they claim, and a 500-node run of the agent against
 // droppers (continuity kept, droppers isolated).
+#include "core/random.h"
+#include "core/secp256k1.h"
 #include "sim/link.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
@@ -145,6 +147,25 @@ Scenario small(uint64_t nodes, double duration) {
 nlohmann::json comparable(nlohmann::json j) {
   for (const char* k : {"wall_s", "peak_rss_mb", "events_per_s", "memory_per_node_kb"}) j.erase(k);
   return j;
+}
+
+TEST(SimCrypto, StateTokensRecoverTheirSignerAndNothingElse) {
+  CryptoCostModel m;
+  core::DeterministicRandom rng(1);
+  auto alice_key = core::PrivateKey::generate(rng);
+  core::Address alice = alice_key.address(), bob = core::PrivateKey::generate(rng).address();
+  Hash256 body1 = rng.bytes<32>(), body2 = rng.bytes<32>();
+  auto t1 = m.sign_state(body1, alice), t2 = m.sign_state(body2, bob);
+  EXPECT_NE(t1, t2);
+  ASSERT_TRUE(m.recover_state(body1, t1));
+  EXPECT_EQ(*m.recover_state(body1, t1), alice);
+  EXPECT_EQ(*m.recover_state(body2, t2), bob);
+  EXPECT_FALSE(m.recover_state(body2, t1)); // another body under alice's token: a forgery
+  EXPECT_FALSE(m.recover_state(body1, core::sign_hash(alice_key, body1))); // not a token of this run
+  m.age(); // the previous generation is still answered...
+  EXPECT_TRUE(m.recover_state(body1, t1));
+  m.age(); // ...the one before is gone: a state is never delivered that late
+  EXPECT_FALSE(m.recover_state(body1, t1));
 }
 
 TEST(Simulator, SameSeedSameSummary) {
