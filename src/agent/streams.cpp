@@ -731,6 +731,8 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     if (best) new_hops = s.haves[*best] + 1;
   }
   bool need = !s.producer && !s.ended && (s.wanted || !s.subscribers.empty());
+  if (need != s.needed) (need ? s.needed_since : s.unneeded_at) = now;
+  s.needed = need;
   std::optional<ConnId> old = s.upstream;
   bool subscribed_before = s.subscribed;
   if (best != old || need != subscribed_before) {
@@ -840,8 +842,15 @@ void StreamRouter::tick(Timestamp now) {
     if (!s.ended) {
       if (now - s.last_announcement_at > kAnnouncementExpiry) {
         end_locally(s, "expired");
-      } else if (s.last_part_at && now - *s.last_part_at > o.stream_stall_timeout) {
-        end_locally(s, "stalled"); // it was flowing and stopped: the broadcaster is gone
+      } else if (s.last_part_at && ((s.needed ? now : s.unneeded_at) - std::max(*s.last_part_at, s.needed_since) >
+                                        o.stream_stall_timeout ||
+                                    (s.hops == kNoRoute && now - *s.last_part_at > o.stream_stall_timeout))) {
+        // It was flowing and then nothing came while we needed it, or nothing
+        // came and no neighbour has it any more: the broadcaster is gone. Silence
+        // while nobody here needed it and a route remains does not count: a relay
+        // whose subscribers left must be able to serve again at once, not only
+        // after the next announcement revives the stream.
+        end_locally(s, "stalled");
       } else if (s.subscribed && s.last_part_at && s.backup &&
                  now - std::max(*s.last_part_at, s.subscribed_at) > o.upstream_silence) {
         // Flowing before, silent now: what it did not deliver counts against it

@@ -90,7 +90,9 @@ struct Stream {
   std::optional<ConnId> avoid;    // an upstream we left (silent or sent bad parts); last resort only
   bool subscribed = false;        // we sent Subscribe to `upstream`
   Timestamp subscribed_at{};
-  Timestamp routed_at{}; // last route()
+  Timestamp routed_at{};                   // last route()
+  bool needed = false;                     // a viewer here or a subscriber wants it (as of the last route())
+  Timestamp needed_since{}, unneeded_at{}; // when the last period of need began, ended
   // Dual feed: when the upstream policy asks for it (the agent does while its
   // upstream is unproven or losing parts) the backup is subscribed too, and
   // whichever copy comes first plays.

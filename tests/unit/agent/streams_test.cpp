@@ -266,6 +266,41 @@ TEST(Streams, KilledBroadcasterEndsTheStreamForViewers) {
   EXPECT_TRUE(net.node(1).streams().find(id)->ended); // the relay too
 }
 
+// A relay whose only subscriber left while parts still came stops pulling the
+// stream, and must not take the silence that follows for a dead broadcaster:
+// the next subscriber gets parts at once (before, the relay ended the stream as
+// "stalled" and could not serve until the next announcement, up to 10 s later).
+TEST(Streams, ARelayWhoseSubscribersLeftServesTheNextOneAtOnce) {
+  MemNetwork net(27);
+  std::vector<std::optional<std::size_t>> boot = {std::nullopt, 0, 1, 1}; // b - r - {v1, v2}
+  for (auto b : boot) {
+    NodeOptions o = line_opts(b);
+    o.stream_stall_timeout = 4s;
+    net.add(o);
+  }
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  core::StreamId id{};
+  net.with(0, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(2, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(2s);
+  broadcast(net, 0, id, 2, /*end=*/false);
+  const Stream* relayed = net.node(1).streams().find(id);
+  ASSERT_NE(relayed, nullptr);
+  EXPECT_GT(relayed->stats.parts_received, 0u);
+  net.kill(2);                                          // the only viewer goes; the relay unsubscribes
+  broadcast(net, 0, id, 2, /*end=*/false, /*first=*/2); // 4 s of stream nobody below asks for
+  net.run_for(2s);
+  EXPECT_FALSE(relayed->ended) << relayed->end_reason;
+  net.with(3, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(1s);
+  broadcast(net, 0, id, 1, /*end=*/false, /*first=*/4);
+  const Stream* second = net.node(3).streams().find(id);
+  ASSERT_NE(second, nullptr);
+  EXPECT_GE(second->stats.parts_received, 3u); // the segment after it asked came through
+  EXPECT_FALSE(relayed->ended);
+}
+
 TEST(Streams, LivePlaylistListsPartsAsTheyArrive) {
   MemNetwork net(26);
   auto b = net.add(line_opts(std::nullopt));
