@@ -234,20 +234,27 @@ TEST(Streams, CorruptUpstreamIsLeftForTheBackup) {
   EXPECT_NE(playlist->find("seg_2.ts"), std::string::npos);
 }
 
-TEST(Streams, KilledBroadcasterEndsTheStreamForViewers) {
-  MemNetwork net(25);
-  for (std::size_t i = 0; i < 3; ++i) {
-    NodeOptions o = line_opts(i ? std::optional<std::size_t>(i - 1) : std::nullopt);
+// Nodes bootstrapped as `boot` says (node 0 the broadcaster), a 4 s stall
+// timeout, a viewer at `viewer`, and two segments of stream through to it.
+void start_flowing(MemNetwork& net, const std::vector<std::optional<std::size_t>>& boot, std::size_t viewer,
+                   core::StreamId& id) {
+  for (auto b : boot) {
+    NodeOptions o = line_opts(b);
     o.stream_stall_timeout = 4s;
     net.add(o);
   }
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
-  core::StreamId id{};
   net.with(0, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
-  net.with(2, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.with(viewer, [&](Node& n) { n.streams().watch("show", net.now()); });
   net.run_for(2s);
   broadcast(net, 0, id, 2, /*end=*/false);
+}
+
+TEST(Streams, KilledBroadcasterEndsTheStreamForViewers) {
+  MemNetwork net(25);
+  core::StreamId id{};
+  ASSERT_NO_FATAL_FAILURE(start_flowing(net, {std::nullopt, 0, 1}, 2, id));
   const Stream* s = net.node(2).streams().find(id);
   ASSERT_NE(s, nullptr);
   EXPECT_FALSE(s->ended);
@@ -272,19 +279,8 @@ TEST(Streams, KilledBroadcasterEndsTheStreamForViewers) {
 // "stalled" and could not serve until the next announcement, up to 10 s later).
 TEST(Streams, ARelayWhoseSubscribersLeftServesTheNextOneAtOnce) {
   MemNetwork net(27);
-  std::vector<std::optional<std::size_t>> boot = {std::nullopt, 0, 1, 1}; // b - r - {v1, v2}
-  for (auto b : boot) {
-    NodeOptions o = line_opts(b);
-    o.stream_stall_timeout = 4s;
-    net.add(o);
-  }
-  net.start_all();
-  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   core::StreamId id{};
-  net.with(0, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
-  net.with(2, [&](Node& n) { n.streams().watch("show", net.now()); });
-  net.run_for(2s);
-  broadcast(net, 0, id, 2, /*end=*/false);
+  ASSERT_NO_FATAL_FAILURE(start_flowing(net, {std::nullopt, 0, 1, 1}, 2, id)); // b - r - {v1, v2}
   const Stream* relayed = net.node(1).streams().find(id);
   ASSERT_NE(relayed, nullptr);
   EXPECT_GT(relayed->stats.parts_received, 0u);
