@@ -105,6 +105,10 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
            static_cast<double>(m.frames_dropped_backpressure));
   e.family("openstreaming_peer_records_rejected_total", "counter", "Peer-exchange records ignored as malformed.");
   e.sample("openstreaming_peer_records_rejected_total", {}, static_cast<double>(m.peer_records_rejected));
+  e.family("openstreaming_frames_unsolicited_total", "counter",
+           "Frames a neighbour sent that we never asked for (dropped and blamed), by frame type.");
+  for (const auto& [type, n] : m.frames_unsolicited)
+    e.sample("openstreaming_frames_unsolicited_total", {{"type", type}}, static_cast<double>(n));
   e.family("openstreaming_parts_invalid_total", "counter",
            "Parts that failed verification and were dropped, by cause.");
   for (const auto& [why, n] : m.parts_invalid)
@@ -321,7 +325,9 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
       j["we_pay"] = {{"price_wei_per_mb", wei(r.price_paid)},
                      {"metered_wei", wei(r.metered_in)},
                      {"tickets_sent", r.tickets_sent},
-                     {"expected_value_sent_wei", wei(r.ev_sent)}};
+                     {"expected_value_sent_wei", wei(r.ev_sent)},
+                     {"spent_this_round_wei", wei(r.spent_in_round)},
+                     {"max_spend_per_round_wei", wei(p.options().max_spend_per_round)}};
       if (r.params) {
         j["we_pay"]["params"] = {{"face_value", r.params->face_value.str()},
                                  {"win_prob", probability(r.params->win_prob)},
@@ -337,6 +343,10 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
                        {"tickets_rejected", r.tickets_rejected},
                        {"expected_value_received_wei", wei(r.ev_received)},
                        {"unpaid_wei", unpaid.str()},
+                       {"credit_limit_wei", core::saturating_mul_div(r.price_charged, core::U256(p.options().credit_bytes),
+                                                                     core::U256(1'000'000)).to_wei_string()},
+                       {"overdue", p.overdue(addr)},
+                       {"overdue_refusals", r.overdue_refusals},
                        {"won", r.won},
                        {"won_wei", wei(r.won_value)},
                        {"redeemed", r.redeemed},
