@@ -175,7 +175,8 @@ const RateLimit& limit_of(const RateLimits& l, RateClass c) {
 struct Node::Peer {
   enum class State { dialing, handshaking, established, closing };
   std::array<Bucket, kRateClasses> buckets{};
-  uint64_t over_limit = 0; // frames dropped over a limit since the last one within it
+  uint64_t over_limit = 0; // frames dropped over a limit in the window that began at over_since
+  Timestamp over_since{};
   ConnId conn = 0;
   Direction direction = Direction::outbound;
   core::Endpoint remote;
@@ -365,15 +366,19 @@ void Node::handle_frame(ConnId conn, Frame frame, Timestamp now) {
 bool Node::within_rate(Peer& p, const Frame& f, Timestamp now) {
   RateClass c = rate_class(f.type);
   if (c == RateClass::none) return true;
-  if (p.buckets[static_cast<std::size_t>(c)].take(limit_of(m_options.rate_limits, c), now)) {
-    p.over_limit = 0;
-    return true;
-  }
+  if (p.buckets[static_cast<std::size_t>(c)].take(limit_of(m_options.rate_limits, c), now)) return true;
   ++m_metrics.frames_rate_limited[core::frame_type_name(f.type)];
+  // Drops are counted per window: a peer at twice the limit passes every
+  // other frame, and must still be told to stop.
+  if (p.over_limit == 0 || now - p.over_since > m_options.rate_limits.window) {
+    p.over_since = now;
+    p.over_limit = 0;
+  }
   if (++p.over_limit >= m_options.rate_limits.disconnect_after) {
     disconnect(p, DisconnectReason::rate_limited,
-               std::string("too many ") + core::frame_type_name(f.type) + " frames (" +
-                   std::to_string(p.over_limit) + " over the limit in a row)",
+               std::to_string(p.over_limit) + " frames over the rate limit within " +
+                   std::to_string(static_cast<int64_t>(to_seconds(m_options.rate_limits.window))) + " s (last: " +
+                   core::frame_type_name(f.type) + ")",
                now);
   }
   return false;

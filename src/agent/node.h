@@ -75,7 +75,8 @@ struct RateLimit {
 // Per-peer limits on the control frames a neighbour can make us work for
 // (each costs a parse, a map look-up, often a signature check). A frame over
 // its limit is dropped and counted; a peer that keeps it up for
-// `disconnect_after` frames is disconnected (rate_limited). Parts are not
+// `disconnect_after` dropped frames within `window` is disconnected
+// (rate_limited). Parts are not
 // limited here: they flow only inside subscriptions we asked for.
 // The figures are far above what an honest node sends (states every 2 s,
 // announcements every 10 s per stream, a few subscriptions per re-route).
@@ -90,6 +91,7 @@ struct RateLimits {
   RateLimit peer_requests{1, 5}; // get_peers, peers
   RateLimit pings{5, 20};        // ping, pong
   uint64_t disconnect_after = 256;
+  Duration window = 10s;
 };
 
 struct NodeOptions {

@@ -109,6 +109,10 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
            "Frames a neighbour sent that we never asked for (dropped and blamed), by frame type.");
   for (const auto& [type, n] : m.frames_unsolicited)
     e.sample("openstreaming_frames_unsolicited_total", {{"type", type}}, static_cast<double>(n));
+  e.family("openstreaming_frames_rate_limited_total", "counter",
+           "Frames dropped because a neighbour sent that type faster than its rate limit, by frame type.");
+  for (const auto& [type, n] : m.frames_rate_limited)
+    e.sample("openstreaming_frames_rate_limited_total", {{"type", type}}, static_cast<double>(n));
   e.family("openstreaming_parts_invalid_total", "counter",
            "Parts that failed verification and were dropped, by cause.");
   for (const auto& [why, n] : m.parts_invalid)
