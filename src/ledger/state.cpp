@@ -223,13 +223,13 @@ Amount State::reserve_taken(const Address& sender, const Address& recipient) con
 }
 
 State::ReserveRound& State::reserve_round(const Address& sender) {
-  ReserveRound& rr = m_reserve_rounds[sender];
-  if (rr.taken.empty() && rr.snapshot.wei() == 0) { // first draw this round
-    rr.round = round();
-    rr.recipients = reserve_recipients(sender);
-    rr.snapshot = account(sender).reserve;
-  }
-  return rr;
+  auto it = m_reserve_rounds.find(sender);
+  if (it != m_reserve_rounds.end() && it->second.round == round()) return it->second;
+  ReserveRound fresh; // the first draw this round: fix the snapshot and the split
+  fresh.round = round();
+  fresh.recipients = reserve_recipients(sender);
+  fresh.snapshot = account(sender).reserve;
+  return m_reserve_rounds[sender] = std::move(fresh);
 }
 
 Result<json> State::apply(const Tx& tx) {
