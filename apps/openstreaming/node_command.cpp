@@ -2,9 +2,9 @@
 #include "api/ledger_link.h"
 #include "api/node_api.h"
 #include "apps/openstreaming/cli.h"
-#include "apps/openstreaming/node_config.h"
 #include "core/hex.h"
 #include "core/part.h"
+#include "daemon/node_config.h"
 #include "media/ingest.h"
 #include "net/node_runtime.h"
 #include "platform/files.h"
@@ -26,6 +26,10 @@
 namespace openstreaming::cli {
 
 namespace {
+
+using daemon::NodeConfig;
+using daemon::parse_node_config;
+using daemon::to_node_options;
 
 struct NodeFlags {
   std::string config;

@@ -1,11 +1,11 @@
-#include "apps/openstreaming/node_config.h"
+#include "daemon/node_config.h"
 
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <set>
 
-namespace openstreaming::cli {
+namespace openstreaming::daemon {
 
 namespace {
 
@@ -242,4 +242,4 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   return o;
 }
 
-} // namespace openstreaming::cli
+} // namespace openstreaming::daemon

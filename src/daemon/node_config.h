@@ -1,6 +1,8 @@
 // Configuration of `openstreaming node`: a TOML file, then flags on top
-// (docs/config.md). Unknown keys are errors, so a typo never silently falls
-// back to a default.
+// (docs/config.md), checked and mapped to agent::NodeOptions. Unknown keys are
+// errors, so a typo never silently falls back to a default. Part of the
+// daemon's composition (src/daemon): no I/O here, the caller reads the file;
+// tests/unit/daemon/node_config_test.cpp covers it.
 #pragma once
 
 #include "agent/node.h"
@@ -10,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace openstreaming::cli {
+namespace openstreaming::daemon {
 
 // [agent] (docs/config.md, docs/agent.md). Amounts are text: "1gwei", "1000000000wei".
 struct AgentConfig {
@@ -74,4 +76,4 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
 // Checks the final configuration (after flags) and fills node options.
 Result<agent::NodeOptions> to_node_options(const NodeConfig& config);
 
-} // namespace openstreaming::cli
+} // namespace openstreaming::daemon

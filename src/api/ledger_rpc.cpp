@@ -1,0 +1,115 @@
+#include "api/ledger_rpc.h"
+
+#include "core/hex.h"
+
+namespace openstreaming::api {
+
+namespace {
+
+using ledger::json;
+
+json rpc_error(const json& id, int code, const std::string& message) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
+}
+
+} // namespace
+
+json ledger_status(const ledger::State& st) {
+  return {{"chain_id", st.genesis().chain_id},
+          {"height", st.height()},
+          {"round", st.round()},
+          {"block_hash", core::to_hex(st.last_hash())},
+          {"round_block_hash", core::to_hex(*st.round_block_hash(st.round()))},
+          {"block_ms", st.genesis().block_ms},
+          {"round_blocks", st.genesis().round_blocks},
+          {"supply", core::Amount(st.genesis().supply()).to_wei_string()},
+          {"ticket_valid_rounds", st.params().ticket_valid_rounds},
+          {"unlock_rounds", st.params().unlock_rounds},
+          {"domain", st.ticket_domain().to_json()}};
+}
+
+json handle_ledger_rpc(ledger::LedgerStore& store, const json& req) {
+  // `contains` is false for anything but an object, so `id` is null for arrays and scalars.
+  json id = req.contains("id") ? req["id"] : json(nullptr);
+  if (!req.is_object() || !req.contains("method") || !req["method"].is_string())
+    return rpc_error(id, kRpcInvalidRequest, "invalid request");
+  std::string method = req["method"];
+  json params = req.contains("params") ? req["params"] : json::object();
+  if (!params.is_object()) return rpc_error(id, kRpcInvalidParams, "params must be an object");
+  ledger::State& st = store.state();
+  auto ok = [&](json result) { return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; };
+  auto address = [&]() -> Result<core::Address> {
+    if (!params.contains("address") || !params["address"].is_string())
+      return make_error(Errc::invalid_input, "'address' required");
+    return core::Address::parse(params["address"].get<std::string>());
+  };
+  if (method == "ledger_status") return ok(ledger_status(st));
+  if (method == "ledger_getAccount") {
+    auto a = address();
+    if (!a) return rpc_error(id, kRpcInvalidParams, a.error().message);
+    json j = st.account(*a).to_json();
+    j["address"] = a->to_checksum_hex();
+    return ok(j);
+  }
+  if (method == "ledger_accounts") {
+    json list = json::array();
+    for (const auto& [a, acc] : st.accounts()) {
+      json j = acc.to_json();
+      j["address"] = a.to_checksum_hex();
+      list.push_back(j);
+    }
+    return ok(list);
+  }
+  if (method == "ledger_sendTransaction") {
+    if (!params.contains("tx")) return rpc_error(id, kRpcInvalidParams, "'tx' required");
+    auto tx = ledger::Tx::from_json(params["tx"]);
+    if (!tx) return rpc_error(id, kRpcInvalidParams, tx.error().message);
+    auto r = store.submit(*tx);
+    if (!r) return rpc_error(id, kRpcTxRefused, r.error().message);
+    json out = *r;
+    out["height"] = st.height();
+    return ok(out);
+  }
+  if (method == "ledger_roundBlockHash") {
+    if (!params.contains("round") || !params["round"].is_number_unsigned())
+      return rpc_error(id, kRpcInvalidParams, "'round' required");
+    auto h = st.round_block_hash(params["round"].get<uint64_t>());
+    if (!h) return rpc_error(id, kRpcNoSuchRound, "no such round yet");
+    return ok(core::to_hex(*h));
+  }
+  if (method == "ledger_tickets") {
+    auto a = address();
+    if (!a) return rpc_error(id, kRpcInvalidParams, a.error().message);
+    json list = json::array();
+    for (const auto& r : st.redemptions()) {
+      if (r["recipient"] != a->to_checksum_hex()) continue;
+      json t = r["ticket"];
+      t["signature"] = r["signature"];
+      t["won"] = true;
+      t["redeemed"] = true;
+      t["ticket_hash"] = r["ticket_hash"];
+      t["redeemed_round"] = r["round"];
+      list.push_back(t);
+    }
+    return ok(json{{"domain", st.ticket_domain().to_json()}, {"tickets", list}});
+  }
+  if (method == "ledger_channels") { // the channels where `address` pays or is paid
+    auto a = address();
+    if (!a) return rpc_error(id, kRpcInvalidParams, a.error().message);
+    json list = json::array();
+    for (const auto& [cid, ch] : st.channels()) {
+      if (ch.payer == *a || ch.payee == *a) list.push_back(ch.to_json());
+    }
+    return ok(list);
+  }
+  if (method == "ledger_genesis") return ok(st.genesis().to_json());
+  return rpc_error(id, kRpcMethodNotFound, "unknown method '" + method + "'");
+}
+
+std::string handle_ledger_rpc_body(ledger::LedgerStore& store, std::string_view body) {
+  auto req = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (req.is_discarded()) return rpc_error(nullptr, kRpcParseError, "parse error").dump();
+  return handle_ledger_rpc(store, req).dump();
+}
+
+} // namespace openstreaming::api
