@@ -419,7 +419,9 @@ json economics_json(net::NodeRuntime& rt) {
 }
 
 // GET /hls/STREAM_ID/RENDITION/index.m3u8 and .../seg_N.ts. A playlist request
-// for a stream this node does not carry yet subscribes it, like a CDN edge.
+// for a stream this node does not carry yet subscribes it, like a CDN edge, for
+// a lease (StreamRouter::kLease) that each playlist request renews: when players
+// stop asking, the node stops carrying (and paying for) the stream.
 HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
   auto not_found = [](const std::string& why) {
     return HttpResponse{404, "application/json", json{{"error", why}}.dump() + "\n"};
@@ -435,7 +437,7 @@ HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
   if (rendition != "source") return not_found("unknown rendition " + rendition);
   if (file == "index.m3u8") {
     const agent::Stream* s = rt.node().streams().find(*id);
-    if (!s->producer && !s->wanted) rt.post([&rt, sid = *id](agent::Node& n) { n.streams().want(sid, rt.now()); });
+    if (!s->producer) rt.post([&rt, sid = *id](agent::Node& n) { n.streams().lease(sid, rt.now()); });
     auto pl = rt.node().streams().playlist(*id);
     if (!pl) return not_found("no complete segment yet; retry shortly");
     return HttpResponse{200, "application/vnd.apple.mpegurl", *pl};
