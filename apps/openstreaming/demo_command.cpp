@@ -266,6 +266,14 @@ std::string read_text(const fs::path& p) {
   return t ? *t : std::string();
 }
 
+// Keystores and the password file are secrets: created 0600, like `keys new`
+// writes them (a file left by an earlier run in --data-dir is replaced).
+Result<void> write_secret(const fs::path& p, const std::string& content) {
+  std::error_code ec;
+  fs::remove(p, ec);
+  return platform::write_new_file(p, content, 0600);
+}
+
 std::string node_config(const Member& m, const fs::path& dir, const std::map<std::string, std::string>& p2p_of) {
   std::ostringstream c;
   c << "key = \"" << m.key_file << "\"\n"
@@ -326,11 +334,14 @@ int run_demo(const DemoFlags& f) {
   // Participants: keys (light scrypt: throwaway demo keys), topology, roles.
   platform::SystemRandom rng;
   std::vector<Member> members;
+  std::optional<Error> write_error;
   auto add = [&](std::string name, std::string role) {
     Member m{
         std::move(name), std::move(role), core::PrivateKey::generate(rng), "", {}, "", std::nullopt, "", "", false};
     m.key_file = (dir / (m.name + ".key.json")).string();
-    std::ofstream(m.key_file) << core::keystore::encrypt(m.key, kPassword, rng, core::keystore::ScryptParams::light());
+    auto w =
+        write_secret(m.key_file, core::keystore::encrypt(m.key, kPassword, rng, core::keystore::ScryptParams::light()));
+    if (!w && !write_error) write_error = w.error();
     members.push_back(std::move(m));
   };
   add("broadcaster", "broadcaster");
@@ -352,7 +363,9 @@ int run_demo(const DemoFlags& f) {
   members[static_cast<std::size_t>(n + 1)].bootstrap_of = {relay(n), relay(n - 1)};
   members[static_cast<std::size_t>(n + 2)].bootstrap_of = {relay(n - 1), relay(n - 2)};
   members[static_cast<std::size_t>(n + 3)].bootstrap_of = {relay(n), relay(n - 2)};
-  std::ofstream(dir / "password") << kPassword << "\n";
+  if (auto w = write_secret(dir / "password", std::string(kPassword) + "\n"); !w && !write_error)
+    write_error = w.error();
+  if (write_error) return fail(*write_error);
 
   // The ledger, funding every participant.
   json accounts = json::object();
