@@ -61,10 +61,10 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source,
                         "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
-  if (auto r = check_keys(t,
-                          {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
-                           "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen",
-                           "watch", "agent", "ledger", "payments"},
+  if (auto r = check_keys(t, {"key",      "password_file",  "data_dir",       "listen",        "api",    "bootstrap",
+                              "roles",    "max_peers",      "target_peers",   "peer_exchange", "timing", "ingest",
+                              "stream",   "rtmp_listen",    "srt_listen",     "watch",         "agent",  "ledger",
+                              "payments", "api_token_file"},
                           "", source);
       !r) {
     return r;
@@ -86,6 +86,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "srt_listen", source, c.srt_listen))) return r;
   if (!(r = get(t, "watch", source, c.watch))) return r;
   if (!(r = get(t, "ledger", source, c.ledger))) return r;
+  if (!(r = get(t, "api_token_file", source, c.api_token_file))) return r;
   if (const toml::node* pay = t.get("payments")) {
     const toml::table* pt = pay->as_table();
     if (!pt) return config_error(source, "'payments' must be a table");
@@ -227,6 +228,10 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
     if (std::find(known_roles().begin(), known_roles().end(), r) == known_roles().end()) {
       return bad("unknown role '" + r + "' (relay, broadcaster, viewer, transcoder, orchestrator)");
     }
+    // Refused, not accepted silently: the node would announce the role to its
+    // peers (in its Hello) without doing any of its work.
+    if (r == "transcoder" || r == "orchestrator")
+      return bad("--role " + r + " is not implemented yet: a node can be a relay, broadcaster or viewer");
   }
   o.roles = c.roles;
   o.max_peers = static_cast<std::size_t>(c.max_peers);

@@ -40,6 +40,9 @@ struct NodeConfig {
   std::string data_dir = "openstreaming-data";
   std::string listen = "127.0.0.1:0";
   std::string api = "127.0.0.1:0";
+  // The bearer token state-changing API requests must carry (docs/api.md); empty:
+  // a fresh one in DATA_DIR/api-token at each start (loopback --api only).
+  std::string api_token_file;
   std::vector<std::string> bootstrap;
   std::vector<std::string> roles = {"relay"};
   int64_t max_peers = 16;

@@ -73,6 +73,7 @@ private:
       r.path = target.substr(0, q);
       if (q != std::string::npos) r.query = target.substr(q + 1);
       if (post) r.body = req.body();
+      r.authorization = std::string(req[http::field::authorization]);
       res = m_handler(r);
     }
     if (res.event_stream && req.method() == http::verb::get) {

@@ -26,6 +26,7 @@ struct HttpRequest {
   std::string path;  // without the query string
   std::string query; // after '?', undecoded
   std::string body;  // POST only
+  std::string authorization; // the Authorization header, verbatim ("" if absent)
 };
 
 struct HttpResponse {

@@ -1,4 +1,5 @@
-// The node's HTTP API (docs/api.md): /api/status, /api/peers, /metrics.
+// The node's HTTP API (docs/api.md): /api/status, /api/peers, /metrics, HLS, and
+// the authenticated POST /api/watch and /api/unwatch.
 #pragma once
 
 #include "api/http_server.h"
@@ -17,6 +18,9 @@ struct NodeApiInfo {
   std::string p2p_endpoint;
   std::string api_endpoint;
   const LedgerLink* ledger = nullptr; // set when the node pays and is paid
+  // State-changing requests (POST /api/watch, /api/unwatch) must carry
+  // "Authorization: Bearer <api_token>"; empty: every such request is refused.
+  std::string api_token;
 };
 
 // Builds the request handler over a running node. The runtime must outlive it.

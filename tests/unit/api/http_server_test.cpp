@@ -1,6 +1,6 @@
 // HttpServer: what goes on the wire. No response carries CORS headers (a page
 // on another origin must not read a node's API or the ledger), event streams
-// included.
+// included; the Authorization header reaches the handler.
 #include "api/http_server.h"
 
 #include <boost/asio.hpp>
@@ -82,6 +82,21 @@ TEST(HttpServer, NoResponseAllowsOtherOrigins) {
       raw(srv.port, "GET /events HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n\r\n", "\r\n\r\n");
   ASSERT_NE(events.find("text/event-stream"), std::string::npos) << events;
   EXPECT_EQ(lower(events).find("access-control-"), std::string::npos) << events;
+}
+
+TEST(HttpServer, TheAuthorizationHeaderReachesTheHandler) {
+  std::string seen = "unset";
+  Served srv(
+      [&](const HttpRequest& r) -> HttpResponse {
+        seen = r.authorization;
+        return {200, "application/json", "{}"};
+      },
+      /*max_body=*/1024);
+  raw(srv.port, "POST /x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer abc\r\nContent-Length: 2\r\n"
+                "Connection: close\r\n\r\n{}");
+  EXPECT_EQ(seen, "Bearer abc");
+  raw(srv.port, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(seen, "");
 }
 
 } // namespace
