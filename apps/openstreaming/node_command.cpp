@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -36,7 +37,7 @@ struct NodeFlags {
   std::string misbehave;
   // Which flags were given (flags override the file only when present).
   CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers, *ingest, *stream,
-      *rtmp_listen, *srt_listen, *watch, *ledger, *api_token_file;
+      *rtmp_listen, *srt_listen, *watch, *ledger, *api_token_file, *stream_key_file;
 };
 
 // The API's bearer token: the contents of `file` (trimmed), or else a fresh
@@ -96,6 +97,7 @@ int run_node(const NodeFlags& f) {
   if (*f.watch) c.watch = o.watch;
   if (*f.ledger) c.ledger = o.ledger;
   if (*f.api_token_file) c.api_token_file = o.api_token_file;
+  if (*f.stream_key_file) c.stream_key_file = o.stream_key_file;
   const bool broadcasting = !c.ingest.empty() || !c.rtmp_listen.empty() || !c.srt_listen.empty();
   if (broadcasting && std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
     c.roles.push_back("broadcaster");
@@ -144,6 +146,24 @@ int run_node(const NodeFlags& f) {
   }
   rt.set_memory_store(store->get());
   // Payments: winners in DATA_DIR/payments.sqlite, the ledger read and written by a worker thread.
+  // Publish authentication for RTMP/SRT pushes (media/ingest.h says how each checks it).
+  std::string stream_key;
+  if (!c.stream_key_file.empty()) {
+    auto text = platform::read_file(c.stream_key_file, 4096);
+    if (!text) return fail(make_error(Errc::invalid_input, "--stream-key-file: " + text.error().message));
+    stream_key = *text;
+    stream_key.erase(stream_key.find_last_not_of(" \t\r\n") + 1);
+    stream_key.erase(0, stream_key.find_first_not_of(" \t\r\n"));
+    bool srt = !c.srt_listen.empty();
+    if (stream_key.size() < (srt ? 10u : 1u) || stream_key.size() > (srt ? 79u : 256u) ||
+        stream_key.find_first_of(" \t\r\n&?/#") != std::string::npos) {
+      return fail(make_error(Errc::invalid_input, "--stream-key-file " + c.stream_key_file + ": the key must be " +
+                                                      (srt ? "10-79" : "1-256") +
+                                                      " characters, none of & ? / # or spaces"));
+    }
+    if (c.rtmp_listen.empty() && !srt)
+      return fail(make_error(Errc::invalid_input, "--stream-key-file needs --rtmp-listen or --srt-listen"));
+  }
   std::unique_ptr<api::LedgerLink> ledger;
   if (!c.ledger.empty()) {
     auto winners = platform::SqliteWinnerStore::open((std::filesystem::path(c.data_dir) / "payments.sqlite").string());
@@ -163,6 +183,8 @@ int run_node(const NodeFlags& f) {
   info.p2p_endpoint = core::Endpoint{rt.p2p_endpoint().address().to_string(), rt.p2p_endpoint().port()}.to_string();
   info.ledger = ledger.get();
   info.api_token = *token;
+  std::atomic<uint64_t> ingest_refused{0};
+  info.ingest_refused = &ingest_refused;
   api::Handler handler = [&](const api::HttpRequest& r) { return api::make_node_api(rt, info)(r); };
   api::HttpServer http(io, handler, /*max_connections=*/128, /*max_body=*/4096); // POST /api/watch bodies
   auto api_bound = http.listen(api_ep.host, api_ep.port);
@@ -194,10 +216,12 @@ int run_node(const NodeFlags& f) {
     if (!c.rtmp_listen.empty()) {
       io_opts.source = "rtmp://" + c.rtmp_listen + "/live/" + c.stream;
       io_opts.input_options["listen"] = "1";
+      io_opts.stream_key = stream_key;
       io_opts.realtime = false;
       io_opts.push = true;
     } else if (!c.srt_listen.empty()) {
       io_opts.source = "srt://" + c.srt_listen + "?mode=listener";
+      if (!stream_key.empty()) io_opts.input_options["passphrase"] = stream_key;
       io_opts.realtime = false;
       io_opts.push = true;
     } else {
@@ -230,6 +254,7 @@ int run_node(const NodeFlags& f) {
             boost::asio::post(io, [&, rtmp, error] {
               if (rtmp) {
                 // A bad or vanished RTMP client must not take the node down: log it and listen again.
+                if (error.rfind(media::kPublishRefused, 0) == 0) ++ingest_refused;
                 spdlog::error("{} ingest: {}; listening again", c.srt_listen.empty() ? "rtmp" : "srt", error);
                 if (stopping) return;
                 auto old = std::move(ingest);
@@ -317,6 +342,8 @@ void add_node_command(CLI::App& app, Runner& runner) {
   f->api_token_file = cmd->add_option("--api-token-file", f->overrides.api_token_file,
                                       "Bearer token for state-changing API requests (default: a fresh one in "
                                       "DATA_DIR/api-token; required when --api is not loopback)");
+  f->stream_key_file = cmd->add_option("--stream-key-file", f->overrides.stream_key_file,
+                                       "RTMP/SRT pushes must present this stream key (the file's contents, trimmed)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_node(*f); }; });
 }
 

@@ -64,7 +64,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (auto r = check_keys(t, {"key",      "password_file",  "data_dir",       "listen",        "api",    "bootstrap",
                               "roles",    "max_peers",      "target_peers",   "peer_exchange", "timing", "ingest",
                               "stream",   "rtmp_listen",    "srt_listen",     "watch",         "agent",  "ledger",
-                              "payments", "api_token_file"},
+                              "payments", "api_token_file", "stream_key_file"},
                           "", source);
       !r) {
     return r;
@@ -87,6 +87,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "watch", source, c.watch))) return r;
   if (!(r = get(t, "ledger", source, c.ledger))) return r;
   if (!(r = get(t, "api_token_file", source, c.api_token_file))) return r;
+  if (!(r = get(t, "stream_key_file", source, c.stream_key_file))) return r;
   if (const toml::node* pay = t.get("payments")) {
     const toml::table* pt = pay->as_table();
     if (!pt) return config_error(source, "'payments' must be a table");

@@ -54,6 +54,7 @@ struct NodeConfig {
   std::string stream;
   std::string rtmp_listen;
   std::string srt_listen;
+  std::string stream_key_file; // RTMP/SRT pushes must present this key (docs/cli.md)
   std::vector<std::string> watch;
   AgentConfig agent;
   std::string ledger; // JSON-RPC URL of the settlement ledger; empty: no payments

@@ -540,7 +540,15 @@ Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
       return json_response(list);
     }
     if (req.path == "/metrics") {
-      return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", prometheus_metrics(rt)};
+      std::string text = prometheus_metrics(rt);
+      if (info.ingest_refused) {
+        Exposition e;
+        e.family("openstreaming_ingest_refused_total", "counter",
+                 "RTMP pushes refused for a missing or wrong stream key.");
+        e.sample("openstreaming_ingest_refused_total", {}, static_cast<double>(info.ingest_refused->load()));
+        text += e.str();
+      }
+      return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", text};
     }
     return json_response({{"error", "not found: " + req.path}}, 404);
   };

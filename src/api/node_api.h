@@ -5,6 +5,7 @@
 #include "api/http_server.h"
 #include "net/node_runtime.h"
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct NodeApiInfo {
   // State-changing requests (POST /api/watch, /api/unwatch) must carry
   // "Authorization: Bearer <api_token>"; empty: every such request is refused.
   std::string api_token;
+  const std::atomic<uint64_t>* ingest_refused = nullptr; // pushes refused for a wrong stream key
 };
 
 // Builds the request handler over a running node. The runtime must outlive it.
