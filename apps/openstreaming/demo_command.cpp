@@ -129,7 +129,7 @@ public:
       json s = streams ? find_stream(*streams) : json(nullptr);
       if (!s.is_null()) {
         n["stream"] = {{"id", s["id"]}, {"status", s["status"]}, {"stats", s["stats"]}};
-        n["hls"] = "http://" + m.api + "/hls/" + s["id"].get<std::string>() + "/source/index.m3u8";
+        n["hls"] = "/node/" + m.name + "/hls/" + s["id"].get<std::string>() + "/source/index.m3u8"; // same origin
         if (m.role == "broadcaster") m_stream_id = s["id"].get<std::string>();
       }
       std::string primary;
@@ -266,6 +266,14 @@ std::string read_text(const fs::path& p) {
   return t ? *t : std::string();
 }
 
+// Keystores and the password file are secrets: created 0600, like `keys new`
+// writes them (a file left by an earlier run in --data-dir is replaced).
+Result<void> write_secret(const fs::path& p, const std::string& content) {
+  std::error_code ec;
+  fs::remove(p, ec);
+  return platform::write_new_file(p, content, 0600);
+}
+
 std::string node_config(const Member& m, const fs::path& dir, const std::map<std::string, std::string>& p2p_of) {
   std::ostringstream c;
   c << "key = \"" << m.key_file << "\"\n"
@@ -326,11 +334,14 @@ int run_demo(const DemoFlags& f) {
   // Participants: keys (light scrypt: throwaway demo keys), topology, roles.
   platform::SystemRandom rng;
   std::vector<Member> members;
+  std::optional<Error> write_error;
   auto add = [&](std::string name, std::string role) {
     Member m{
         std::move(name), std::move(role), core::PrivateKey::generate(rng), "", {}, "", std::nullopt, "", "", false};
     m.key_file = (dir / (m.name + ".key.json")).string();
-    std::ofstream(m.key_file) << core::keystore::encrypt(m.key, kPassword, rng, core::keystore::ScryptParams::light());
+    auto w =
+        write_secret(m.key_file, core::keystore::encrypt(m.key, kPassword, rng, core::keystore::ScryptParams::light()));
+    if (!w && !write_error) write_error = w.error();
     members.push_back(std::move(m));
   };
   add("broadcaster", "broadcaster");
@@ -352,7 +363,9 @@ int run_demo(const DemoFlags& f) {
   members[static_cast<std::size_t>(n + 1)].bootstrap_of = {relay(n), relay(n - 1)};
   members[static_cast<std::size_t>(n + 2)].bootstrap_of = {relay(n - 1), relay(n - 2)};
   members[static_cast<std::size_t>(n + 3)].bootstrap_of = {relay(n), relay(n - 2)};
-  std::ofstream(dir / "password") << kPassword << "\n";
+  if (auto w = write_secret(dir / "password", std::string(kPassword) + "\n"); !w && !write_error)
+    write_error = w.error();
+  if (write_error) return fail(*write_error);
 
   // The ledger, funding every participant.
   json accounts = json::object();
@@ -408,6 +421,29 @@ int run_demo(const DemoFlags& f) {
   std::mutex mu;
   std::string latest = "{}";
   api::HttpServer* server_ptr = nullptr;
+  // GET /node/NAME/api/... and /node/NAME/hls/...: the page reads every node
+  // through this origin, since nodes send no CORS headers (a page elsewhere
+  // must not read them). Blocking, on this loop: loopback calls of a few ms,
+  // bounded by a 2 s deadline.
+  auto proxy = [&](const api::HttpRequest& r) -> api::HttpResponse {
+    auto not_found = api::HttpResponse{404, "application/json", R"({"error":"not found"})"};
+    std::string rest = r.path.substr(6);
+    auto slash = rest.find('/');
+    if (slash == std::string::npos || r.method == "POST") return not_found;
+    std::string name = rest.substr(0, slash), path = rest.substr(slash);
+    if (path.rfind("/api/", 0) != 0 && path.rfind("/hls/", 0) != 0) return not_found;
+    auto m = std::find_if(members.begin(), members.end(), [&](const Member& x) { return x.name == name; });
+    if (m == members.end() || m->api.empty() || m->stopped) return not_found;
+    auto url = api::HttpUrl::parse("http://" + m->api + path + (r.query.empty() ? "" : "?" + r.query));
+    if (!url) return not_found;
+    auto reply = api::http_get(*url, std::chrono::seconds(2));
+    if (!reply) return {502, "application/json", json{{"error", reply.error().message}}.dump()};
+    auto ends = [&](const std::string& x) { return path.size() >= x.size() && path.ends_with(x); };
+    const char* type = ends(".m3u8") ? "application/vnd.apple.mpegurl"
+                       : ends(".ts") ? "video/mp2t"
+                                     : "application/json";
+    return {reply->status, type, reply->body};
+  };
   api::Handler handler = [&](const api::HttpRequest& r) -> api::HttpResponse {
     auto file = [&](const fs::path& p, const char* type) -> api::HttpResponse {
       if (!fs::exists(p)) return {404, "application/json", R"({"error":"not found"})"};
@@ -418,6 +454,7 @@ int run_demo(const DemoFlags& f) {
     if (r.path == "/style.css") return file(web / "style.css", "text/css; charset=utf-8");
     if (r.path == "/vendor/hls.min.js")
       return file(web / "node_modules/hls.js/dist/hls.min.js", "text/javascript; charset=utf-8");
+    if (r.path.rfind("/node/", 0) == 0) return proxy(r);
     std::lock_guard lock(mu);
     if (r.path == "/api/demo/state") return {200, "application/json", latest};
     if (r.path == "/api/demo/events") {

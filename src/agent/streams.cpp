@@ -200,6 +200,7 @@ void StreamRouter::want(const core::StreamId& id, Timestamp now) {
     m_pending_watch.insert(core::to_hex(id, false));
     return;
   }
+  m_leases.erase(id); // wanted for good now
   if (!it->second.wanted) {
     it->second.wanted = true;
     route(it->second, now);
@@ -968,6 +969,7 @@ void StreamRouter::leave_upstream(Stream& s, Timestamp now) {
 void StreamRouter::tick(Timestamp now) {
   const NodeOptions& o = m_node.options();
   release_delayed(now);
+  expire_leases(now);
   // A stream that ended here long ago and that nobody here needs is forgotten
   // (a new announcement brings it back).
   for (auto it = m_streams.begin(); it != m_streams.end();) {
@@ -1101,6 +1103,44 @@ std::optional<Bytes> StreamRouter::segment_bytes(const core::StreamId& id, uint6
     out.insert(out.end(), v.begin(), v.end());
   }
   return out;
+}
+
+// ---- Leased interest -------------------------------------------------------------
+
+void StreamRouter::lease(const core::StreamId& id, Timestamp now) {
+  auto it = m_streams.find(id);
+  if (it == m_streams.end() || it->second.producer) return;
+  Stream& s = it->second;
+  if (s.wanted && !m_leases.count(id)) return; // wanted for good: a lease would only shorten it
+  m_leases[id] = now + kLease;
+  if (!s.wanted) {
+    s.wanted = true;
+    route(s, now);
+  }
+}
+
+void StreamRouter::unwant(const core::StreamId& id, Timestamp now) {
+  m_leases.erase(id);
+  m_pending_watch.erase(core::to_hex(id, false));
+  auto it = m_streams.find(id);
+  if (it == m_streams.end() || !it->second.wanted) return;
+  it->second.wanted = false;
+  route(it->second, now);
+}
+
+void StreamRouter::expire_leases(Timestamp now) {
+  for (auto it = m_leases.begin(); it != m_leases.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    auto s = m_streams.find(it->first);
+    it = m_leases.erase(it);
+    if (s != m_streams.end() && s->second.wanted) {
+      s->second.wanted = false;
+      route(s->second, now);
+    }
+  }
 }
 
 } // namespace openstreaming::agent

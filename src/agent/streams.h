@@ -259,6 +259,22 @@ private:
   uint64_t m_announcements_refused = 0, m_streams_evicted = 0;
   std::set<std::string> m_pending_watch; // names not yet announced
   std::map<core::StreamId, Timestamp> m_next_announce;
+
+public:
+  // ---- Leased interest (HLS viewers) ----
+  // An HLS playlist request wants a stream only while requests keep coming: each
+  // one renews a lease of kLease, and a lease not renewed for that long ends the
+  // interest (the node unsubscribes unless subscribers still need the stream), so
+  // a single request never makes a node carry and pay for a stream forever.
+  // watch()/want() want a stream for good: no lease ends that. Time is `now`.
+  static constexpr Duration kLease = 30s;
+  void lease(const core::StreamId& id, Timestamp now);
+  // Ends wanting `id` here, leased or not (it stays relayed while subscribers need it).
+  void unwant(const core::StreamId& id, Timestamp now);
+
+private:
+  void expire_leases(Timestamp now);            // from tick()
+  std::map<core::StreamId, Timestamp> m_leases; // leased streams -> when the lease ends
 };
 
 } // namespace openstreaming::agent

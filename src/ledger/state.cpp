@@ -187,10 +187,21 @@ U256 State::total_value() const {
   return s;
 }
 
-Hash256 State::seal_block(int64_t time_ms) {
+Hash256 State::next_block_hash(int64_t time_ms) const {
   core::Keccak256 h;
   h.update(m_last_hash).update(core::to_word(U256(m_height))).update(m_block_txs).update(core::to_word(U256(static_cast<uint64_t>(time_ms))));
-  m_last_hash = h.finalize();
+  return h.finalize();
+}
+
+void State::skip_empty_blocks(uint64_t height, const Hash256& parent) {
+  if (height <= m_height) return;
+  m_height = height;
+  m_last_hash = parent;
+  m_block_txs = {};
+}
+
+Hash256 State::seal_block(int64_t time_ms) {
+  m_last_hash = next_block_hash(time_ms);
   ++m_height;
   m_block_txs = {};
   if (m_height % m_genesis.round_blocks == 0) {
