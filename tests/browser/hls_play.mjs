@@ -21,6 +21,9 @@ const browser = await chromium.launchPersistentContext(profile, {
 let result = { ok: false };
 try {
   const page = browser.pages()[0] || await browser.newPage();
+  // The player page lives on the node's own origin: the node's API sends no
+  // CORS headers, so a page from elsewhere could not read the playlist.
+  await page.goto(new URL(url).origin + '/api/status');
   await page.setContent('<html><body style="margin:0;background:#000"><video id="v" muted playsinline style="width:640px"></video></body></html>');
   await page.addScriptTag({ path: join(here, 'node_modules/hls.js/dist/hls.min.js') });
   result = await page.evaluate(async ({ url, minSeconds }) => {
@@ -40,8 +43,10 @@ try {
       if (errors.length) return { ok: false, error: errors.join(',') };
       if (first === null && video.currentTime > 0) first = video.currentTime;
       if (first !== null && video.currentTime - first >= minSeconds) {
+        const details = hls.levels[hls.currentLevel >= 0 ? hls.currentLevel : 0]?.details;
         return { ok: true, advanced_s: video.currentTime - first, latency_s: hls.latency, width: video.videoWidth,
-                 height: video.videoHeight, parts: hls.levels.length };
+                 height: video.videoHeight, levels: hls.levels.length, low_latency: hls.lowLatencyMode === true,
+                 parts: details && details.partList ? details.partList.length : 0 };
       }
     }
     return { ok: false, error: 'currentTime did not advance', currentTime: video.currentTime };

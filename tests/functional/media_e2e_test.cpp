@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -207,6 +209,10 @@ TEST(MediaE2e, HlsJsPlaysTheViewersStreamInChromium) {
   EXPECT_EQ(j["ok"], true);
   EXPECT_GE(j["advanced_s"].get<double>(), 3.0);
   EXPECT_EQ(j["width"], 640);
+  // hls.js ran as a low-latency player: it read the playlist's parts.
+  EXPECT_EQ(j["low_latency"], true);
+  EXPECT_GT(j["parts"].get<int>(), 0) << r.out;
+  std::cout << "[ measured ] hls.js live latency " << j["latency_s"] << " s, " << j["parts"] << " parts listed\n";
   EXPECT_TRUE(std::filesystem::exists(shot));
 }
 

@@ -159,7 +159,7 @@ TEST(NodeConfig, AnEmptyFileKeepsTheDefaults) {
   EXPECT_EQ(o->upstream_silence, 3s);
   EXPECT_TRUE(o->agent_config.enabled);
   EXPECT_FALSE(o->agent_config.propagation.dual_feed); // off in the daemon (docs/agent.md)
-  EXPECT_FALSE(o->agent_config.max_price_wei_per_mb);  // any quote
+  EXPECT_EQ(o->agent_config.max_price_wei_per_mb, core::Amount::from_wei(1'000'000'000'000)); // 1000 gwei per MB
   EXPECT_EQ(o->agent_config.economics.bandwidth_cost_wei_per_mb, *core::Amount::parse("1gwei"));
   EXPECT_EQ(o->agent_config.economics.capacity_kbps, 0u);
   EXPECT_FALSE(o->payments.enabled); // no ledger, no payments
@@ -370,12 +370,18 @@ TEST(NodeConfig, OutOfRangeValuesAreRefusedSayingWhich) {
   }
 }
 
-TEST(NodeConfig, EveryKnownRoleIsAccepted) {
+TEST(NodeConfig, EveryRoleThatWorksIsAcceptedAndTheOthersRefused) {
   NodeConfig c = valid();
-  c.roles = known_roles();
+  c.roles = {"relay", "broadcaster", "viewer"};
   auto o = to_node_options(c);
   ASSERT_TRUE(o) << o.error().message;
-  EXPECT_EQ(o->roles, known_roles());
+  EXPECT_EQ(o->roles, c.roles);
+  for (const char* r : {"transcoder", "orchestrator"}) { // known, not built yet: refused, not ignored
+    c.roles = {r};
+    auto refused = to_node_options(c);
+    ASSERT_FALSE(refused) << r;
+    EXPECT_NE(refused.error().message.find("not implemented"), std::string::npos) << refused.error().message;
+  }
 }
 
 } // namespace
