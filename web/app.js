@@ -145,8 +145,9 @@ function play(url) {
   }
 }
 
-async function getJson(api, path) {
-  const r = await fetch(`http://${api}${path}`);
+// Nodes send no CORS headers: the demo server proxies them on this origin.
+async function getJson(name, path) {
+  const r = await fetch(`/node/${encodeURIComponent(name)}${path}`);
   return r.json();
 }
 
@@ -174,7 +175,8 @@ async function openPanel(name) {
   body.replaceChildren(table([['address', n.address], ['api', n.api], ['misbehaving on purpose', n.misbehave || 'no']]));
   if (!n.alive) return;
   try {
-    const [mem, nbs, eco, pay] = await Promise.all(['/api/memory', '/api/neighbors', '/api/economics', '/api/payments'].map((p) => getJson(n.api, p)));
+    const [mem, nbs, eco, pay] = await Promise.all(
+        [ '/api/memory', '/api/neighbors', '/api/economics', '/api/payments' ].map((p) => getJson(n.name, p)));
     if (selectedNode !== name) return;
     const h = (t) => { const e = document.createElement('h3'); e.textContent = t; return e; };
     body.appendChild(h('Empathy: how it rates its neighbours'));

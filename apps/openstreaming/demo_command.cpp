@@ -83,6 +83,14 @@ std::string fmt_ether(double e) {
   return o.str();
 }
 
+// Keystores and the password file are secrets: created 0600, like `keys new`
+// writes them (a file left by an earlier run in --data-dir is replaced).
+Result<void> write_secret(const fs::path& p, const std::string& content) {
+  std::error_code ec;
+  fs::remove(p, ec);
+  return platform::write_new_file(p, content, 0600);
+}
+
 std::string node_config(const Member& m, const fs::path& dir, const std::map<std::string, std::string>& p2p_of) {
   std::ostringstream c;
   c << "key = \"" << m.key_file << "\"\n"
@@ -96,7 +104,7 @@ std::string node_config(const Member& m, const fs::path& dir, const std::map<std
   c << "]\n"
     << "[timing]\nping_interval_ms = 1000\nidle_timeout_ms = 8000\nreconnect_base_ms = 500\nreconnect_max_ms = "
        "4000\nstream_stall_ms = 8000\n"
-    << "[agent]\ncost_per_mb = \"0.01ether\"\nupload_capacity_kbps = 40000\nreflect_interval_ms = "
+    << "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nupload_capacity_kbps = 40000\nreflect_interval_ms = "
        "1000\nstate_interval_ms = 1000\n"
     << "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 500\n";
   return c.str();
@@ -143,11 +151,14 @@ int run_demo(const DemoFlags& f) {
   // Participants: keys (light scrypt: throwaway demo keys), topology, roles.
   platform::SystemRandom rng;
   std::vector<Member> members;
+  std::optional<Error> write_error;
   auto add = [&](std::string name, std::string role) {
     Member m{
         std::move(name), std::move(role), core::PrivateKey::generate(rng), "", {}, "", std::nullopt, "", "", false};
     m.key_file = (dir / (m.name + ".key.json")).string();
-    std::ofstream(m.key_file) << core::keystore::encrypt(m.key, kPassword, rng, core::keystore::ScryptParams::light());
+    auto w =
+        write_secret(m.key_file, core::keystore::encrypt(m.key, kPassword, rng, core::keystore::ScryptParams::light()));
+    if (!w && !write_error) write_error = w.error();
     members.push_back(std::move(m));
   };
   add("broadcaster", "broadcaster");
@@ -169,7 +180,9 @@ int run_demo(const DemoFlags& f) {
   members[static_cast<std::size_t>(n + 1)].bootstrap_of = {relay(n), relay(n - 1)};
   members[static_cast<std::size_t>(n + 2)].bootstrap_of = {relay(n - 1), relay(n - 2)};
   members[static_cast<std::size_t>(n + 3)].bootstrap_of = {relay(n), relay(n - 2)};
-  std::ofstream(dir / "password") << kPassword << "\n";
+  if (auto w = write_secret(dir / "password", std::string(kPassword) + "\n"); !w && !write_error)
+    write_error = w.error();
+  if (write_error) return fail(*write_error);
 
   // The ledger, funding every participant.
   json accounts = json::object();
@@ -225,7 +238,7 @@ int run_demo(const DemoFlags& f) {
   std::mutex mu;
   std::string latest = "{}";
   api::HttpServer* server_ptr = nullptr;
-  api::Handler handler = demo::dashboard_handler(web, mu, latest);
+  api::Handler handler = demo::dashboard_handler(web, members, mu, latest);
   api::HttpServer server(io, handler, 64);
   server_ptr = &server;
   auto bound = server.listen(http_ep->host, http_ep->port);

@@ -54,7 +54,7 @@ json Observer::poll(double t) {
     json s = streams ? find_stream(*streams) : json(nullptr);
     if (!s.is_null()) {
       n["stream"] = {{"id", s["id"]}, {"status", s["status"]}, {"stats", s["stats"]}};
-      n["hls"] = "http://" + m.api + "/hls/" + s["id"].get<std::string>() + "/source/index.m3u8";
+      n["hls"] = "/node/" + m.name + "/hls/" + s["id"].get<std::string>() + "/source/index.m3u8"; // same origin
       if (m.role == "broadcaster") m_stream_id = s["id"].get<std::string>();
     }
     std::string primary;

@@ -12,11 +12,14 @@
 #include "platform/key_files.h"
 #include "platform/sqlite_memory_store.h"
 #include "platform/sqlite_winner_store.h"
+#include "platform/system_random.h"
 
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -39,8 +42,38 @@ struct NodeFlags {
   std::string misbehave;
   // Which flags were given (flags override the file only when present).
   CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers, *ingest, *stream,
-      *rtmp_listen, *srt_listen, *watch, *ledger;
+      *rtmp_listen, *srt_listen, *watch, *ledger, *api_token_file, *stream_key_file;
 };
+
+// The API's bearer token: the contents of `file` (trimmed), or else a fresh
+// random one (32 bytes, hex) written to DATA_DIR/api-token, mode 0600, so only
+// this user's processes can read it. A non-loopback API needs a given file: a
+// token that changes at each start cannot be handed to remote clients.
+Result<std::string> api_token(const std::string& file, const std::string& data_dir, bool loopback) {
+  if (!file.empty()) {
+    auto text = platform::read_file(file, 4096);
+    if (!text) return make_error(Errc::invalid_input, "--api-token-file: " + text.error().message);
+    std::string t = *text;
+    t.erase(t.find_last_not_of(" \t\r\n") + 1);
+    t.erase(0, t.find_first_not_of(" \t\r\n"));
+    if (t.size() < 16 || t.find_first_of(" \t\r\n") != std::string::npos)
+      return make_error(Errc::invalid_input,
+                        "--api-token-file " + file + ": the token must be 16+ characters, no spaces");
+    return t;
+  }
+  if (!loopback)
+    return make_error(Errc::invalid_input, "--api on a non-loopback address needs --api-token-file FILE (the bearer "
+                                           "token remote clients use for state-changing requests)");
+  platform::SystemRandom rng;
+  std::array<uint8_t, 32> raw{};
+  rng.fill(raw);
+  std::string token = core::to_hex(raw, false);
+  auto path = std::filesystem::path(data_dir) / "api-token";
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (auto w = platform::write_new_file(path, token + "\n", 0600); !w) return w.error();
+  return token;
+}
 
 int run_node(const NodeFlags& f) {
   NodeConfig c;
@@ -68,6 +101,8 @@ int run_node(const NodeFlags& f) {
   if (*f.srt_listen) c.srt_listen = o.srt_listen;
   if (*f.watch) c.watch = o.watch;
   if (*f.ledger) c.ledger = o.ledger;
+  if (*f.api_token_file) c.api_token_file = o.api_token_file;
+  if (*f.stream_key_file) c.stream_key_file = o.stream_key_file;
   const bool broadcasting = daemon::is_broadcasting(c);
   if (broadcasting && std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
     c.roles.push_back("broadcaster");
@@ -92,6 +127,11 @@ int run_node(const NodeFlags& f) {
 
   auto listen = *core::Endpoint::parse(c.listen, true);
   auto api_ep = *core::Endpoint::parse(c.api, true);
+  boost::system::error_code addr_ec;
+  auto api_addr = boost::asio::ip::make_address(api_ep.host, addr_ec);
+  // A host that is not an IP address fails to bind below with its own error.
+  auto token = api_token(c.api_token_file, c.data_dir, addr_ec || api_addr.is_loopback());
+  if (!token) return fail(token.error());
   boost::asio::io_context io;
   net::RuntimeOptions ro;
   ro.listen_host = listen.host;
@@ -111,6 +151,24 @@ int run_node(const NodeFlags& f) {
   }
   rt.set_memory_store(store->get());
   // Payments: winners in DATA_DIR/payments.sqlite, the ledger read and written by a worker thread.
+  // Publish authentication for RTMP/SRT pushes (media/ingest.h says how each checks it).
+  std::string stream_key;
+  if (!c.stream_key_file.empty()) {
+    auto text = platform::read_file(c.stream_key_file, 4096);
+    if (!text) return fail(make_error(Errc::invalid_input, "--stream-key-file: " + text.error().message));
+    stream_key = *text;
+    stream_key.erase(stream_key.find_last_not_of(" \t\r\n") + 1);
+    stream_key.erase(0, stream_key.find_first_not_of(" \t\r\n"));
+    bool srt = !c.srt_listen.empty();
+    if (stream_key.size() < (srt ? 10u : 1u) || stream_key.size() > (srt ? 79u : 256u) ||
+        stream_key.find_first_of(" \t\r\n&?/#") != std::string::npos) {
+      return fail(make_error(Errc::invalid_input, "--stream-key-file " + c.stream_key_file + ": the key must be " +
+                                                      (srt ? "10-79" : "1-256") +
+                                                      " characters, none of & ? / # or spaces"));
+    }
+    if (c.rtmp_listen.empty() && !srt)
+      return fail(make_error(Errc::invalid_input, "--stream-key-file needs --rtmp-listen or --srt-listen"));
+  }
   std::unique_ptr<api::LedgerLink> ledger;
   if (!c.ledger.empty()) {
     auto winners = platform::SqliteWinnerStore::open((std::filesystem::path(c.data_dir) / "payments.sqlite").string());
@@ -124,12 +182,16 @@ int run_node(const NodeFlags& f) {
     ledger = std::move(*link);
     spdlog::info("payments: settling on {}", c.ledger);
   }
-  api::NodeApiInfo info{OPENSTREAMING_VERSION, c.roles,
-                        core::Endpoint{rt.p2p_endpoint().address().to_string(), rt.p2p_endpoint().port()}.to_string(),
-                        ""};
+  api::NodeApiInfo info;
+  info.version = OPENSTREAMING_VERSION;
+  info.roles = c.roles;
+  info.p2p_endpoint = core::Endpoint{rt.p2p_endpoint().address().to_string(), rt.p2p_endpoint().port()}.to_string();
   info.ledger = ledger.get();
+  info.api_token = *token;
+  std::atomic<uint64_t> ingest_refused{0};
+  info.ingest_refused = &ingest_refused;
   api::Handler handler = [&](const api::HttpRequest& r) { return api::make_node_api(rt, info)(r); };
-  api::HttpServer http(io, handler);
+  api::HttpServer http(io, handler, /*max_connections=*/128, /*max_body=*/4096); // POST /api/watch bodies
   auto api_bound = http.listen(api_ep.host, api_ep.port);
   if (!api_bound) {
     std::cerr << "error: " << api_bound.error().message << "\n";
@@ -155,7 +217,7 @@ int run_node(const NodeFlags& f) {
     std::string hls = "http://" + info.api_endpoint + "/hls/" + core::to_hex(id, false) + "/source/index.m3u8";
     rt.post([&](agent::Node& n) { n.streams().start_stream(c.stream, c.stream, hls, rt.now()); });
     spdlog::info("stream '{}' id {} -> {}", c.stream, core::to_hex(id, false), hls);
-    const daemon::IngestPlan plan = daemon::ingest_plan(c);
+    const daemon::IngestPlan plan = daemon::ingest_plan(c, stream_key);
     const media::IngestOptions& io_opts = plan.options;
     bool rtmp = plan.listen_again_on_error; // a push listener: survives bad clients
     start_ingest = [&, id, io_opts, rtmp] {
@@ -183,6 +245,7 @@ int run_node(const NodeFlags& f) {
             boost::asio::post(io, [&, rtmp, error] {
               if (rtmp) {
                 // A bad or vanished RTMP client must not take the node down: log it and listen again.
+                if (error.rfind(media::kPublishRefused, 0) == 0) ++ingest_refused;
                 spdlog::error("{} ingest: {}; listening again", c.srt_listen.empty() ? "rtmp" : "srt", error);
                 if (stopping) return;
                 auto old = std::move(ingest);
@@ -267,6 +330,11 @@ void add_node_command(CLI::App& app, Runner& runner) {
   f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
   f->ledger = cmd->add_option("--ledger", f->overrides.ledger,
                               "Settlement ledger JSON-RPC URL: pay and get paid (docs/payments.md)");
+  f->api_token_file = cmd->add_option("--api-token-file", f->overrides.api_token_file,
+                                      "Bearer token for state-changing API requests (default: a fresh one in "
+                                      "DATA_DIR/api-token; required when --api is not loopback)");
+  f->stream_key_file = cmd->add_option("--stream-key-file", f->overrides.stream_key_file,
+                                       "RTMP/SRT pushes must present this stream key (the file's contents, trimmed)");
   cmd->callback([f, &runner] { runner.run = [f] { return run_node(*f); }; });
 }
 

@@ -42,7 +42,10 @@ struct AgentOptions {
   PropagationOptions propagation;
   Duration reflect_interval = 2s;
   Duration snapshot_interval = 10s;
-  std::optional<core::Amount> max_price_wei_per_mb; // what we pay at most (Subscribe limit)
+  // What we pay at most per MB: sent in Subscribe, and an acceptance quoting
+  // more is refused. 1000 gwei/MB by default (about 800x the default quote);
+  // nullopt (only if configured so) accepts any quote.
+  std::optional<core::Amount> max_price_wei_per_mb = core::Amount::from_wei(1'000'000'000'000);
 };
 
 struct Agent {

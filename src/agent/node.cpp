@@ -53,12 +53,14 @@ const char* reason_name(DisconnectReason r) {
     return "connect_failed";
   case DisconnectReason::shunned:
     return "shunned";
+  case DisconnectReason::rate_limited:
+    return "rate_limited";
   }
   return "unknown";
 }
 
 DisconnectReason reason_from_wire(uint32_t v) {
-  if (v <= static_cast<uint32_t>(DisconnectReason::shunned)) return static_cast<DisconnectReason>(v);
+  if (v <= static_cast<uint32_t>(DisconnectReason::rate_limited)) return static_cast<DisconnectReason>(v);
   return DisconnectReason::protocol_error;
 }
 
@@ -76,6 +78,7 @@ bool is_hostile(DisconnectReason r) {
   case DisconnectReason::unknown_frame_type:
   case DisconnectReason::identity_proof_failed:
   case DisconnectReason::truncated_frame:
+  case DisconnectReason::rate_limited:
     return true;
   default:
     return false;
@@ -90,8 +93,90 @@ core::Address address_from(const std::string& bytes) {
 
 } // namespace
 
+namespace {
+
+// A token bucket (RateLimits): refilled at per_s, capped at burst.
+struct Bucket {
+  double tokens = -1; // < 0: full, not yet used
+  Timestamp last{};
+  bool take(const RateLimit& l, Timestamp now) {
+    if (l.per_s <= 0) return true; // no limit configured
+    if (tokens < 0) tokens = l.burst;
+    tokens = std::min(l.burst, tokens + to_seconds(now - last) * l.per_s);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  }
+};
+
+enum class RateClass { announcements, subscriptions, fetches, haves, states, ticket_params, tickets, peer_requests, pings, none };
+constexpr std::size_t kRateClasses = static_cast<std::size_t>(RateClass::none);
+
+RateClass rate_class(uint16_t type) {
+  using core::MediaFrameType;
+  switch (type) {
+  case static_cast<uint16_t>(MediaFrameType::announcement):
+    return RateClass::announcements;
+  case static_cast<uint16_t>(MediaFrameType::subscribe):
+  case static_cast<uint16_t>(MediaFrameType::unsubscribe):
+  case static_cast<uint16_t>(MediaFrameType::subscribe_result):
+    return RateClass::subscriptions;
+  case static_cast<uint16_t>(MediaFrameType::fetch):
+    return RateClass::fetches;
+  case static_cast<uint16_t>(MediaFrameType::have):
+    return RateClass::haves;
+  case static_cast<uint16_t>(MediaFrameType::neighbour_state):
+    return RateClass::states;
+  case static_cast<uint16_t>(MediaFrameType::ticket_params):
+    return RateClass::ticket_params;
+  case static_cast<uint16_t>(MediaFrameType::tickets):
+    return RateClass::tickets;
+  case static_cast<uint16_t>(FrameType::get_peers):
+  case static_cast<uint16_t>(FrameType::peers):
+    return RateClass::peer_requests;
+  case static_cast<uint16_t>(FrameType::ping):
+  case static_cast<uint16_t>(FrameType::pong):
+    return RateClass::pings;
+  default:
+    return RateClass::none;
+  }
+}
+
+const RateLimit& limit_of(const RateLimits& l, RateClass c) {
+  static const RateLimit kNone{};
+  switch (c) {
+  case RateClass::announcements:
+    return l.announcements;
+  case RateClass::subscriptions:
+    return l.subscriptions;
+  case RateClass::fetches:
+    return l.fetches;
+  case RateClass::haves:
+    return l.haves;
+  case RateClass::states:
+    return l.states;
+  case RateClass::ticket_params:
+    return l.ticket_params;
+  case RateClass::tickets:
+    return l.tickets;
+  case RateClass::peer_requests:
+    return l.peer_requests;
+  case RateClass::pings:
+    return l.pings;
+  case RateClass::none:
+    break;
+  }
+  return kNone;
+}
+
+} // namespace
+
 struct Node::Peer {
   enum class State { dialing, handshaking, established, closing };
+  std::array<Bucket, kRateClasses> buckets{};
+  uint64_t over_limit = 0; // frames dropped over a limit in the window that began at over_since
+  Timestamp over_since{};
   ConnId conn = 0;
   Direction direction = Direction::outbound;
   core::Endpoint remote;
@@ -227,7 +312,7 @@ void Node::start_session(Peer& p, const Hash256& exporter, Timestamp now) {
   auto proof = prove_identity(m_key, side, exporter);
   hello.set_identity_proof(std::string(proof.bytes().begin(), proof.bytes().end()));
   hello.set_listen_endpoint(m_options.listen_endpoint);
-  hello.set_agent(m_options.agent);
+  hello.set_agent(m_options.user_agent);
   for (const auto& r : m_options.roles) hello.add_roles(r);
   send(p, FrameType::hello, hello);
 }
@@ -274,7 +359,29 @@ void Node::handle_frame(ConnId conn, Frame frame, Timestamp now) {
     on_hello(*p, frame, now);
     return;
   }
+  if (!within_rate(*p, frame, now)) return;
   on_established_frame(*p, frame, now);
+}
+
+bool Node::within_rate(Peer& p, const Frame& f, Timestamp now) {
+  RateClass c = rate_class(f.type);
+  if (c == RateClass::none) return true;
+  if (p.buckets[static_cast<std::size_t>(c)].take(limit_of(m_options.rate_limits, c), now)) return true;
+  ++m_metrics.frames_rate_limited[core::frame_type_name(f.type)];
+  // Drops are counted per window: a peer at twice the limit passes every
+  // other frame, and must still be told to stop.
+  if (p.over_limit == 0 || now - p.over_since > m_options.rate_limits.window) {
+    p.over_since = now;
+    p.over_limit = 0;
+  }
+  if (++p.over_limit >= m_options.rate_limits.disconnect_after) {
+    disconnect(p, DisconnectReason::rate_limited,
+               std::to_string(p.over_limit) + " frames over the rate limit within " +
+                   std::to_string(static_cast<int64_t>(to_seconds(m_options.rate_limits.window))) + " s (last: " +
+                   core::frame_type_name(f.type) + ")",
+               now);
+  }
+  return false;
 }
 
 void Node::on_hello(Peer& p, const Frame& f, Timestamp now) {
@@ -974,6 +1081,13 @@ void Node::reflect(Timestamp now) {
   int64_t ms = wall_ms(now);
   double secs = std::max(1e-3, to_seconds(now - m_last_reflect));
   m_last_reflect = now;
+  if (m_agent->memory.neighbours().size() > m_options.max_profiles) {
+    std::set<core::Address> connected;
+    for (const auto& [id, p] : m_peers) {
+      if (p->address) connected.insert(*p->address);
+    }
+    m_agent->memory.prune(m_options.max_profiles, connected);
+  }
 
   // Observe: self metrics.
   SelfMetrics& self = m_agent->memory.self();
@@ -1045,14 +1159,40 @@ namespace openstreaming::agent {
 void Node::meter_served(ConnId conn, uint64_t bytes) {
   auto addr = address_of(conn);
   if (!addr) return;
-  m_agent->economics.served(*addr, bytes);
-  m_payments->served(*addr, bytes);
+  m_agent->economics.served(*addr, bytes, m_payments->served(*addr, bytes));
 }
 
 void Node::meter_received(ConnId conn, const core::Address& from, uint64_t bytes) {
-  m_agent->economics.received(from, bytes);
-  m_payments->received(from, bytes);
+  m_agent->economics.received(from, bytes, m_payments->received(from, bytes));
   send_tickets(conn, from);
+}
+
+void Node::on_stream_erased(const core::StreamId& id) {
+  m_route_predictions.erase(id);
+  m_agent->propagation.forget(id);
+}
+
+bool Node::payment_overdue(ConnId conn) const {
+  if (!m_payments->enabled()) return false;
+  auto addr = address_of(conn);
+  return addr && m_payments->overdue(*addr);
+}
+
+void Node::note_overdue_refusal(ConnId conn) {
+  if (auto addr = address_of(conn)) {
+    m_payments->note_overdue_refusal(*addr);
+    m_events.push_back(PaymentNote{"payments: " + addr->to_checksum_hex() +
+                                   " owes more than the credit limit: its subscriptions are refused (payment_overdue)"});
+  }
+}
+
+void Node::note_unsolicited(ConnId conn, uint16_t type, Timestamp now) {
+  ++m_metrics.frames_unsolicited[core::frame_type_name(type)];
+  auto addr = address_of(conn);
+  if (!addr) return;
+  if (m_agent->empathy.on_unsolicited(*addr, wall_ms(now))) {
+    shun_peer(conn, "sent frames we never asked for (" + std::string(core::frame_type_name(type)) + ")", now);
+  }
 }
 
 void Node::agree_charge(ConnId conn, const core::Amount& price_per_mb) {
@@ -1100,6 +1240,10 @@ void Node::on_ticket_params(Peer& p, const core::Frame& f, Timestamp now) {
     disconnect(p, DisconnectReason::protocol_error, "malformed ticket_params", now);
     return;
   }
+  if (!m_payments->owes(*p.address)) { // we never accepted a price from it: nothing to pay with them
+    note_unsolicited(p.conn, f.type, now);
+    return;
+  }
   if (auto ok = m_payments->on_params(*p.address, *params); !ok) {
     m_events.push_back(PaymentNote{"payments: " + p.address->to_checksum_hex() + ": " + ok.error().message});
     return;
@@ -1111,6 +1255,11 @@ void Node::on_tickets(Peer& p, const core::Frame& f, Timestamp now) {
   auto batch = parse_tickets(f);
   if (!batch) {
     disconnect(p, DisconnectReason::protocol_error, "malformed tickets", now);
+    return;
+  }
+  if (auto r = m_payments->relations().find(*p.address);
+      r == m_payments->relations().end() || r->second.price_charged.wei() == 0) {
+    note_unsolicited(p.conn, f.type, now); // we never charged it: not a payer of ours
     return;
   }
   std::size_t rejected = m_payments->on_tickets(*p.address, batch->seed, batch->tickets);

@@ -67,6 +67,33 @@ public:
   virtual int64_t wall_clock_ms(Timestamp now) = 0;
 };
 
+// A token bucket's shape: `per_s` frames a second on average, `burst` at once.
+struct RateLimit {
+  double per_s = 0;
+  double burst = 0;
+};
+// Per-peer limits on the control frames a neighbour can make us work for
+// (each costs a parse, a map look-up, often a signature check). A frame over
+// its limit is dropped and counted; a peer that keeps it up for
+// `disconnect_after` dropped frames within `window` is disconnected
+// (rate_limited). Parts are not
+// limited here: they flow only inside subscriptions we asked for.
+// The figures are far above what an honest node sends (states every 2 s,
+// announcements every 10 s per stream, a few subscriptions per re-route).
+struct RateLimits {
+  RateLimit announcements{50, 200};
+  RateLimit subscriptions{20, 100}; // subscribe, unsubscribe, subscribe_result
+  RateLimit fetches{100, 200};
+  RateLimit haves{200, 1000};
+  RateLimit states{5, 20};
+  RateLimit ticket_params{10, 40};
+  RateLimit tickets{100, 400};
+  RateLimit peer_requests{1, 5}; // get_peers, peers
+  RateLimit pings{5, 20};        // ping, pong
+  uint64_t disconnect_after = 256;
+  Duration window = 10s;
+};
+
 struct NodeOptions {
   std::string listen_endpoint;    // advertised to peers ("host:port"); empty: we accept no one
   std::vector<std::string> roles; // relay, broadcaster, viewer, transcoder, orchestrator
@@ -74,7 +101,7 @@ struct NodeOptions {
   std::size_t target_peers = 8; // dial until this many
   std::size_t max_peers = 16;   // refuse inbound beyond this
   bool peer_exchange = true;    // learn and dial addresses from peers
-  std::string agent = "openstreaming";
+  std::string user_agent = "openstreaming"; // sent in the Hello
   // Wire protocol versions this node speaks; tests override them to check negotiation.
   uint32_t version = kProtocolVersion;
   uint32_t min_version = kMinProtocolVersion;
@@ -91,10 +118,17 @@ struct NodeOptions {
   std::size_t send_queue_limit = 8 << 20; // bytes queued per peer
   std::size_t send_window = 1 << 20;      // bytes with the runtime, not yet written
   std::size_t address_book_limit = 1000;
+  RateLimits rate_limits;
   // Media: a stream that delivered parts and then none for this long ends here
   // (killed broadcaster); an upstream silent for `upstream_silence` is left for the backup.
   Duration stream_stall_timeout = 10s;
   Duration upstream_silence = 3s;
+  // Streams kept at most, and per broadcaster key: announcements beyond them
+  // are dropped unless a stream nobody here needs can be forgotten instead.
+  std::size_t max_streams = 256;
+  std::size_t max_streams_per_broadcaster = 8;
+  // Neighbour profiles the memory keeps (the least recently seen go first).
+  std::size_t max_profiles = 4096;
   // Application frame types (>= core::kFirstAppFrameType) delivered as AppFrame
   // events; any other unknown type disconnects the sender.
   std::set<uint16_t> app_frame_types;
@@ -162,6 +196,11 @@ struct NodeMetrics {
   uint64_t frames_dropped_backpressure = 0;
   uint64_t peer_records_rejected = 0;
   std::map<std::string, uint64_t> parts_invalid; // by check result: bad_hash, bad_signature, wrong_producer
+  // Frames we never asked for, dropped (by frame type name): a SubscribeResult
+  // without our Subscribe, a part outside our subscriptions and fetches, ticket
+  // parameters from a neighbour we owe nothing, tickets from one we never charged.
+  std::map<std::string, uint64_t> frames_unsolicited;
+  std::map<std::string, uint64_t> frames_rate_limited; // dropped over a peer's rate limit, by frame type name
 };
 
 class Node {
@@ -208,16 +247,25 @@ public:
   const StreamRouter& streams() const { return *m_streams; }
   // The media layer reports a part that failed verification (blamed on `conn`).
   void note_invalid_part(ConnId conn, const std::string& why);
+  // A frame of `type` from `conn` that we never asked for: dropped, counted and
+  // blamed (enough of them and the neighbour is shunned).
+  void note_unsolicited(ConnId conn, uint16_t type, Timestamp now);
   Agent& agent() { return *m_agent; }
   const Agent& agent() const { return *m_agent; }
   Payments& payments() { return *m_payments; }
   const Payments& payments() const { return *m_payments; }
   // The router's metering hooks: media bytes sent to / received from a
-  // neighbour (economics and payments), and the prices agreed on subscription.
+  // neighbour, valued once at the price agreed on subscription (payments) and
+  // recorded by economics at that value, and the prices agreed.
   void meter_served(ConnId conn, uint64_t bytes);
   void meter_received(ConnId conn, const core::Address& from, uint64_t bytes);
   void agree_charge(ConnId conn, const core::Amount& price_per_mb);
   void agree_price(ConnId conn, const core::Amount& price_per_mb);
+  // The router forgot a stream: state kept about it elsewhere goes too.
+  void on_stream_erased(const core::StreamId& id);
+  // A subscriber that owes us more than the credit limit (payments on only).
+  bool payment_overdue(ConnId conn) const;
+  void note_overdue_refusal(ConnId conn);
   // Sends any tickets now owed to every payee (after a ledger update, say).
   void pay_due();
   std::optional<core::Address> address_of(ConnId conn) const;
@@ -241,6 +289,9 @@ private:
   void start_session(Peer& p, const Hash256& exporter, Timestamp now);
   void on_hello(Peer& p, const core::Frame& f, Timestamp now);
   void on_established_frame(Peer& p, const core::Frame& f, Timestamp now);
+  // False when `f` is over the peer's rate limit for its type (dropped; the
+  // peer may have been disconnected).
+  bool within_rate(Peer& p, const core::Frame& f, Timestamp now);
   void disconnect(Peer& p, DisconnectReason reason, const std::string& detail, Timestamp now);
   void remove_peer(ConnId conn, Timestamp now);
   bool enqueue(Peer& p, core::Frame frame);

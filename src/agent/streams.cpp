@@ -135,7 +135,9 @@ void StreamRouter::announce(Stream& s, Timestamp now) {
                           {"openstreaming:renditions", "source"}};
   s.announcement =
       core::sign_event(m_key, created, 30311, std::move(tags), "", m_node.environment().random().bytes<32>());
+  if (!s.announcement_json.empty()) m_by_announcement.erase(std::hash<std::string_view>{}(s.announcement_json));
   s.announcement_json = core::to_json(s.announcement).dump();
+  m_by_announcement[std::hash<std::string_view>{}(s.announcement_json)] = s.id;
   m_next_announce[s.id] = now + kAnnounceRefresh;
   for (ConnId c : m_node.established_conns()) send_announcement(s, c);
 }
@@ -198,6 +200,7 @@ void StreamRouter::want(const core::StreamId& id, Timestamp now) {
     m_pending_watch.insert(core::to_hex(id, false));
     return;
   }
+  m_leases.erase(id); // wanted for good now
   if (!it->second.wanted) {
     it->second.wanted = true;
     route(it->second, now);
@@ -217,6 +220,8 @@ void StreamRouter::on_peer_down(ConnId conn, Timestamp now) {
   for (auto& [id, s] : m_streams) {
     s.haves.erase(conn);
     s.subscribers.erase(conn);
+    s.asked.erase(conn);
+    for (auto& [key, conns] : s.fetch_asked) conns.erase(conn);
     if (s.upstream == conn) s.upstream.reset();
     if (s.second == conn) s.second.reset();
     route(s, now);
@@ -261,13 +266,49 @@ bool StreamRouter::on_frame(ConnId conn, const core::Address& from, const Frame&
   return false;
 }
 
+bool StreamRouter::evictable(const Stream& s) const {
+  return !s.producer && !s.wanted && s.subscribers.empty() && !s.subscribed && !s.second;
+}
+
+void StreamRouter::erase_stream(std::map<core::StreamId, Stream>::iterator it) {
+  if (!it->second.announcement_json.empty())
+    m_by_announcement.erase(std::hash<std::string_view>{}(it->second.announcement_json));
+  m_node.on_stream_erased(it->first);
+  m_streams.erase(it);
+  ++m_streams_evicted;
+}
+
+bool StreamRouter::make_room(const core::Address& broadcaster, Timestamp now) {
+  (void)now;
+  const NodeOptions& o = m_node.options();
+  std::size_t by_it = 0;
+  for (const auto& [id, s] : m_streams) by_it += s.broadcaster == broadcaster;
+  if (by_it >= o.max_streams_per_broadcaster) return false;
+  if (m_streams.size() < o.max_streams) return true;
+  // Full: drop the stream nobody here needs that has been quiet longest
+  // (ended ones first). Streams in use are never dropped for a newcomer.
+  auto victim = m_streams.end();
+  for (auto it = m_streams.begin(); it != m_streams.end(); ++it) {
+    if (!evictable(it->second)) continue;
+    if (victim == m_streams.end() || std::make_pair(!it->second.ended, it->second.last_announcement_at) <
+                                         std::make_pair(!victim->second.ended, victim->second.last_announcement_at))
+      victim = it;
+  }
+  if (victim == m_streams.end()) return false;
+  erase_stream(victim);
+  return true;
+}
+
 bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   wire::Announcement a;
   if (!parse(a, f) || a.event_json().size() > kMaxAnnouncementBytes) return false;
   // The flood brings each announcement from every neighbour, forwarded as it
-  // came: the same bytes as the one we hold were checked when they came first.
-  for (const auto& [id, s] : m_streams) {
-    if (!s.announcement_json.empty() && s.announcement_json == a.event_json()) return true;
+  // came: the same bytes as the one we hold were checked when they came first
+  // (found by a hash of the bytes, then compared: O(1), not O(streams)).
+  const std::size_t bytes_key = std::hash<std::string_view>{}(a.event_json());
+  if (auto k = m_by_announcement.find(bytes_key); k != m_by_announcement.end()) {
+    if (auto it = m_streams.find(k->second); it != m_streams.end() && it->second.announcement_json == a.event_json())
+      return true;
   }
   auto j = nlohmann::json::parse(a.event_json(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return false;
@@ -291,6 +332,10 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   core::StreamId id = core::make_stream_id(*addr, *name);
   if (core::to_hex(id, false) != *id_text) return false;
 
+  if (!m_streams.count(id) && !make_room(*addr, now)) {
+    ++m_announcements_refused; // over the caps: not kept, not forwarded
+    return true;
+  }
   Stream& s = m_streams[id];
   if (s.producer) return true;
   if (!s.announcement.id.empty() && s.announcement.created_at >= ev->created_at) return true; // not newer
@@ -299,7 +344,9 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   s.name = *name;
   s.broadcaster = *addr;
   s.announcement = *ev;
+  if (!s.announcement_json.empty()) m_by_announcement.erase(std::hash<std::string_view>{}(s.announcement_json));
   s.announcement_json = a.event_json(); // forwarded as it came (its id and signature cover the canonical form)
+  m_by_announcement[bytes_key] = id;
   s.last_announcement_at = now;
   std::string status = core::first_tag(*ev, "status").value_or("live");
   if (status == "ended") {
@@ -325,9 +372,16 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
   if (!parse(h, f)) return false;
   auto id = stream_id_from(h.stream_id());
   if (!id || h.payload_hash().size() != 32 || h.rendition().size() > 32) return false;
+  if (h.part() >= kMaxPartsPerSegment) return false; // no producer cuts a segment this fine
   auto it = m_streams.find(*id);
   if (it == m_streams.end()) return true; // unknown stream: not ours to judge yet
   Stream& s = it->second;
+  // Only what we asked for is taken, stored and paid for; checked before the
+  // signature (cheap first): a stranger pushing parts gets nothing for them.
+  if (!solicited(s, conn, {h.segment(), h.part()}, now)) {
+    m_node.note_unsolicited(conn, f.type, now);
+    return true;
+  }
   core::PartInfo info;
   info.stream_id = *id;
   info.rendition = h.rendition();
@@ -409,13 +463,27 @@ void StreamRouter::store(Stream& s, const StoredPart& p) {
   if (!p.info.end_of_stream || p.payload.size > 0) {
     Segment& seg = s.segments[p.info.segment];
     seg.sequence = p.info.segment;
-    seg.parts[p.info.part] = p;
+    auto [slot, added] = seg.parts.try_emplace(p.info.part, p);
+    if (!added) {
+      s.window_bytes -= slot->second.payload.size;
+      slot->second = p;
+    }
+    s.window_bytes += p.payload.size;
     if (p.info.end_of_stream) seg.complete = true;
   }
-  while (s.segments.size() > kSegmentWindow) s.segments.erase(s.segments.begin());
+  // The window holds kSegmentWindow segments and at most kMaxWindowBytes (the
+  // newest segment always stays, so a player has something to start from).
+  auto drop_oldest = [&] {
+    for (const auto& [k, part] : s.segments.begin()->second.parts) s.window_bytes -= part.payload.size;
+    s.segments.erase(s.segments.begin());
+  };
+  while (s.segments.size() > kSegmentWindow) drop_oldest();
+  while (s.segments.size() > 1 && s.window_bytes > kMaxWindowBytes) drop_oldest();
   uint64_t oldest = s.segments.empty() ? 0 : s.segments.begin()->first;
   while (!s.seen.empty() && s.seen.begin()->first < oldest) s.seen.erase(s.seen.begin());
   while (!s.fetched.empty() && s.fetched.begin()->first < oldest) s.fetched.erase(s.fetched.begin());
+  while (!s.fetch_asked.empty() && s.fetch_asked.begin()->first.first < oldest)
+    s.fetch_asked.erase(s.fetch_asked.begin());
   while (!s.fetch_waiters.empty() && s.fetch_waiters.begin()->first.first < oldest)
     s.fetch_waiters.erase(s.fetch_waiters.begin());
 }
@@ -545,7 +613,12 @@ bool StreamRouter::on_subscribe(ConnId conn, const Frame& f, Timestamp now) {
     return true;
   }
   Stream& s = it->second;
-  if (!s.subscribers.count(conn)) {
+  const bool fresh = !s.subscribers.count(conn);
+  if (fresh && m_node.payment_overdue(conn)) { // pays nothing for what it has had: no more until it does
+    reply(false, "payment_overdue");
+    return true;
+  }
+  if (fresh) {
     auto addr = m_node.address_of(conn);
     bool needy = false;
     if (const NeighbourProfile* p = addr ? m_node.agent().memory.find(*addr) : nullptr; p && p->claims) {
@@ -564,9 +637,11 @@ bool StreamRouter::on_subscribe(ConnId conn, const Frame& f, Timestamp now) {
     }
     s.subscribers.insert(conn);
   }
-  m_node.agree_charge(conn, m_node.agent().economics.current_quote());
+  m_node.agree_charge(conn, m_node.agent().economics.current_quote()); // the quote the reply names
   reply(true, "");
-  if (sub.resume()) resume(s, conn, {sub.resume_segment(), sub.resume_part()}, now);
+  // Backfill only a new subscription: a re-sent Subscribe must not buy
+  // megabytes of stored parts for a few bytes, again and again.
+  if (fresh && sub.resume()) resume(s, conn, {sub.resume_segment(), sub.resume_part()}, now);
   route(s, now);
   return true;
 }
@@ -594,19 +669,43 @@ void StreamRouter::resume(Stream& s, ConnId conn, std::pair<uint64_t, uint32_t> 
 
 bool StreamRouter::on_subscribe_result(ConnId conn, const Frame& f, Timestamp now) {
   wire::SubscribeResult r;
-  if (!parse(r, f) || r.reason().size() > 64) return false;
+  if (!parse(r, f) || r.reason().size() > 64 || r.quote_wei_per_mb().size() > 80) return false;
   auto id = stream_id_from(r.stream_id());
   if (!id) return false;
-  auto it = m_streams.find(*id);
+  std::optional<core::Amount> quote;
   if (r.accepted()) {
-    // The price for what this neighbour sends us from now on.
-    if (auto q = core::Amount::from_decimal_wei(r.quote_wei_per_mb())) m_node.agree_price(conn, *q);
+    auto q = core::Amount::from_decimal_wei(r.quote_wei_per_mb());
+    if (!q) return false; // an acceptance must name its price
+    quote = *q;
+  }
+  auto it = m_streams.find(*id);
+  auto asked = it == m_streams.end() ? nullptr : [&]() -> Stream::Asked* {
+    auto a = it->second.asked.find(conn);
+    return a == it->second.asked.end() || a->second.left_at ? nullptr : &a->second;
+  }();
+  if (!asked) { // we sent it no Subscribe (or cancelled it): its answer sets nothing
+    m_node.note_unsolicited(conn, f.type, now);
     return true;
   }
-  if (it == m_streams.end()) return true;
   Stream& s = it->second;
-  if (auto addr = m_node.address_of(conn)) m_node.agent().empathy.on_refused(*addr);
-  if (s.upstream == conn) {
+  auto addr = m_node.address_of(conn);
+  if (r.accepted()) {
+    const auto& limit = m_node.options().agent_config.max_price_wei_per_mb;
+    if (!limit || *quote <= *limit) {
+      // The price for what this neighbour sends us from now on.
+      asked->accepted = true;
+      m_node.agree_price(conn, *quote);
+      return true;
+    }
+    // Above what we pay: we never agreed to it (an honest neighbour would have
+    // refused us). Cancel, and treat it as a refusal.
+    send_subscription(s, conn, false, now);
+  }
+  s.asked.erase(conn);
+  if (addr) m_node.agent().empathy.on_refused(*addr);
+  if (s.second == conn) {
+    s.second.reset();
+  } else if (s.upstream == conn) {
     s.subscribed = false; // it will not send: find another
     leave_upstream(s, now);
   }
@@ -682,7 +781,22 @@ std::set<ConnId> StreamRouter::subscriber_conns() const {
   return out;
 }
 
-void StreamRouter::send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part) {
+bool StreamRouter::solicited(Stream& s, ConnId conn, std::pair<uint64_t, uint32_t> key, Timestamp now) {
+  if (s.producer) return false; // nobody sends us our own stream
+  if (auto a = s.asked.find(conn); a != s.asked.end()) {
+    if (!a->second.left_at || now - *a->second.left_at <= kLeaveGrace) return true;
+  }
+  if (auto f = s.fetch_asked.find(key); f != s.fetch_asked.end() && f->second.erase(conn)) {
+    if (f->second.empty()) s.fetch_asked.erase(f);
+    return true;
+  }
+  return false;
+}
+
+void StreamRouter::send_fetch(Stream& s, ConnId conn, uint64_t segment, uint32_t part) {
+  auto key = std::make_pair(segment, part);
+  if (!s.fetch_asked.count(key) && s.fetch_asked.size() >= kMaxFetchesAsked) return; // enough in flight
+  s.fetch_asked[key].insert(conn);
   wire::Fetch req;
   req.set_stream_id(bytes_of(s.id));
   req.set_rendition("source");
@@ -736,7 +850,7 @@ void StreamRouter::route(Stream& s, Timestamp now) {
   std::optional<ConnId> old = s.upstream;
   bool subscribed_before = s.subscribed;
   if (best != old || need != subscribed_before) {
-    if (old && subscribed_before) send_subscription(s, *old, false);
+    if (old && subscribed_before) send_subscription(s, *old, false, now);
     if (best != old && old && best) ++s.upstream_switches;
     if (best != old) {
       s.upstream_latency = {};
@@ -747,7 +861,7 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     s.upstream = best;
     s.subscribed = need && best.has_value();
     if (s.subscribed) {
-      send_subscription(s, *best, true);
+      send_subscription(s, *best, true, now);
       s.subscribed_at = now;
       s.subscribed_at_ms = m_node.wall_ms(now);
     }
@@ -766,9 +880,9 @@ void StreamRouter::route(Stream& s, Timestamp now) {
       second = s.backup;
   }
   if (second != s.second) {
-    if (s.second && s.second != s.upstream) send_subscription(s, *s.second, false);
+    if (s.second && s.second != s.upstream) send_subscription(s, *s.second, false, now);
     s.second = second;
-    if (s.second) send_subscription(s, *s.second, true);
+    if (s.second) send_subscription(s, *s.second, true, now);
   }
   // A route that appears or disappears is told at once; a changed distance
   // waits for the next tick (damped, as RIP damps triggered updates): while a
@@ -798,7 +912,11 @@ void StreamRouter::send_have(const Stream& s, ConnId conn) {
   m_node.send_app_frame(conn, media_frame(MediaFrameType::have, h));
 }
 
-void StreamRouter::send_subscription(const Stream& s, ConnId conn, bool subscribe) {
+void StreamRouter::send_subscription(Stream& s, ConnId conn, bool subscribe, Timestamp now) {
+  if (subscribe)
+    s.asked[conn] = Stream::Asked{};
+  else if (auto a = s.asked.find(conn); a != s.asked.end() && !a->second.left_at)
+    a->second.left_at = now;
   wire::Subscribe sub;
   sub.set_stream_id(bytes_of(s.id));
   sub.set_rendition("source");
@@ -811,6 +929,24 @@ void StreamRouter::send_subscription(const Stream& s, ConnId conn, bool subscrib
     sub.set_resume_part(s.seen.rbegin()->second);
   }
   m_node.send_app_frame(conn, media_frame(subscribe ? MediaFrameType::subscribe : MediaFrameType::unsubscribe, sub));
+}
+
+void StreamRouter::drop_overdue(Stream& s, Timestamp now) {
+  std::vector<ConnId> overdue;
+  for (ConnId c : s.subscribers) {
+    if (m_node.payment_overdue(c)) overdue.push_back(c);
+  }
+  for (ConnId c : overdue) {
+    s.subscribers.erase(c);
+    m_node.note_overdue_refusal(c);
+    wire::SubscribeResult r;
+    r.set_stream_id(bytes_of(s.id));
+    r.set_rendition("source");
+    r.set_accepted(false);
+    r.set_reason("payment_overdue");
+    m_node.send_app_frame(c, media_frame(MediaFrameType::subscribe_result, r));
+  }
+  if (!overdue.empty()) route(s, now);
 }
 
 void StreamRouter::end_locally(Stream& s, const std::string& reason) {
@@ -833,11 +969,23 @@ void StreamRouter::leave_upstream(Stream& s, Timestamp now) {
 void StreamRouter::tick(Timestamp now) {
   const NodeOptions& o = m_node.options();
   release_delayed(now);
+  expire_leases(now);
+  // A stream that ended here long ago and that nobody here needs is forgotten
+  // (a new announcement brings it back).
+  for (auto it = m_streams.begin(); it != m_streams.end();) {
+    auto next = std::next(it);
+    const Stream& s = it->second;
+    if (s.ended && evictable(s) && now - s.last_announcement_at > kEndedRetention) erase_stream(it);
+    it = next;
+  }
   for (auto& [id, s] : m_streams) {
     if (s.producer) {
+      drop_overdue(s, now);
       if (!s.ended && now >= m_next_announce[id]) announce(s, now);
       continue;
     }
+    std::erase_if(s.asked, [&](const auto& a) { return a.second.left_at && now - *a.second.left_at > kLeaveGrace; });
+    drop_overdue(s, now);
     bool was_ended = s.ended;
     if (!s.ended) {
       if (now - s.last_announcement_at > kAnnouncementExpiry) {
@@ -955,6 +1103,44 @@ std::optional<Bytes> StreamRouter::segment_bytes(const core::StreamId& id, uint6
     out.insert(out.end(), v.begin(), v.end());
   }
   return out;
+}
+
+// ---- Leased interest -------------------------------------------------------------
+
+void StreamRouter::lease(const core::StreamId& id, Timestamp now) {
+  auto it = m_streams.find(id);
+  if (it == m_streams.end() || it->second.producer) return;
+  Stream& s = it->second;
+  if (s.wanted && !m_leases.count(id)) return; // wanted for good: a lease would only shorten it
+  m_leases[id] = now + kLease;
+  if (!s.wanted) {
+    s.wanted = true;
+    route(s, now);
+  }
+}
+
+void StreamRouter::unwant(const core::StreamId& id, Timestamp now) {
+  m_leases.erase(id);
+  m_pending_watch.erase(core::to_hex(id, false));
+  auto it = m_streams.find(id);
+  if (it == m_streams.end() || !it->second.wanted) return;
+  it->second.wanted = false;
+  route(it->second, now);
+}
+
+void StreamRouter::expire_leases(Timestamp now) {
+  for (auto it = m_leases.begin(); it != m_leases.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    auto s = m_streams.find(it->first);
+    it = m_leases.erase(it);
+    if (s != m_streams.end() && s->second.wanted) {
+      s->second.wanted = false;
+      route(s->second, now);
+    }
+  }
 }
 
 } // namespace openstreaming::agent

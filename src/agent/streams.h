@@ -41,6 +41,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace openstreaming::agent {
@@ -124,11 +125,23 @@ struct Stream {
   std::map<std::pair<uint64_t, uint32_t>, std::set<ConnId>> fetch_waiters;
   uint64_t parts_repaired = 0;
   uint64_t parts_missing = 0;
+  // Subscriptions we asked for, per neighbour: only these neighbours' replies
+  // and parts are taken (and paid for). One we cancelled stays `left_at` for
+  // kLeaveGrace, so parts already on the wire when it read our Unsubscribe are
+  // still taken (it metered them) rather than blamed as unsolicited.
+  struct Asked {
+    bool accepted = false;
+    std::optional<Timestamp> left_at;
+  };
+  std::map<ConnId, Asked> asked;
+  // Fetches we sent, by part: the answer is taken only from a neighbour asked.
+  std::map<std::pair<uint64_t, uint32_t>, std::set<ConnId>> fetch_asked;
   std::map<ConnId, uint32_t> haves; // neighbour -> its advertised hops
   uint32_t hops = kNoRoute;         // ours
   uint32_t advertised = kNoRoute;   // what our neighbours were last told (see advertise())
   std::set<ConnId> subscribers;
   std::map<uint64_t, Segment> segments;
+  uint64_t window_bytes = 0; // payload bytes held in `segments`
   std::set<std::pair<uint64_t, uint32_t>> seen; // recent (segment, part) to drop duplicates
   bool ended = false;
   StreamStats stats;
@@ -138,12 +151,20 @@ struct Stream {
 class StreamRouter {
 public:
   static constexpr std::size_t kSegmentWindow = 12; // segments kept in memory
+  static constexpr uint64_t kMaxWindowBytes = 48ull << 20; // and payload bytes (12 x 2 s at 16 Mbit/s)
+  static constexpr uint32_t kMaxPartsPerSegment = 64;       // a higher part index is malformed
   static constexpr Duration kAnnounceRefresh = 10s;
   // A relayed stream whose announcement has not been refreshed for this long is over.
   static constexpr Duration kAnnouncementExpiry = 4 * kAnnounceRefresh;
   // The tick re-evaluates a stream's upstream at least this often (events that
   // need an answer at once — a lost upstream, silence, an end — route at once).
   static constexpr Duration kRouteInterval = 500ms;
+  // An ended stream nobody here needs is forgotten this long after its last announcement.
+  static constexpr Duration kEndedRetention = 60s;
+  // How long parts from a neighbour we unsubscribed from are still taken.
+  static constexpr Duration kLeaveGrace = 10s;
+  // Fetch requests we keep track of per stream (answers to others are unsolicited).
+  static constexpr std::size_t kMaxFetchesAsked = 128;
 
   StreamRouter(Node& node, const core::PrivateKey& key);
   // Replaces the upstream policy (default: NearestUpstream); `policy` must outlive the router.
@@ -167,6 +188,9 @@ public:
   bool on_frame(ConnId conn, const core::Address& from, const core::Frame& f, Timestamp now);
   void tick(Timestamp now);
 
+  // Announcements not kept because of the stream caps, and streams forgotten.
+  uint64_t announcements_refused() const { return m_announcements_refused; }
+  uint64_t streams_evicted() const { return m_streams_evicted; }
   // State (for APIs and the HLS server).
   const std::map<core::StreamId, Stream>& streams() const { return m_streams; }
   std::map<core::StreamId, Stream>& mutable_streams() { return m_streams; }
@@ -198,17 +222,26 @@ private:
   bool on_subscribe(ConnId conn, const core::Frame& f, Timestamp now);
   bool on_subscribe_result(ConnId conn, const core::Frame& f, Timestamp now);
   bool on_fetch(ConnId conn, const core::Frame& f, Timestamp now);
-  void send_fetch(const Stream& s, ConnId conn, uint64_t segment, uint32_t part);
+  void send_fetch(Stream& s, ConnId conn, uint64_t segment, uint32_t part);
   void charge_missing(Stream& s, const core::Address& from, uint64_t n);
   void resume(Stream& s, ConnId conn, std::pair<uint64_t, uint32_t> after, Timestamp now); // backfill a new subscriber
   void note_upstream_part(Stream& s, const core::Address& from, const core::PartInfo& info, double latency_ms,
                           Timestamp now);
   void announce(Stream& s, Timestamp now);
+  // Stream caps (NodeOptions::max_streams, max_streams_per_broadcaster): false
+  // when a new stream of `broadcaster` cannot be kept.
+  bool make_room(const core::Address& broadcaster, Timestamp now);
+  bool evictable(const Stream& s) const; // nobody here needs it
+  void erase_stream(std::map<core::StreamId, Stream>::iterator it);
   void send_announcement(const Stream& s, ConnId conn);
   void end_locally(Stream& s, const std::string& reason);
+  // Subscribers that owe more than the credit limit are refused (payment_overdue).
+  void drop_overdue(Stream& s, Timestamp now);
   void leave_upstream(Stream& s, Timestamp now); // the primary failed: avoid it, take the backup
   void send_have(const Stream& s, ConnId conn);
-  void send_subscription(const Stream& s, ConnId conn, bool subscribe);
+  void send_subscription(Stream& s, ConnId conn, bool subscribe, Timestamp now);
+  // Whether a part of `s` from `conn` answers a subscription or fetch of ours.
+  bool solicited(Stream& s, ConnId conn, std::pair<uint64_t, uint32_t> key, Timestamp now);
 
   Node& m_node;
   NearestUpstream m_nearest;
@@ -222,8 +255,26 @@ private:
   core::PrivateKey m_key;
   core::Address m_address;
   std::map<core::StreamId, Stream> m_streams;
+  std::unordered_map<std::size_t, core::StreamId> m_by_announcement; // hash of the held announcement's bytes
+  uint64_t m_announcements_refused = 0, m_streams_evicted = 0;
   std::set<std::string> m_pending_watch; // names not yet announced
   std::map<core::StreamId, Timestamp> m_next_announce;
+
+public:
+  // ---- Leased interest (HLS viewers) ----
+  // An HLS playlist request wants a stream only while requests keep coming: each
+  // one renews a lease of kLease, and a lease not renewed for that long ends the
+  // interest (the node unsubscribes unless subscribers still need the stream), so
+  // a single request never makes a node carry and pay for a stream forever.
+  // watch()/want() want a stream for good: no lease ends that. Time is `now`.
+  static constexpr Duration kLease = 30s;
+  void lease(const core::StreamId& id, Timestamp now);
+  // Ends wanting `id` here, leased or not (it stays relayed while subscribers need it).
+  void unwant(const core::StreamId& id, Timestamp now);
+
+private:
+  void expire_leases(Timestamp now);            // from tick()
+  std::map<core::StreamId, Timestamp> m_leases; // leased streams -> when the lease ends
 };
 
 } // namespace openstreaming::agent

@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <optional>
+
 namespace openstreaming::api {
 
 namespace beast = boost::beast;
@@ -38,32 +40,60 @@ Result<HttpUrl> HttpUrl::parse(const std::string& url) {
 
 namespace {
 
+// Every step runs asynchronously on a private io_context, and run_for() bounds
+// the whole exchange (resolve, connect, write, read) by `timeout`: Beast's
+// timeouts only apply to asynchronous operations, so blocking calls with
+// expires_after() would wait forever on a server that accepts and never answers.
 Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::string* body,
                            std::chrono::milliseconds timeout) {
-  try {
-    boost::asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(url.host, std::to_string(url.port)));
-    http::request<http::string_body> req{verb, url.target, 11};
-    req.set(http::field::host, url.host);
-    if (body) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = *body;
-    }
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 << 20);
-    http::read(stream, buffer, parser);
-    beast::error_code ignore;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
-    return HttpReply{parser.get().result_int(), parser.get().body()};
-  } catch (const std::exception& e) {
-    return make_error(Errc::io, "cannot reach " + url.host + ":" + std::to_string(url.port) + ": " + e.what());
+  const std::string where = url.host + ":" + std::to_string(url.port);
+  boost::asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  http::request<http::string_body> req{verb, url.target, 11};
+  req.set(http::field::host, url.host);
+  if (body) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = *body;
   }
+  req.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  std::optional<Result<HttpReply>> out;
+  auto failed = [&](const char* step, beast::error_code ec) {
+    out = make_error(Errc::io, "cannot reach " + where + ": " + step + ": " + ec.message());
+  };
+  auto on_connected = [&](beast::error_code ec) {
+    if (ec) return failed("connect", ec);
+    http::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+      if (wec) return failed("write", wec);
+      http::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) {
+        if (rec) return failed("read", rec);
+        beast::error_code ignore;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
+        out = HttpReply{parser.get().result_int(), parser.get().body()};
+      });
+    });
+  };
+  stream.expires_after(timeout);
+  boost::system::error_code addr_ec;
+  auto addr = boost::asio::ip::make_address(url.host, addr_ec);
+  if (!addr_ec) { // an IP address: no resolver (its thread could outlive the deadline)
+    stream.async_connect(tcp::endpoint(addr, url.port), on_connected);
+  } else {
+    resolver.async_resolve(
+        url.host, std::to_string(url.port), [&](beast::error_code ec, const tcp::resolver::results_type& results) {
+          if (ec) return failed("resolve", ec);
+          stream.async_connect(results, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
+        });
+  }
+  io.run_for(timeout);
+  if (!out) {
+    return make_error(Errc::io,
+                      "cannot reach " + where + ": no answer within " + std::to_string(timeout.count()) + " ms");
+  }
+  return std::move(*out);
 }
 
 } // namespace

@@ -73,6 +73,7 @@ private:
       r.path = target.substr(0, q);
       if (q != std::string::npos) r.query = target.substr(q + 1);
       if (post) r.body = req.body();
+      r.authorization = std::string(req[http::field::authorization]);
       res = m_handler(r);
     }
     if (res.event_stream && req.method() == http::verb::get) {
@@ -85,7 +86,7 @@ private:
   void start_events(const HttpResponse& r) {
     m_stream.expires_never();
     std::string head = "HTTP/1.1 200 OK\r\nServer: openstreaming\r\nContent-Type: text/event-stream\r\n"
-                       "Cache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: keep-alive\r\n\r\n";
+                       "Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\n";
     m_outbox.push_back(head + (r.body.empty() ? "" : "data: " + r.body + "\n\n"));
     m_unsent += m_outbox.back().size();
     m_streams->push_back(weak_from_this());
@@ -135,7 +136,6 @@ private:
     res->set(http::field::server, "openstreaming");
     res->set(http::field::content_type, r.content_type);
     res->set(http::field::cache_control, "no-store");
-    res->set(http::field::access_control_allow_origin, "*"); // players on other local origins
     res->keep_alive(keep_alive);
     if (head) {
       res->content_length(r.body.size());

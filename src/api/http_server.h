@@ -3,6 +3,11 @@
 // answered by a synchronous handler on the event loop thread (handlers must be
 // quick). Limits: 8 KiB of headers, `max_body` bytes of body (0: none), 30 s
 // idle per connection, at most `max_connections` open at once.
+//
+// No response carries CORS headers (Access-Control-Allow-Origin): a page on
+// another origin cannot read what the server answers, so a web page a user
+// happens to visit cannot read a node's API or the ledger on loopback. Pages
+// that need it (the demo's dashboard) are served from the same origin.
 #pragma once
 
 #include "core/result.h"
@@ -21,6 +26,7 @@ struct HttpRequest {
   std::string path;  // without the query string
   std::string query; // after '?', undecoded
   std::string body;  // POST only
+  std::string authorization; // the Authorization header, verbatim ("" if absent)
 };
 
 struct HttpResponse {

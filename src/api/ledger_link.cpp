@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace openstreaming::api {
 
 using nlohmann::json;
@@ -151,6 +153,9 @@ Result<agent::LedgerSnapshot> LedgerLink::fetch_snapshot(const std::vector<core:
     f.deposit = *deposit;
     f.reserve = *reserve;
     f.withdraw_round = acct->value("withdraw_round", uint64_t{0});
+    // How many payees share the reserve this round: a payee counts only its share.
+    auto shared = acct->value("reserve_recipients", uint64_t{1});
+    f.reserve_recipients = std::clamp<uint64_t>(shared, 1, 1'000'000);
     s.accounts[a] = f;
     if (a == m_key.address()) s.self = {*balance, *deposit, *reserve};
   }

@@ -49,6 +49,9 @@ json handle_ledger_rpc(ledger::LedgerStore& store, const json& req) {
     if (!a) return rpc_error(id, kRpcInvalidParams, a.error().message);
     json j = st.account(*a).to_json();
     j["address"] = a->to_checksum_hex();
+    // The reserve's split this round: what each payee may count on.
+    j["reserve_recipients"] = st.reserve_recipients(*a);
+    j["reserve_share"] = st.reserve_share(*a).to_wei_string();
     return ok(j);
   }
   if (method == "ledger_accounts") {

@@ -105,6 +105,14 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
            static_cast<double>(m.frames_dropped_backpressure));
   e.family("openstreaming_peer_records_rejected_total", "counter", "Peer-exchange records ignored as malformed.");
   e.sample("openstreaming_peer_records_rejected_total", {}, static_cast<double>(m.peer_records_rejected));
+  e.family("openstreaming_frames_unsolicited_total", "counter",
+           "Frames a neighbour sent that we never asked for (dropped and blamed), by frame type.");
+  for (const auto& [type, n] : m.frames_unsolicited)
+    e.sample("openstreaming_frames_unsolicited_total", {{"type", type}}, static_cast<double>(n));
+  e.family("openstreaming_frames_rate_limited_total", "counter",
+           "Frames dropped because a neighbour sent that type faster than its rate limit, by frame type.");
+  for (const auto& [type, n] : m.frames_rate_limited)
+    e.sample("openstreaming_frames_rate_limited_total", {{"type", type}}, static_cast<double>(n));
   e.family("openstreaming_parts_invalid_total", "counter",
            "Parts that failed verification and were dropped, by cause.");
   for (const auto& [why, n] : m.parts_invalid)
@@ -321,7 +329,9 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
       j["we_pay"] = {{"price_wei_per_mb", wei(r.price_paid)},
                      {"metered_wei", wei(r.metered_in)},
                      {"tickets_sent", r.tickets_sent},
-                     {"expected_value_sent_wei", wei(r.ev_sent)}};
+                     {"expected_value_sent_wei", wei(r.ev_sent)},
+                     {"spent_this_round_wei", wei(r.spent_in_round)},
+                     {"max_spend_per_round_wei", wei(p.options().max_spend_per_round)}};
       if (r.params) {
         j["we_pay"]["params"] = {{"face_value", r.params->face_value.str()},
                                  {"win_prob", probability(r.params->win_prob)},
@@ -337,6 +347,10 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
                        {"tickets_rejected", r.tickets_rejected},
                        {"expected_value_received_wei", wei(r.ev_received)},
                        {"unpaid_wei", unpaid.str()},
+                       {"credit_limit_wei", core::saturating_mul_div(r.price_charged, core::U256(p.options().credit_bytes),
+                                                                     core::U256(1'000'000)).to_wei_string()},
+                       {"overdue", p.overdue(addr)},
+                       {"overdue_refusals", r.overdue_refusals},
                        {"won", r.won},
                        {"won_wei", wei(r.won_value)},
                        {"redeemed", r.redeemed},
@@ -419,7 +433,9 @@ json economics_json(net::NodeRuntime& rt) {
 }
 
 // GET /hls/STREAM_ID/RENDITION/index.m3u8 and .../seg_N.ts. A playlist request
-// for a stream this node does not carry yet subscribes it, like a CDN edge.
+// for a stream this node does not carry yet subscribes it, like a CDN edge, for
+// a lease (StreamRouter::kLease) that each playlist request renews: when players
+// stop asking, the node stops carrying (and paying for) the stream.
 HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
   auto not_found = [](const std::string& why) {
     return HttpResponse{404, "application/json", json{{"error", why}}.dump() + "\n"};
@@ -435,7 +451,7 @@ HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
   if (rendition != "source") return not_found("unknown rendition " + rendition);
   if (file == "index.m3u8") {
     const agent::Stream* s = rt.node().streams().find(*id);
-    if (!s->producer && !s->wanted) rt.post([&rt, sid = *id](agent::Node& n) { n.streams().want(sid, rt.now()); });
+    if (!s->producer) rt.post([&rt, sid = *id](agent::Node& n) { n.streams().lease(sid, rt.now()); });
     auto pl = rt.node().streams().playlist(*id);
     if (!pl) return not_found("no complete segment yet; retry shortly");
     return HttpResponse{200, "application/vnd.apple.mpegurl", *pl};
@@ -462,10 +478,50 @@ HttpResponse hls(net::NodeRuntime& rt, const std::string& path) {
   return not_found("unknown file " + file);
 }
 
+// The bearer token, compared in constant time (its length is not secret).
+bool authorized(const HttpRequest& req, const std::string& token) {
+  static const std::string kScheme = "Bearer ";
+  const std::string& a = req.authorization;
+  if (token.empty() || a.size() != kScheme.size() + token.size() || a.compare(0, kScheme.size(), kScheme) != 0)
+    return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(a[kScheme.size() + i] ^ token[i]);
+  return diff == 0;
+}
+
+// POST /api/watch and /api/unwatch {"stream": "ID or name"}: want a stream for
+// good (like --watch) or stop wanting it (watched or leased by HLS).
+HttpResponse watch_request(net::NodeRuntime& rt, const HttpRequest& req) {
+  auto body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("stream") || !body["stream"].is_string() ||
+      body["stream"].get<std::string>().empty() || body["stream"].get<std::string>().size() > 128) {
+    return json_response({{"error", "body must be {\"stream\": \"ID or name\"}"}}, 400);
+  }
+  std::string stream = body["stream"];
+  if (req.path == "/api/watch") {
+    rt.post([&rt, stream](agent::Node& n) { n.streams().watch(stream, rt.now()); });
+    return json_response({{"watching", stream}});
+  }
+  auto id = rt.node().streams().resolve(stream);
+  if (!id) return json_response({{"error", "unknown stream " + stream}}, 404);
+  rt.post([&rt, sid = *id](agent::Node& n) { n.streams().unwant(sid, rt.now()); });
+  return json_response({{"unwatched", core::to_hex(*id, false)}});
+}
+
 } // namespace
 
 Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
   return [&rt, info](const HttpRequest& req) -> HttpResponse {
+    // What changes the node's state (and may spend its money) is a POST with the
+    // bearer token: a GET can be triggered by any page or link, a POST without
+    // the token by any local process or page that cannot read DATA_DIR/api-token.
+    if (req.path == "/api/watch" || req.path == "/api/unwatch") {
+      if (req.method != "POST") return json_response({{"error", req.path + " takes POST"}}, 405);
+      if (!authorized(req, info.api_token))
+        return json_response({{"error", "missing or wrong 'Authorization: Bearer TOKEN' (DATA_DIR/api-token)"}}, 401);
+      return watch_request(rt, req);
+    }
+    if (req.method == "POST") return json_response({{"error", "only GET and HEAD are supported on " + req.path}}, 405);
     if (req.path == "/api/streams") return json_response(streams_json(rt));
     if (req.path == "/api/neighbors") return json_response(neighbors_json(rt));
     if (req.path == "/api/routes") return json_response(routes_json(rt));
@@ -498,7 +554,15 @@ Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
       return json_response(list);
     }
     if (req.path == "/metrics") {
-      return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", prometheus_metrics(rt)};
+      std::string text = prometheus_metrics(rt);
+      if (info.ingest_refused) {
+        Exposition e;
+        e.family("openstreaming_ingest_refused_total", "counter",
+                 "RTMP pushes refused for a missing or wrong stream key.");
+        e.sample("openstreaming_ingest_refused_total", {}, static_cast<double>(info.ingest_refused->load()));
+        text += e.str();
+      }
+      return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", text};
     }
     return json_response({{"error", "not found: " + req.path}}, 404);
   };

@@ -1,9 +1,11 @@
-// The node's HTTP API (docs/api.md): /api/status, /api/peers, /metrics.
+// The node's HTTP API (docs/api.md): /api/status, /api/peers, /metrics, HLS, and
+// the authenticated POST /api/watch and /api/unwatch.
 #pragma once
 
 #include "api/http_server.h"
 #include "net/node_runtime.h"
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,10 @@ struct NodeApiInfo {
   std::string p2p_endpoint;
   std::string api_endpoint;
   const LedgerLink* ledger = nullptr; // set when the node pays and is paid
+  // State-changing requests (POST /api/watch, /api/unwatch) must carry
+  // "Authorization: Bearer <api_token>"; empty: every such request is refused.
+  std::string api_token;
+  const std::atomic<uint64_t>* ingest_refused = nullptr; // pushes refused for a wrong stream key
 };
 
 // Builds the request handler over a running node. The runtime must outlive it.

@@ -128,6 +128,18 @@ Result<Amount> checked_add(const Amount& a, const Amount& b) {
   return Amount(U256(sum));
 }
 
+Amount saturating_add(const Amount& a, const Amount& b) {
+  U512 sum = U512(a.wei()) + U512(b.wei());
+  return sum > kMax256 ? Amount(U256(kMax256)) : Amount(U256(sum));
+}
+
+Amount saturating_mul_div(const Amount& a, const U256& num, const U256& den) {
+  auto r = mul_div(a, num, den);
+  return r ? *r : Amount(U256(kMax256));
+}
+
+bool saturated(const Amount& a) { return U512(a.wei()) == kMax256; }
+
 Result<Amount> checked_sub(const Amount& a, const Amount& b) {
   if (b.wei() > a.wei()) {
     return make_error(Errc::overflow, "amount subtraction underflows: " + a.to_wei_string() + " - " + b.to_wei_string());

@@ -55,6 +55,12 @@ Result<Amount> checked_sub(const Amount& a, const Amount& b);
 Result<Amount> checked_mul(const Amount& a, const U256& factor);
 // floor(a * num / den) with a 512-bit intermediate; den must be non-zero.
 Result<Amount> mul_div(const Amount& a, const U256& num, const U256& den);
+// For running totals (metered value, earnings): a sum or product that would
+// overflow stays at 2^256 - 1 instead of wrapping or resetting, so a counter
+// never goes backwards.
+Amount saturating_add(const Amount& a, const Amount& b);
+Amount saturating_mul_div(const Amount& a, const U256& num, const U256& den);
+bool saturated(const Amount& a); // == 2^256 - 1
 
 // Big-endian 32-byte word (ABI / EIP-712 encoding of uint256).
 std::array<uint8_t, 32> to_word(const U256& value);

@@ -20,11 +20,14 @@ struct IngestPlan {
   bool listen_again_on_error = false;
 };
 
-// The ingest of a broadcasting node (is_broadcasting(config)):
-//  - rtmp_listen HOST:PORT: rtmp://HOST:PORT/live/STREAM, FFmpeg listening, not paced;
-//  - srt_listen HOST:PORT: srt://HOST:PORT?mode=listener, not paced;
+// The ingest of a broadcasting node (is_broadcasting(config)). `stream_key` is
+// the publishers' secret (--stream-key-file, already read and checked), or empty:
+//  - rtmp_listen HOST:PORT: rtmp://HOST:PORT/live/STREAM, FFmpeg listening, not
+//    paced; the ingest refuses a push without the key (IngestOptions::stream_key);
+//  - srt_listen HOST:PORT: srt://HOST:PORT?mode=listener, not paced; the key is
+//    the SRT passphrase;
 //  - ingest SOURCE: read as given, paced to media time for testsrc and files
 //    (anything without "://"), not for URLs (a live source paces itself).
-IngestPlan ingest_plan(const NodeConfig& config);
+IngestPlan ingest_plan(const NodeConfig& config, const std::string& stream_key = {});
 
 } // namespace openstreaming::daemon

@@ -61,10 +61,10 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source,
                         "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
-  if (auto r = check_keys(t,
-                          {"key", "password_file", "data_dir", "listen", "api", "bootstrap", "roles", "max_peers",
-                           "target_peers", "peer_exchange", "timing", "ingest", "stream", "rtmp_listen", "srt_listen",
-                           "watch", "agent", "ledger", "payments"},
+  if (auto r = check_keys(t, {"key",      "password_file",  "data_dir",       "listen",        "api",    "bootstrap",
+                              "roles",    "max_peers",      "target_peers",   "peer_exchange", "timing", "ingest",
+                              "stream",   "rtmp_listen",    "srt_listen",     "watch",         "agent",  "ledger",
+                              "payments", "api_token_file", "stream_key_file"},
                           "", source);
       !r) {
     return r;
@@ -86,15 +86,20 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "srt_listen", source, c.srt_listen))) return r;
   if (!(r = get(t, "watch", source, c.watch))) return r;
   if (!(r = get(t, "ledger", source, c.ledger))) return r;
+  if (!(r = get(t, "api_token_file", source, c.api_token_file))) return r;
+  if (!(r = get(t, "stream_key_file", source, c.stream_key_file))) return r;
   if (const toml::node* pay = t.get("payments")) {
     const toml::table* pt = pay->as_table();
     if (!pt) return config_error(source, "'payments' must be a table");
-    if (auto k = check_keys(*pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms"}, "payments.", source); !k)
+    if (auto k = check_keys(*pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms", "max_spend_per_round", "credit_kb"},
+                          "payments.", source); !k)
       return k;
     if (!(r = get(*pt, "redeem_cost", source, c.payments.redeem_cost))) return r;
     if (!(r = get(*pt, "max_face_value", source, c.payments.max_face_value))) return r;
     if (!(r = get(*pt, "ticket_kb", source, c.payments.ticket_kb))) return r;
     if (!(r = get(*pt, "poll_ms", source, c.payments.poll_ms))) return r;
+    if (!(r = get(*pt, "max_spend_per_round", source, c.payments.max_spend_per_round))) return r;
+    if (!(r = get(*pt, "credit_kb", source, c.payments.credit_kb))) return r;
   }
   if (const toml::node* agent = t.get("agent")) {
     const toml::table* at = agent->as_table();
@@ -210,6 +215,12 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   if (pc.ticket_kb < 1 || pc.ticket_kb > 1'000'000) return bad("payments.ticket_kb must be 1..1000000");
   o.payments.ticket_bytes = static_cast<uint64_t>(pc.ticket_kb) * 1024;
   if (pc.poll_ms < 50 || pc.poll_ms > 60'000) return bad("payments.poll_ms must be 50..60000");
+  auto spend = core::Amount::parse(pc.max_spend_per_round);
+  if (!spend || spend->wei() == 0)
+    return bad("payments.max_spend_per_round: " + (spend ? std::string("must be above 0") : spend.error().message));
+  o.payments.max_spend_per_round = *spend;
+  if (pc.credit_kb < 1 || pc.credit_kb > 16'777'216) return bad("payments.credit_kb must be 1..16777216");
+  o.payments.credit_bytes = static_cast<uint64_t>(pc.credit_kb) * 1024;
   o.agent_config.propagation.w_latency = a.w_latency;
   o.agent_config.propagation.w_bandwidth = a.w_bandwidth;
   o.agent_config.propagation.w_economics = a.w_economics;
@@ -227,6 +238,10 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
     if (std::find(known_roles().begin(), known_roles().end(), r) == known_roles().end()) {
       return bad("unknown role '" + r + "' (relay, broadcaster, viewer, transcoder, orchestrator)");
     }
+    // Refused, not accepted silently: the node would announce the role to its
+    // peers (in its Hello) without doing any of its work.
+    if (r == "transcoder" || r == "orchestrator")
+      return bad("--role " + r + " is not implemented yet: a node can be a relay, broadcaster or viewer");
   }
   o.roles = c.roles;
   o.max_peers = static_cast<std::size_t>(c.max_peers);

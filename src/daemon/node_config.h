@@ -34,6 +34,8 @@ struct PaymentsConfig {
   int64_t ticket_kb = 256;                // one ticket's expected value pays for this much media
   std::string max_face_value = "1ether";  // refuse parameters above this
   int64_t poll_ms = 500;                  // how often the ledger is read
+  std::string max_spend_per_round = "0.1ether"; // as a payer: expected value signed per relationship per round
+  int64_t credit_kb = 8192;                     // as a payee: media a payer may owe before it is refused
 };
 
 struct NodeConfig {
@@ -42,6 +44,9 @@ struct NodeConfig {
   std::string data_dir = "openstreaming-data";
   std::string listen = "127.0.0.1:0";
   std::string api = "127.0.0.1:0";
+  // The bearer token state-changing API requests must carry (docs/api.md); empty:
+  // a fresh one in DATA_DIR/api-token at each start (loopback --api only).
+  std::string api_token_file;
   std::vector<std::string> bootstrap;
   std::vector<std::string> roles = {"relay"};
   int64_t max_peers = 16;
@@ -53,6 +58,7 @@ struct NodeConfig {
   std::string stream;
   std::string rtmp_listen;
   std::string srt_listen;
+  std::string stream_key_file; // RTMP/SRT pushes must present this key (docs/cli.md)
   std::vector<std::string> watch;
   AgentConfig agent;
   std::string ledger; // JSON-RPC URL of the settlement ledger; empty: no payments

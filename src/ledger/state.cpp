@@ -187,14 +187,60 @@ U256 State::total_value() const {
   return s;
 }
 
-Hash256 State::seal_block(int64_t time_ms) {
+Hash256 State::next_block_hash(int64_t time_ms) const {
   core::Keccak256 h;
   h.update(m_last_hash).update(core::to_word(U256(m_height))).update(m_block_txs).update(core::to_word(U256(static_cast<uint64_t>(time_ms))));
-  m_last_hash = h.finalize();
+  return h.finalize();
+}
+
+void State::skip_empty_blocks(uint64_t height, const Hash256& parent) {
+  if (height <= m_height) return;
+  m_height = height;
+  m_last_hash = parent;
+  m_block_txs = {};
+}
+
+Hash256 State::seal_block(int64_t time_ms) {
+  m_last_hash = next_block_hash(time_ms);
   ++m_height;
   m_block_txs = {};
-  if (m_height % m_genesis.round_blocks == 0) m_round_hashes[round()] = m_last_hash;
+  if (m_height % m_genesis.round_blocks == 0) {
+    m_round_hashes[round()] = m_last_hash;
+    m_paid_last_round = std::exchange(m_paid_this_round, {});
+    m_reserve_rounds.clear(); // snapshots are per round
+  }
   return m_last_hash;
+}
+
+uint64_t State::reserve_recipients(const Address& sender) const {
+  if (auto it = m_reserve_rounds.find(sender); it != m_reserve_rounds.end() && it->second.round == round())
+    return it->second.recipients;
+  auto last = m_paid_last_round.find(sender);
+  return last == m_paid_last_round.end() ? 1 : std::max<uint64_t>(1, last->second.size());
+}
+
+Amount State::reserve_share(const Address& sender) const {
+  Amount snapshot = account(sender).reserve;
+  if (auto it = m_reserve_rounds.find(sender); it != m_reserve_rounds.end() && it->second.round == round())
+    snapshot = it->second.snapshot;
+  return Amount(snapshot.wei() / reserve_recipients(sender));
+}
+
+Amount State::reserve_taken(const Address& sender, const Address& recipient) const {
+  auto it = m_reserve_rounds.find(sender);
+  if (it == m_reserve_rounds.end() || it->second.round != round()) return {};
+  auto t = it->second.taken.find(recipient);
+  return t == it->second.taken.end() ? Amount{} : t->second;
+}
+
+State::ReserveRound& State::reserve_round(const Address& sender) {
+  auto it = m_reserve_rounds.find(sender);
+  if (it != m_reserve_rounds.end() && it->second.round == round()) return it->second;
+  ReserveRound fresh; // the first draw this round: fix the snapshot and the split
+  fresh.round = round();
+  fresh.recipients = reserve_recipients(sender);
+  fresh.snapshot = account(sender).reserve;
+  return m_reserve_rounds[sender] = std::move(fresh);
 }
 
 Result<json> State::apply(const Tx& tx) {
@@ -314,12 +360,24 @@ Result<json> State::redeem(const Tx& tx) {
     if (!rh || *rh != t->creation_round_block_hash) { fail("creationRoundBlockHash does not match"); continue; }
     Account& s = m_accounts[t->sender];
     Amount face(t->face_value);
-    // All or nothing: deposit first, then reserve; if both together fall short, pay nothing.
+    // All or nothing: deposit first, then this recipient's share of the
+    // reserve; if together they fall short, pay nothing (the ticket stays redeemable).
     if (s.deposit.wei() + s.reserve.wei() < face.wei()) { fail("sender cannot cover it now (stays redeemable)"); continue; }
     Amount from_deposit = std::min(s.deposit, face);
     Amount from_reserve = *core::checked_sub(face, from_deposit);
+    if (from_reserve.wei() > 0) {
+      ReserveRound& rr = reserve_round(t->sender);
+      U256 share = rr.snapshot.wei() / rr.recipients;
+      U256 taken = rr.taken[tx.from].wei();
+      if (taken + from_reserve.wei() > share) {
+        fail("sender cannot cover it now: this recipient's share of the reserve this round is used up (stays redeemable)");
+        continue;
+      }
+      rr.taken[tx.from] = Amount(taken + from_reserve.wei());
+    }
     s.deposit = *core::checked_sub(s.deposit, from_deposit);
     s.reserve = *core::checked_sub(s.reserve, from_reserve);
+    m_paid_this_round[t->sender].insert(tx.from);
     Account& r = m_accounts[tx.from];
     r.balance = *add(r.balance, face);
     m_used_tickets.insert(th);

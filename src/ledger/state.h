@@ -5,14 +5,21 @@
 // transaction log (src/ledger/store.h) and a restart replays it.
 //
 // Accounts hold balance, deposit, reserve and stake. Transactions are signed by
-// the account key over keccak256("openstreaming/tx/v1" ‖ chain id ‖ canonical
-// JSON) and carry the account's next nonce. Value is conserved: the sum of all
+// the account key over keccak256("openstreaming/tx/v1" ‖ canonical JSON), the
+// JSON being {"args", "chain_id", "from" (EIP-55, re-written from the parsed
+// address), "kind", "nonce"} with keys sorted, and carry the account's next
+// nonce. Value is conserved: the sum of all
 // balances, deposits, reserves, stakes and open channel funds (deposit − paid)
 // is the genesis supply, always.
 //
 // Tickets (pay/ticket.h) are redeemed in batches; each ticket is paid in full —
 // from the sender's deposit, then its reserve — or not at all, in which case it
-// is not marked used and stays redeemable while it is valid. A used ticket is
+// is not marked used and stays redeemable while it is valid. The reserve is
+// shared: in each round a recipient may take at most its share of it, the
+// reserve as it stood at the round's first draw on it divided by the number of
+// recipients that sender paid in the previous round (at least 1); both figures
+// are fixed for the round (a snapshot, not the live pool), so which recipient
+// redeems first does not change anyone's share. A used ticket is
 // never paid again. Unlock → wait `unlock_rounds` → withdraw; funding cancels
 // an unlock. Channels: per-channel deposit, payee claims cumulative − paid
 // against an EIP-712 Voucher(bytes32 channelId,uint256 cumulative) signed by the
@@ -68,7 +75,8 @@ struct Channel {
 // A signed transaction. `kind` and `args`:
 //   transfer {to, amount} · fund {deposit, reserve} · unlock {} · withdraw {}
 //   redeem {tickets: [{ticket, signature, recipient_rand}]}
-//   open_channel {payee, amount, salt} · top_up {channel, amount}
+//   open_channel {payee, amount} (a `salt` is accepted and ignored: the id comes
+//   from the payer, its nonce and the payee) · top_up {channel, amount}
 //   claim {channel, cumulative, signature} · close_channel {channel} · settle_channel {channel}
 //   stake {amount} · unstake {amount}
 struct Tx {
@@ -118,6 +126,20 @@ public:
   U256 total_value() const;
   // Every ticket submitted for redemption to `recipient`, with its outcome.
   const std::vector<json>& redemptions() const { return m_redemptions; }
+  // How many recipients share `sender`'s reserve in the current round, and one
+  // recipient's share: what a payee counts on (docs/payments.md).
+  uint64_t reserve_recipients(const Address& sender) const;
+  Amount reserve_share(const Address& sender) const;
+  // What `recipient` has taken from `sender`'s reserve in the current round.
+  Amount reserve_taken(const Address& sender, const Address& recipient) const;
+
+  // For a store that logs empty blocks sparsely (LedgerStore):
+  // the hash seal_block(time_ms) would return now, without sealing;
+  Hash256 next_block_hash(int64_t time_ms) const;
+  // and resuming the chain at block `height`, whose parent's hash is `parent`,
+  // when the blocks before it were empty and not logged (forward only; the
+  // rounds they opened have no hash here).
+  void skip_empty_blocks(uint64_t height, const Hash256& parent);
 
 private:
   Result<json> transfer(Account& from, const Tx& tx);
@@ -134,6 +156,16 @@ private:
   uint64_t m_height = 0; // the block being built
   Hash256 m_last_hash{};
   std::map<uint64_t, Hash256> m_round_hashes; // round -> hash of the block that opened it
+  // The reserve's split, per sender, for the current round.
+  struct ReserveRound {
+    uint64_t round = 0;
+    Amount snapshot;         // the reserve at the round's first draw on it
+    uint64_t recipients = 1; // recipients the sender paid in the previous round (>= 1)
+    std::map<Address, Amount> taken;
+  };
+  std::map<Address, ReserveRound> m_reserve_rounds;
+  ReserveRound& reserve_round(const Address& sender);
+  std::map<Address, std::set<Address>> m_paid_this_round, m_paid_last_round; // sender -> recipients paid
   Hash256 m_block_txs{};                      // running hash of this block's transactions
 };
 

@@ -11,13 +11,15 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
-#include <pthread.h>
-
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <pthread.h>
 #include <stdexcept>
 #include <vector>
 
@@ -246,6 +248,55 @@ private:
 
 int interrupt_cb(void* opaque) { return static_cast<std::atomic<bool>*>(opaque)->load() ? 1 : 0; }
 
+// FFmpeg's RTMP listener accepts whatever stream name the publisher sends and
+// exposes it nowhere: it only warns "Unexpected stream NAME, expecting X" when
+// NAME differs from the listen URL's last path element X. That warning is
+// where the name can be read, so the log callback catches it while a listener
+// opens (one push listener per process: the slot is global).
+struct PublishedName {
+  std::mutex mu;
+  bool watching = false;
+  std::optional<std::string> name; // set when it differed from the expected one
+};
+PublishedName& published_name() {
+  static PublishedName p;
+  return p;
+}
+
+void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
+  if (fmt && std::strcmp(fmt, "Unexpected stream %s, expecting %s\n") == 0) {
+    va_list copy;
+    va_copy(copy, vl);
+    const char* name = va_arg(copy, const char*);
+    va_end(copy);
+    auto& p = published_name();
+    std::lock_guard lock(p.mu);
+    if (p.watching) {
+      p.name = name ? name : "";
+      return;
+    }
+  }
+  av_log_default_callback(avcl, level, fmt, vl);
+}
+
+// The key a publisher presented: OBS sends it as the stream name (server
+// rtmp://HOST:PORT/live, stream key KEY); an ffmpeg-style URL carries it as
+// rtmp://HOST:PORT/live/NAME?key=KEY.
+bool key_presented(const std::string& published, const std::string& expected_name, const std::string& key) {
+  if (published == key) return true;
+  auto q = published.find('?');
+  if (q == std::string::npos || published.substr(0, q) != expected_name) return false;
+  std::string query = published.substr(q + 1);
+  for (std::size_t at = 0; at <= query.size();) {
+    auto amp = query.find('&', at);
+    std::string param = query.substr(at, amp == std::string::npos ? std::string::npos : amp - at);
+    if (param == "key=" + key) return true;
+    if (amp == std::string::npos) break;
+    at = amp + 1;
+  }
+  return false;
+}
+
 } // namespace
 
 Ingest::Ingest(IngestOptions options, PartCallback on_part, ErrorCallback on_error)
@@ -267,7 +318,10 @@ void Ingest::stop() {
 
 void Ingest::run() {
   static std::once_flag once;
-  std::call_once(once, [] { avdevice_register_all(); });
+  std::call_once(once, [] {
+    avdevice_register_all();
+    av_log_set_callback(log_callback);
+  });
   av_log_set_level(AV_LOG_ERROR);
   try {
     const IngestOptions& o = m_options;
@@ -285,13 +339,33 @@ void Ingest::run() {
     for (const auto& [k, v] : o.input_options) av_dict_set(&opts, k.c_str(), v.c_str(), 0);
     AVFormatContext* raw_in = avformat_alloc_context();
     raw_in->interrupt_callback = AVIOInterruptCB{&interrupt_cb, &m_stop};
+    const bool rtmp_key = !o.stream_key.empty() && o.source.rfind("rtmp://", 0) == 0;
+    if (rtmp_key) {
+      std::lock_guard lock(published_name().mu);
+      published_name().watching = true;
+      published_name().name.reset();
+    }
     int r = avformat_open_input(&raw_in, url.c_str(), ifmt, &opts);
     av_dict_free(&opts);
+    std::optional<std::string> published;
+    if (rtmp_key) {
+      std::lock_guard lock(published_name().mu);
+      published_name().watching = false;
+      published = published_name().name;
+    }
     if (r < 0) {
       if (m_stop) return;
       throw Fail("cannot open input '" + o.source + "': " + av_err(r));
     }
     std::unique_ptr<AVFormatContext, InputCloser> in(raw_in);
+    if (rtmp_key) {
+      // No warning: the publisher sent exactly the listen URL's stream name, without a key.
+      const std::string expected = o.source.substr(o.source.rfind('/') + 1);
+      if (!published || !key_presented(*published, expected, o.stream_key)) {
+        throw Fail(std::string(kPublishRefused) + "a push to stream '" + (published ? *published : expected) +
+                   "' without the right stream key");
+      }
+    }
     if ((r = avformat_find_stream_info(in.get(), nullptr)) < 0) throw Fail("cannot read '" + o.source + "': " + av_err(r));
     int vidx = av_find_best_stream(in.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
     if (vidx < 0) throw Fail("'" + o.source + "' has no video stream");

@@ -17,7 +17,19 @@
 // the last part and an end-of-stream marker are still delivered.
 //
 // Errors (on_error, then the thread ends): unopenable input, no video stream,
-// no keyframe within 600 video packets, decode/encode failures.
+// no keyframe within 600 video packets, decode/encode failures, and a refused
+// publisher (the message starts with kPublishRefused).
+//
+// Publish authentication (IngestOptions::stream_key): an RTMP listener takes
+// only a publisher that presents the key, as the stream name (OBS: server
+// rtmp://HOST:PORT/live, stream key KEY) or as rtmp://HOST:PORT/live/NAME?key=KEY.
+// FFmpeg's listener accepts any name and tells it only in a warning, which the
+// ingest reads from FFmpeg's log callback; the check runs once the publisher
+// has connected and sent its name, and a refused one is disconnected before a
+// single part is cut. For SRT the caller must use the key as its passphrase
+// (AES encryption; 10-79 characters): libsrt rejects any other caller in the
+// handshake, so those refusals never reach the ingest (FFmpeg's SRT listener
+// does not expose the caller's streamid).
 #pragma once
 
 #include "core/bytes.h"
@@ -40,7 +52,11 @@ struct IngestOptions {
   double max_duration_s = 0; // 0: until the source ends (testsrc: forever)
   bool realtime = true;      // pace reading to media time (files, testsrc)
   bool push = false;         // a listener for a publisher (RTMP, SRT): its disconnect ends the broadcast
+  std::string stream_key;    // RTMP listener: what a publisher must present (see above); empty: anyone
 };
+
+// How the message of a refused publisher begins.
+inline constexpr const char* kPublishRefused = "publish refused: ";
 
 struct IngestedPart {
   uint64_t segment = 0;

@@ -40,26 +40,35 @@ Result<ReceivedTicket> TicketReceiver::receive(const SignedTicket& st, const U25
   const Ticket& t = st.ticket;
   auto bad = [](const std::string& why) { return make_error(Errc::invalid_input, "ticket rejected: " + why); };
   if (t.recipient != m_self) return bad("for another recipient (" + t.recipient.to_checksum_hex() + ")");
-  auto signer = ticket_signer(st, m_domain);
-  if (!signer || *signer != t.sender) return bad("signature is not the sender's");
+  // Cheap checks first (rounds and the block hash are look-ups), so junk
+  // tickets mostly cost no curve operation; nothing is stored until every
+  // check passed (a rejected ticket leaves no state behind).
   if (t.creation_round > U256(UINT64_MAX)) return bad("creation round out of range");
   auto round = static_cast<uint64_t>(t.creation_round);
-  Hash256 rand = recipient_rand(t.sender, t.face_value, t.win_prob, round, t.creation_round_block_hash, seed);
-  if (core::keccak256(rand) != t.recipient_rand_hash) return bad("recipientRandHash is not ours for these parameters");
   uint64_t now = ledger.current_round();
   if (round > now) return bad("created in a future round");
   if (round + m_valid_rounds < now) return bad("expired (round " + std::to_string(round) + ", now " + std::to_string(now) + ")");
   auto hash = ledger.round_block_hash(round);
   if (!hash || *hash != t.creation_round_block_hash) return bad("creationRoundBlockHash does not match the ledger");
-  auto& seen = m_seen_nonces[t.recipient_rand_hash];
-  if (seen.count(t.sender_nonce)) return bad("replayed (nonce " + t.sender_nonce.str() + ")");
+  auto signer = ticket_signer(st, m_domain);
+  if (!signer || *signer != t.sender) return bad("signature is not the sender's");
+  auto seen = m_seen_nonces.find(t.recipient_rand_hash);
+  if (seen != m_seen_nonces.end() && seen->second.nonces.count(t.sender_nonce))
+    return bad("replayed (nonce " + t.sender_nonce.str() + ")");
+  Hash256 rand = recipient_rand(t.sender, t.face_value, t.win_prob, round, t.creation_round_block_hash, seed);
+  if (core::keccak256(rand) != t.recipient_rand_hash) return bad("recipientRandHash is not ours for these parameters");
   auto funds = ledger.funds(t.sender);
   if (!funds) return bad("the sender has no account");
   if (funds->withdraw_round != 0) return bad("the sender is withdrawing its deposit");
   core::U256 share = funds->reserve.wei() / std::max<uint64_t>(1, funds->reserve_recipients);
   core::U256 cover = funds->deposit.wei() + share;
   if (cover < pending.wei() + t.face_value) return bad("the sender's funds cannot cover it");
-  seen.insert(t.sender_nonce);
+  // Nonces of parameters whose round can no longer be accepted are forgotten:
+  // a ticket from those rounds is refused as expired before the look-up above.
+  std::erase_if(m_seen_nonces, [&](const auto& e) { return e.second.round + m_valid_rounds < now; });
+  Seen& entry = m_seen_nonces[t.recipient_rand_hash];
+  entry.round = round;
+  entry.nonces.insert(t.sender_nonce);
   ReceivedTicket r;
   r.recipient_rand = rand;
   r.winner = is_winner(st.signature, rand, t.win_prob);
@@ -69,7 +78,7 @@ Result<ReceivedTicket> TicketReceiver::receive(const SignedTicket& st, const U25
 
 void TicketSender::owe(const core::Address& recipient, const core::Amount& value) {
   auto& o = m_owed[recipient];
-  if (auto s = core::checked_add(o, value)) o = *s;
+  o = core::saturating_add(o, value); // a debt never wraps to zero
 }
 
 const core::Amount& TicketSender::owed(const core::Address& recipient) const {

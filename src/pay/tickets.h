@@ -75,7 +75,13 @@ private:
   Hash256 m_secret;
   TicketDomain m_domain;
   uint64_t m_valid_rounds;
-  std::map<Hash256, std::set<U256>> m_seen_nonces; // per recipientRandHash
+  struct Seen {
+    uint64_t round = 0; // creation round of the parameters behind this rand hash
+    std::set<U256> nonces;
+  };
+  std::map<Hash256, Seen> m_seen_nonces; // per recipientRandHash, pruned once the round expires
+public:
+  std::size_t nonce_sets() const { return m_seen_nonces.size(); } // for tests: pruning keeps this bounded
 };
 
 struct SenderLimits {

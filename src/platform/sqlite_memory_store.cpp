@@ -159,6 +159,7 @@ std::optional<agent::MemorySnapshot> SqliteMemoryStore::load() {
       auto j = json::parse(text_of(q.s, 1), nullptr, false);
       if (!addr || !j.is_object()) continue; // a damaged row: forget that neighbour, keep the rest
       snap.neighbours.push_back(profile_from(*addr, j));
+      m_saved[addr->to_checksum_hex()] = text_of(q.s, 1);
     }
   }
   {
@@ -190,17 +191,34 @@ std::optional<agent::MemorySnapshot> SqliteMemoryStore::load() {
 }
 
 void SqliteMemoryStore::save(const agent::MemorySnapshot& snap) {
+  // Only profiles that changed since the last save (or load) are written, and
+  // only those that left memory are deleted: a node with thousands of
+  // neighbours does not rewrite them all every snapshot.
+  std::map<std::string, std::string> now;
+  for (const auto& p : snap.neighbours) now.emplace(p.address.to_checksum_hex(), profile_json(p).dump());
   if (!exec(m_db, "BEGIN")) return;
-  bool ok = exec(m_db, "DELETE FROM neighbours; DELETE FROM predictors; DELETE FROM predictions;");
+  bool ok = exec(m_db, "DELETE FROM predictors; DELETE FROM predictions;");
+  uint64_t written = 0;
   {
-    Stmt ins(m_db, "INSERT INTO neighbours (address, profile) VALUES (?, ?)");
-    for (const auto& p : snap.neighbours) {
+    Stmt del(m_db, "DELETE FROM neighbours WHERE address = ?");
+    for (const auto& [a, text] : m_saved) {
+      if (!ok || !del) break;
+      if (now.count(a)) continue;
+      sqlite3_bind_text(del.s, 1, a.c_str(), -1, SQLITE_TRANSIENT);
+      ok = sqlite3_step(del.s) == SQLITE_DONE;
+      sqlite3_reset(del.s);
+    }
+  }
+  {
+    Stmt ins(m_db, "INSERT OR REPLACE INTO neighbours (address, profile) VALUES (?, ?)");
+    for (const auto& [a, text] : now) {
       if (!ok || !ins) break;
-      std::string a = p.address.to_checksum_hex(), j = profile_json(p).dump();
+      if (auto it = m_saved.find(a); it != m_saved.end() && it->second == text) continue;
       sqlite3_bind_text(ins.s, 1, a.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(ins.s, 2, j.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins.s, 2, text.c_str(), -1, SQLITE_TRANSIENT);
       ok = sqlite3_step(ins.s) == SQLITE_DONE;
       sqlite3_reset(ins.s);
+      ++written;
     }
   }
   {
@@ -228,8 +246,9 @@ void SqliteMemoryStore::save(const agent::MemorySnapshot& snap) {
       sqlite3_reset(ins.s);
     }
   }
-  if (ok) {
-    exec(m_db, "COMMIT");
+  if (ok && exec(m_db, "COMMIT")) {
+    m_saved = std::move(now);
+    m_profiles_written += written;
   } else {
     spdlog::error("memory store {}: save failed ({}); the previous snapshot stays", m_path, sqlite3_errmsg(m_db));
     exec(m_db, "ROLLBACK");

@@ -1,6 +1,7 @@
 // `openstreaming demo` as a newcomer runs it: it exits 0 after --duration with
 // a summary, leaves no process behind (also when it is itself killed with
 // SIGKILL), and its dashboard works in a real browser (Chromium, playwright-core).
+#include "support/http_client.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -58,6 +59,36 @@ TEST(Demo, KilledWithSigkillItsChildrenDieToo) {
   demo.wait(std::chrono::seconds(10));
   EXPECT_TRUE(test::wait_until([&] { return processes_mentioning(data).empty(); }, std::chrono::seconds(10)))
       << "orphans: " << processes_mentioning(data).size();
+}
+
+// Keystores and the password file hold secrets: 0600, like `keys new`. The
+// page reads the nodes through the demo's own origin (nodes send no CORS headers).
+TEST(Demo, SecretsAre0600AndNodesAreReadThroughTheDashboardsOrigin) {
+  test::TempDir dir;
+  std::string data = dir.file("demo");
+  test::Process demo(
+      {OPENSTREAMING_BIN, "demo", "--headless", "--http", "127.0.0.1:0", "--nodes", "3", "--data-dir", data});
+  auto line = demo.wait_for_line("dashboard http://", std::chrono::seconds(60));
+  ASSERT_TRUE(line) << demo.err();
+  int secrets = 0;
+  for (const auto& e : std::filesystem::directory_iterator(data)) {
+    std::string name = e.path().filename().string();
+    if (name != "password" && !name.ends_with(".key.json")) continue;
+    ++secrets;
+    EXPECT_EQ(std::filesystem::status(e.path()).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << name;
+  }
+  EXPECT_EQ(secrets, 1 + 1 + 3 + 3); // password, broadcaster, relays, viewers
+  std::string origin = line->substr(std::string("dashboard http://").size());
+  origin = origin.substr(0, origin.find('/'));
+  auto status = test::http_get(origin, "/node/viewer1/api/status");
+  EXPECT_EQ(status.status, 200) << status.body;
+  EXPECT_NE(status.body.find("\"address\""), std::string::npos) << status.body;
+  EXPECT_EQ(test::http_get(origin, "/node/nobody/api/status").status, 404);
+  EXPECT_EQ(test::http_get(origin, "/node/viewer1/elsewhere").status, 404);
+  demo.signal(SIGTERM);
+  EXPECT_TRUE(demo.wait(std::chrono::seconds(60)).has_value());
 }
 
 TEST(Demo, BadFlagsAreClearErrors) {

@@ -39,7 +39,7 @@ double ether(const json& j) {
 constexpr const char* kPaidToml =
     "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
     "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
-    "[agent]\ncost_per_mb = \"0.01ether\"\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
+    "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
     "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 200\n";
 constexpr double kFaceEther = 0.002;
 

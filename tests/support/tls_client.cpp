@@ -28,6 +28,11 @@ TlsClient::TlsClient(const std::string& endpoint) {
 
 TlsClient::~TlsClient() { close(); }
 
+void TlsClient::set_receive_timeout(std::chrono::milliseconds t) {
+  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+  ::setsockopt(m_stream->lowest_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
 void TlsClient::send_raw(ByteView bytes) { boost::asio::write(*m_stream, boost::asio::buffer(bytes.data(), bytes.size())); }
 
 std::optional<core::Frame> TlsClient::read_frame(std::chrono::milliseconds timeout) {

@@ -21,6 +21,9 @@ public:
   ~TlsClient();
 
   const Hash256& exporter() const { return m_exporter; }
+  // How long one blocking read waits (5 s unless set): read_frame's timeout is
+  // honoured to within this.
+  void set_receive_timeout(std::chrono::milliseconds t);
   void send_raw(ByteView bytes);
   void send_frame(const core::Frame& f) { send_raw(core::encode_frame(f)); }
   // The next frame, or nullopt on EOF, error or timeout.

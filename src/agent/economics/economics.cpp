@@ -74,21 +74,18 @@ core::Amount Economics::fair_quote(uint32_t load_pct) const {
   return std::max(own, or_zero(core::mul_div(mean, core::U256(9), core::U256(10))));
 }
 
-void Economics::served(const core::Address& to, uint64_t bytes) {
+void Economics::served(const core::Address& to, uint64_t bytes, const core::Amount& value) {
   NeighbourProfile& p = m_memory.neighbour(to);
   p.bytes_served += bytes;
-  core::Amount value = or_zero(core::mul_div(m_quote, core::U256(bytes), core::U256(1'000'000)));
-  p.credit_wei = or_zero(core::checked_add(p.credit_wei, value));
-  m_memory.self().earnings_wei = or_zero(core::checked_add(m_memory.self().earnings_wei, value));
+  p.credit_wei = core::saturating_add(p.credit_wei, value);
+  m_memory.self().earnings_wei = core::saturating_add(m_memory.self().earnings_wei, value);
 }
 
-void Economics::received(const core::Address& from, uint64_t bytes) {
+void Economics::received(const core::Address& from, uint64_t bytes, const core::Amount& value) {
   NeighbourProfile& p = m_memory.neighbour(from);
   p.bytes_received += bytes;
-  if (!p.claims || !p.claims->has_quote) return;
-  core::Amount value = or_zero(core::mul_div(p.claims->quote_wei_per_mb, core::U256(bytes), core::U256(1'000'000)));
-  p.owed_wei = or_zero(core::checked_add(p.owed_wei, value));
-  m_memory.self().spent_wei = or_zero(core::checked_add(m_memory.self().spent_wei, value));
+  p.owed_wei = core::saturating_add(p.owed_wei, value);
+  m_memory.self().spent_wei = core::saturating_add(m_memory.self().spent_wei, value);
 }
 
 } // namespace openstreaming::agent

@@ -7,9 +7,9 @@
 // forwarded). Subscriptions are admitted unless the quote is above the
 // subscriber's limit or the upload capacity would be exceeded; the last 10 % of
 // capacity is kept for neighbours that say they are short of the stream
-// (needy first). Bytes are metered per relationship and valued at the quote in
-// force, as credit (owed to us) and debt (owed by us); payments (issue #6)
-// settle them.
+// (needy first). Bytes are metered per relationship and valued at the price
+// agreed for that relationship, as credit (owed to us) and debt (owed by us);
+// payments (docs/payments.md) settle them.
 //
 // No I/O. Money is core::Amount; the only non-integer inputs are the load
 // percentage and the test-only overprice factor, applied in per-mille.
@@ -57,9 +57,12 @@ public:
   // already send `used_kbps`; `max_price` is the subscriber's limit (none: any).
   Admission admit(const std::optional<core::Amount>& max_price, bool needy, double used_kbps, double stream_kbps) const;
 
-  // Metering: media bytes we served `to` / received `from`, valued at the quote in force.
-  void served(const core::Address& to, uint64_t bytes);
-  void received(const core::Address& from, uint64_t bytes);
+  // Metering: media bytes we served `to` / received `from` and what they are
+  // worth. The value comes from the one metering path (Payments: the price
+  // agreed for that relationship), so /api/economics and /api/payments never
+  // value the same bytes differently. Totals saturate; they never wrap.
+  void served(const core::Address& to, uint64_t bytes, const core::Amount& value);
+  void received(const core::Address& from, uint64_t bytes, const core::Amount& value);
 
 private:
   Memory& m_memory;

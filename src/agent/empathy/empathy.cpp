@@ -94,6 +94,16 @@ void Empathy::on_refused(const core::Address& from) {
   ++m_memory.neighbour(from).subscriptions_refused;
 }
 
+bool Empathy::on_unsolicited(const core::Address& from, int64_t now_ms) {
+  NeighbourProfile& p = m_memory.neighbour(from);
+  ++p.frames_unsolicited;
+  if (p.frames_unsolicited >= m_o.hostile_unsolicited && p.status != NeighbourStatus::shunned) {
+    shun(p, now_ms, "sent " + std::to_string(p.frames_unsolicited) + " frames we never asked for");
+    return true;
+  }
+  return false;
+}
+
 void Empathy::shun(NeighbourProfile& p, int64_t now_ms, const std::string& why) {
   p.shunned_until_ms = now_ms + m_o.shun_ms;
   p.status = NeighbourStatus::shunned;

@@ -53,6 +53,11 @@ struct EmpathyOptions {
   int64_t probation_max_ms = 3'600'000;
   int64_t shun_ms = 600'000;
   uint64_t hostile_invalid_parts = 3;
+  // Frames we never asked for (a SubscribeResult without a Subscribe, parts
+  // outside a subscription or fetch, ticket parameters while we owe nothing):
+  // each is dropped; this many make the neighbour hostile. Not 1: an honest
+  // neighbour can race an Unsubscribe with a frame or two already on the wire.
+  uint64_t hostile_unsolicited = 32;
   Duration state_interval = 2s;
 };
 
@@ -80,6 +85,8 @@ public:
   // session's address (forged: hostile). Returns true when hostile.
   bool on_state(const core::Address& from, const NeighbourClaims& claims, bool valid, int64_t now_ms);
   void on_refused(const core::Address& from);
+  // A frame we never asked for. Returns true when the neighbour is now hostile (shun it).
+  bool on_unsolicited(const core::Address& from, int64_t now_ms);
 
   // ---- Judgement ----
   // Recomputes the coherence and status of every neighbour; `expected_price`

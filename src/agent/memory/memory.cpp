@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace openstreaming::agent {
 
@@ -39,6 +40,20 @@ NeighbourProfile& Memory::neighbour(const core::Address& address) {
   auto [it, fresh] = m_neighbours.try_emplace(address);
   if (fresh) it->second.address = address;
   return it->second;
+}
+
+void Memory::prune(std::size_t max, const std::set<core::Address>& keep) {
+  if (m_neighbours.size() <= max) return;
+  std::vector<std::tuple<bool, int64_t, core::Address>> order; // (shunned, last seen, address): erased first
+  order.reserve(m_neighbours.size());
+  for (const auto& [a, p] : m_neighbours) {
+    if (!keep.count(a)) order.emplace_back(p.status == NeighbourStatus::shunned, p.last_seen_ms, a);
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [shunned, seen, a] : order) {
+    if (m_neighbours.size() <= max) break;
+    m_neighbours.erase(a);
+  }
 }
 
 const NeighbourProfile* Memory::find(const core::Address& address) const {

@@ -21,6 +21,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,6 +81,7 @@ struct NeighbourProfile {
   uint64_t parts_from = 0, parts_late = 0, parts_missing = 0, parts_invalid = 0;
   uint64_t parts_excused = 0; // missing parts it showed were missing upstream of it
   uint64_t states_received = 0, states_forged = 0, subscriptions_refused = 0;
+  uint64_t frames_unsolicited = 0; // replies, parts and ticket parameters we never asked it for
   // Judgement.
   CoherenceComponents coherence;
   NeighbourStatus status = NeighbourStatus::trusted;
@@ -165,6 +167,11 @@ public:
 
   MemorySnapshot snapshot() const;
   void restore(const MemorySnapshot& s);
+  // Keeps at most `max` profiles: those in `keep` (connected now) stay; then
+  // the least recently seen go, profiles that are not shunned before shunned
+  // ones (forgetting whom we distrust is what a flooder would want). Never call
+  // it while holding a NeighbourProfile reference.
+  void prune(std::size_t max, const std::set<core::Address>& keep);
 
 private:
   std::map<core::Address, NeighbourProfile> m_neighbours;

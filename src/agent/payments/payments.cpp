@@ -7,13 +7,11 @@
 namespace openstreaming::agent {
 
 namespace {
+// Totals saturate (core::saturating_*): a money counter never wraps or resets.
 core::Amount value_of(const core::Amount& price_per_mb, uint64_t bytes) {
-  auto v = core::mul_div(price_per_mb, core::U256(bytes), core::U256(1'000'000));
-  return v ? *v : core::Amount();
+  return core::saturating_mul_div(price_per_mb, core::U256(bytes), core::U256(1'000'000));
 }
-void add_to(core::Amount& total, const core::Amount& v) {
-  if (auto s = core::checked_add(total, v)) total = *s;
-}
+void add_to(core::Amount& total, const core::Amount& v) { total = core::saturating_add(total, v); }
 } // namespace
 
 std::optional<pay::SenderFunds> LedgerSnapshot::funds(const core::Address& sender) const {
@@ -80,11 +78,28 @@ void Payments::agree_charge(const core::Address& payer, const core::Amount& pric
   r.price_charged = price_per_mb;
 }
 
-void Payments::served(const core::Address& payer, uint64_t bytes) {
+core::Amount Payments::served(const core::Address& payer, uint64_t bytes) {
   auto it = m_rel.find(payer);
-  if (it == m_rel.end() || it->second.price_charged.wei() == 0) return;
-  add_to(it->second.metered_out, value_of(it->second.price_charged, bytes));
+  if (it == m_rel.end() || it->second.price_charged.wei() == 0) return {};
+  core::Amount v = value_of(it->second.price_charged, bytes);
+  add_to(it->second.metered_out, v);
+  return v;
 }
+
+core::Amount Payments::unpaid(const core::Address& payer) const {
+  auto it = m_rel.find(payer);
+  if (it == m_rel.end() || it->second.metered_out <= it->second.ev_received) return {};
+  return core::Amount(it->second.metered_out.wei() - it->second.ev_received.wei());
+}
+
+bool Payments::overdue(const core::Address& payer) const {
+  if (!m_o.enabled || !m_ledger) return false; // nothing can be paid yet: no one is overdue
+  auto it = m_rel.find(payer);
+  if (it == m_rel.end() || it->second.price_charged.wei() == 0) return false;
+  return unpaid(payer) > value_of(it->second.price_charged, m_o.credit_bytes);
+}
+
+void Payments::note_overdue_refusal(const core::Address& payer) { ++m_rel[payer].overdue_refusals; }
 
 std::optional<pay::TicketParams> Payments::params_due(const core::Address& payer, const U256& seed) {
   if (!m_o.enabled || !m_ledger) return std::nullopt;
@@ -162,16 +177,28 @@ void Payments::agree_price(const core::Address& payee, const core::Amount& price
   m_rel[payee].price_paid = price_per_mb;
 }
 
-void Payments::received(const core::Address& payee, uint64_t bytes) {
+core::Amount Payments::received(const core::Address& payee, uint64_t bytes) {
   auto it = m_rel.find(payee);
-  if (it == m_rel.end() || it->second.price_paid.wei() == 0) return;
+  if (it == m_rel.end() || it->second.price_paid.wei() == 0) return {};
   core::Amount v = value_of(it->second.price_paid, bytes);
   add_to(it->second.metered_in, v);
   if (m_sender) m_sender->owe(payee, v);
+  return v;
+}
+
+bool Payments::owes(const core::Address& payee) const {
+  auto it = m_rel.find(payee);
+  return it != m_rel.end() && it->second.price_paid.wei() > 0;
 }
 
 Result<void> Payments::on_params(const core::Address& payee, const pay::TicketParams& params) {
-  PaymentRelation& r = m_rel[payee];
+  auto known = m_rel.find(payee);
+  if (known == m_rel.end() || known->second.price_paid.wei() == 0) {
+    // No relationship (never created here: a stranger must not grow our map).
+    if (known != m_rel.end()) ++known->second.params_unsolicited;
+    return make_error(Errc::invalid_input, "parameters refused: we owe this neighbour nothing");
+  }
+  PaymentRelation& r = known->second;
   if (params.recipient != payee) {
     r.last_error = "parameters refused: they name another recipient";
     return make_error(Errc::invalid_input, r.last_error);
@@ -195,13 +222,29 @@ std::vector<pay::SignedTicket> Payments::tickets_due(const core::Address& payee)
   PaymentRelation& r = it->second;
   // Parameters older than the acceptance window would be refused: wait for fresh ones.
   if (m_ledger && r.params->creation_round + 1 < m_ledger->round) return {};
-  auto batch = m_sender->pay(*r.params);
+  core::Amount ev = pay::expected_value(r.params->face_value, r.params->win_prob);
+  if (ev.wei() == 0) return {};
+  if (m_ledger && r.spend_round != m_ledger->round) {
+    r.spend_round = m_ledger->round;
+    r.spent_in_round = {};
+  }
+  // How many tickets the round's spending limit still allows.
+  core::U256 room = m_o.max_spend_per_round > r.spent_in_round ? m_o.max_spend_per_round.wei() - r.spent_in_round.wei() : 0;
+  core::U256 allowed = room / ev.wei();
+  if (allowed == 0) {
+    r.last_error = "spending limit for this round reached (" + m_o.max_spend_per_round.to_display() + ")";
+    return {};
+  }
+  std::size_t max_tickets = allowed < 16 ? static_cast<std::size_t>(allowed) : 16;
+  auto batch = m_sender->pay(*r.params, max_tickets);
   if (!batch) {
     r.last_error = batch.error().message;
     return {};
   }
-  core::Amount ev = pay::expected_value(r.params->face_value, r.params->win_prob);
-  for (std::size_t i = 0; i < batch->size(); ++i) add_to(r.ev_sent, ev);
+  for (std::size_t i = 0; i < batch->size(); ++i) {
+    add_to(r.ev_sent, ev);
+    add_to(r.spent_in_round, ev);
+  }
   r.tickets_sent += batch->size();
   return std::move(*batch);
 }

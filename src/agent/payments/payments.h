@@ -55,6 +55,14 @@ struct PaymentOptions {
   pay::SenderLimits limits;           // what we accept as a payer
   std::size_t redeem_batch = 64;      // tickets per redemption transaction
   uint64_t redeem_after_rounds = 2;   // a winner is redeemed when its round is this old
+  // As a payer: the most we spend (expected value of the tickets we sign) on one
+  // relationship in one ledger round, whatever it claims we owe. Debt beyond it
+  // waits for the next round.
+  core::Amount max_spend_per_round = core::Amount::from_wei(100'000'000'000'000'000); // 0.1 ether
+  // As a payee: how many bytes' worth a payer may owe us (served, not yet paid
+  // with accepted tickets) before its subscriptions are refused with
+  // `payment_overdue`; it may subscribe again once it has paid.
+  uint64_t credit_bytes = 8ull << 20;
 };
 
 // The ledger as the runtime last saw it.
@@ -78,11 +86,14 @@ struct LedgerSnapshot final : pay::LedgerView {
 // One relationship's money, both directions (a neighbour can be both).
 struct PaymentRelation {
   // We pay them.
-  core::Amount price_paid; // agreed wei per MB for what they send us
+  core::Amount price_paid; // agreed wei per MB for what they send us (0: we never subscribed)
   core::Amount metered_in; // value of the bytes they sent us
   uint64_t tickets_sent = 0;
   core::Amount ev_sent;                    // expected value of the tickets we sent
   std::optional<pay::TicketParams> params; // their latest
+  uint64_t spend_round = 0;                // the ledger round `spent_in_round` counts
+  core::Amount spent_in_round;             // expected value signed to them in that round
+  uint64_t params_unsolicited = 0;         // parameters sent while we owed them nothing
   // They pay us.
   core::Amount price_charged; // agreed wei per MB for what we send them
   core::Amount metered_out;   // value of the bytes we sent them
@@ -90,6 +101,7 @@ struct PaymentRelation {
   core::Amount ev_received, won_value, redeemed_value;
   uint64_t params_round = 0;
   bool params_sent = false;
+  uint64_t overdue_refusals = 0; // subscriptions refused because they owed more than the credit limit
   U256 issued_face_value = 0, issued_win_prob = 0; // the parameters we last gave them
   std::string last_error;                          // the last rejected ticket or refused parameters
 };
@@ -116,7 +128,14 @@ public:
 
   // ---- We are paid ----
   void agree_charge(const core::Address& payer, const core::Amount& price_per_mb);
-  void served(const core::Address& payer, uint64_t bytes);
+  // Meters bytes served to `payer` at the agreed price and returns their value
+  // (zero without an agreed price): the one valuation economics uses too.
+  core::Amount served(const core::Address& payer, uint64_t bytes);
+  // What `payer` owes us beyond the tickets we accepted from it.
+  core::Amount unpaid(const core::Address& payer) const;
+  // True when payments are on and `payer` owes more than `credit_bytes` at the agreed price.
+  bool overdue(const core::Address& payer) const;
+  void note_overdue_refusal(const core::Address& payer);
   // Fresh parameters for `payer` when it has none for the current round.
   std::optional<pay::TicketParams> params_due(const core::Address& payer, const U256& seed);
   // Checks tickets from `payer`; winners are queued. Returns how many were rejected.
@@ -124,10 +143,17 @@ public:
 
   // ---- We pay ----
   void agree_price(const core::Address& payee, const core::Amount& price_per_mb);
-  void received(const core::Address& payee, uint64_t bytes);
-  // Their parameters: an error when beyond our limits (nothing is paid with them).
+  // Meters bytes received from `payee` at the agreed price (nothing without
+  // one: we never pay a neighbour whose price we did not accept) and returns their value.
+  core::Amount received(const core::Address& payee, uint64_t bytes);
+  // True when we agreed a price with `payee`: only then do its parameters count.
+  bool owes(const core::Address& payee) const;
+  // Their parameters: an error when unsolicited (we owe them nothing) or beyond
+  // our limits (nothing is paid with them).
   Result<void> on_params(const core::Address& payee, const pay::TicketParams& params);
-  // Tickets to send `payee` now (none without parameters or debt).
+  // Tickets to send `payee` now (none without parameters or debt). Never more
+  // than we owe (a ticket is signed only for a full expected value of metered
+  // debt), and never more than max_spend_per_round in one round.
   std::vector<pay::SignedTicket> tickets_due(const core::Address& payee);
 
   // ---- Redemption ----

@@ -88,6 +88,7 @@ public:
   const char* name() const override { return "agent"; }
 
   const std::map<core::StreamId, RouteInfo>& routes() const { return m_routes; }
+  void forget(const core::StreamId& stream) { m_routes.erase(stream); }
   const PropagationOptions& options() const { return m_o; }
   CandidateScore score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current,
                        const RouteContext& ctx) const;

@@ -68,19 +68,21 @@ TEST(Economics, AdmissionSaysWhy) {
   EXPECT_EQ(e.admit(std::nullopt, true, 8000, 3000).reason, "capacity_full");
 }
 
-TEST(Economics, MetersBytesAtTheQuoteInForce) {
+TEST(Economics, MetersTheAgreedValueItIsGivenAndNeverWraps) {
   Memory m;
   Economics e(m, {});
   e.update_quote();
-  e.served(addr(1), 2'000'000); // 2 MB at 1.2 gwei/MB
+  e.served(addr(1), 2'000'000, core::Amount::from_wei(2'400'000'000)); // 2 MB at 1.2 gwei/MB, as agreed
   EXPECT_EQ(m.find(addr(1))->credit_wei, core::Amount::from_wei(2'400'000'000));
   EXPECT_EQ(m.self().earnings_wei, core::Amount::from_wei(2'400'000'000));
-  NeighbourClaims c;
-  c.quote_wei_per_mb = gwei(2);
-  c.has_quote = true;
-  m.neighbour(addr(2)).claims = c;
-  e.received(addr(2), 500'000);
+  e.received(addr(2), 500'000, core::Amount::from_wei(1'000'000'000));
   EXPECT_EQ(m.find(addr(2))->owed_wei, core::Amount::from_wei(1'000'000'000));
+  // A total at the top stays there: it neither wraps nor resets to zero.
+  core::Amount top(core::U256((core::U256(1) << 255) - 1 + (core::U256(1) << 255)));
+  e.received(addr(2), 1, top);
+  e.received(addr(2), 1, core::Amount::from_wei(5));
+  EXPECT_TRUE(core::saturated(m.find(addr(2))->owed_wei));
+  EXPECT_TRUE(core::saturated(m.self().spent_wei));
 }
 
 // ---- Empathy ------------------------------------------------------------------------

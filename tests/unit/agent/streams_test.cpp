@@ -381,5 +381,63 @@ TEST(Streams, ForgedAnnouncementsAreRefused) {
   EXPECT_EQ(net.node(a).metrics().disconnects.at({"protocol_error", "local"}), 1u); // the forger was cut off
 }
 
+// HLS interest is a lease: a viewer that stops asking for the playlist stops
+// being a reason to carry (and pay for) the stream after StreamRouter::kLease;
+// renewed, it lasts; a watched stream is not ended by any lease.
+TEST(Streams, LeasedInterestEndsWhenNotRenewedAndWatchedInterestDoesNot) {
+  MemNetwork net(29);
+  for (auto b : {std::optional<std::size_t>(), std::optional<std::size_t>(0), std::optional<std::size_t>(1),
+                 std::optional<std::size_t>(1)}) {
+    net.add(line_opts(b)); // b - r - {leasing viewer, watching viewer}
+  }
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  core::StreamId id{};
+  net.with(0, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.run_for(2s);
+  ASSERT_NE(net.node(2).streams().find(id), nullptr);
+  net.with(2, [&](Node& n) { n.streams().lease(id, net.now()); });
+  net.with(3, [&](Node& n) {
+    n.streams().watch("show", net.now());
+    n.streams().lease(id, net.now()); // a playlist request too: must not shorten the watch
+  });
+  int seg = 0;
+  broadcast(net, 0, id, 2, /*end=*/false, seg);
+  seg += 2;
+  const Stream* leased = net.node(2).streams().find(id);
+  ASSERT_TRUE(leased->subscribed);
+  // Renewed every 5 s (a broadcast of two segments) for longer than a lease: still wanted.
+  const Timestamp first = net.now();
+  Timestamp renewed = first;
+  while (net.now() - first < StreamRouter::kLease + 10s) {
+    net.with(2, [&](Node& n) { n.streams().lease(id, net.now()); });
+    renewed = net.now();
+    broadcast(net, 0, id, 2, /*end=*/false, seg);
+    seg += 2;
+  }
+  EXPECT_TRUE(leased->wanted);
+  EXPECT_TRUE(leased->subscribed);
+  // No more requests: a lease (and a tick) later, no longer wanted nor subscribed.
+  while (net.now() - renewed < StreamRouter::kLease + 1s) {
+    broadcast(net, 0, id, 2, /*end=*/false, seg);
+    seg += 2;
+  }
+  EXPECT_FALSE(leased->wanted);
+  EXPECT_FALSE(leased->subscribed);
+  const uint64_t received = leased->stats.parts_received;
+  broadcast(net, 0, id, 2, /*end=*/false, seg);
+  seg += 2;
+  EXPECT_EQ(leased->stats.parts_received, received) << "still pulled after the lease ended";
+  const Stream* watched = net.node(3).streams().find(id);
+  EXPECT_TRUE(watched->wanted);
+  EXPECT_TRUE(watched->subscribed);
+  EXPECT_FALSE(watched->ended);
+  // unwant() ends a watch too.
+  net.with(3, [&](Node& n) { n.streams().unwant(id, net.now()); });
+  net.run_for(1s);
+  EXPECT_FALSE(watched->wanted);
+  EXPECT_FALSE(watched->subscribed);
+}
+
 } // namespace
 } // namespace openstreaming::agent

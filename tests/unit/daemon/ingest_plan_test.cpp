@@ -71,6 +71,26 @@ TEST(IngestPlan, EachSourceKind) {
   }
 }
 
+TEST(IngestPlan, TheStreamKeyGuardsPushListenersOnly) {
+  NodeConfig c;
+  c.stream = "main";
+  c.rtmp_listen = "127.0.0.1:1935";
+  IngestPlan rtmp = ingest_plan(c, "s3cret-key");
+  EXPECT_EQ(rtmp.options.stream_key, "s3cret-key");
+  EXPECT_EQ(rtmp.options.source, "rtmp://127.0.0.1:1935/live/main"); // the key is not in the URL
+  EXPECT_FALSE(rtmp.options.input_options.count("passphrase"));
+  c.rtmp_listen.clear();
+  c.srt_listen = "127.0.0.1:9000";
+  IngestPlan srt = ingest_plan(c, "s3cret-key");
+  EXPECT_EQ(srt.options.input_options.at("passphrase"), "s3cret-key");
+  EXPECT_EQ(ingest_plan(c).options.input_options.count("passphrase"), 0u); // no key, no passphrase
+  c.srt_listen.clear();
+  c.ingest = "testsrc";
+  IngestPlan file = ingest_plan(c, "s3cret-key");
+  EXPECT_TRUE(file.options.stream_key.empty());
+  EXPECT_TRUE(file.options.input_options.empty());
+}
+
 TEST(IngestPlan, ANodeWithoutASourceDoesNotBroadcast) {
   NodeConfig c;
   c.stream = "main"; // a name alone is not a broadcast

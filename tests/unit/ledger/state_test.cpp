@@ -236,5 +236,76 @@ TEST(LedgerProperties, ValueIsConservedAndNoTicketIsPaidTwice) {
   EXPECT_TRUE(ok);
 }
 
+// The reserve is split: over random faces and redemption orders, a sender
+// whose previous round paid three recipients gives each at most a third of its
+// reserve (as it stood at the round's first draw), never pays out more than its
+// deposit and reserve, and never marks a winning ticket used without paying it
+// in full.
+TEST(LedgerProperties, EachRecipientTakesAtMostItsShareOfTheReserve) {
+  bool ok = rc::check("random redemption orders", [](const std::vector<std::pair<uint8_t, uint8_t>>& draws) {
+    Chain c;
+    RC_ASSERT(static_cast<bool>(c.tx(0, "fund", {{"deposit", "3ether"}, {"reserve", "6ether"}})));
+    // Round 0: each of 1, 2, 3 is paid once (from the deposit): next round they share the reserve.
+    uint64_t nonce = 0;
+    for (int to = 1; to <= 3; ++to) {
+      auto r = c.tx(to, "redeem", {{"tickets", {c.winning_ticket(0, to, "0.5ether", ++nonce)}}});
+      RC_ASSERT(r && (*r)["results"][0]["paid"] == true);
+    }
+    c.blocks(4); // round 1
+    RC_ASSERT(c.state.reserve_recipients(c.addr(0)) == 3u);
+    const Account start = c.state.account(c.addr(0));
+    const U256 share = start.reserve.wei() / 3;
+    std::map<int, U256> from_reserve;
+    U256 paid = 0;
+    for (const auto& [who, face] : draws) {
+      int to = 1 + who % 3;
+      std::string f = std::to_string(1 + face % 30) + "00000000000000000"; // 0.1 .. 3 ether in wei
+      json t = c.winning_ticket(0, to, f, ++nonce);
+      auto r = c.tx(to, "redeem", {{"tickets", {t}}});
+      RC_ASSERT(static_cast<bool>(r));
+      const json& res = (*r)["results"][0];
+      Hash256 th = *core::from_hex_fixed<32>(res["ticket_hash"].get<std::string>());
+      if (res["paid"] == true) {
+        RC_ASSERT(res["amount"] == f); // in full
+        from_reserve[to] += core::Amount::from_decimal_wei(res["from_reserve"].get<std::string>())->wei();
+        paid += core::Amount::from_decimal_wei(f)->wei();
+        RC_ASSERT(c.state.ticket_used(th));
+      } else {
+        RC_ASSERT(!c.state.ticket_used(th)); // not paid: not burnt
+      }
+      RC_ASSERT(from_reserve[to] <= share);
+      RC_ASSERT(paid <= start.deposit.wei() + start.reserve.wei());
+      RC_ASSERT(c.state.total_value() == c.state.genesis().supply());
+    }
+  });
+  EXPECT_TRUE(ok);
+}
+
+TEST(LedgerState, TheReserveShareIsFixedForTheRoundAndRenewsWithTheNext) {
+  Chain c;
+  ASSERT_TRUE(c.tx(0, "fund", {{"deposit", "0ether"}, {"reserve", "2ether"}}));
+  uint64_t nonce = 0;
+  // Round 0: one recipient paid (from the reserve: it has it all to itself).
+  auto first = c.tx(1, "redeem", {{"tickets", {c.winning_ticket(0, 1, "0.2ether", ++nonce)}}});
+  ASSERT_TRUE(first && (*first)["results"][0]["paid"] == true);
+  auto second = c.tx(2, "redeem", {{"tickets", {c.winning_ticket(0, 2, "0.2ether", ++nonce)}}});
+  ASSERT_TRUE(second && (*second)["results"][0]["paid"] == true);
+  c.blocks(4); // round 1: 1.6 ether of reserve, shared by the two recipients of round 0
+  EXPECT_EQ(c.state.reserve_recipients(c.addr(0)), 2u);
+  EXPECT_EQ(c.state.reserve_share(c.addr(0)), *Amount::parse("0.8ether"));
+  auto big = c.tx(1, "redeem", {{"tickets", {c.winning_ticket(0, 1, "0.9ether", ++nonce)}}});
+  ASSERT_TRUE(big);
+  EXPECT_EQ((*big)["results"][0]["paid"], false) << "more than its share";
+  EXPECT_NE((*big)["results"][0]["reason"].get<std::string>().find("share of the reserve"), std::string::npos);
+  auto fits = c.tx(1, "redeem", {{"tickets", {c.winning_ticket(0, 1, "0.8ether", ++nonce)}}});
+  ASSERT_TRUE(fits && (*fits)["results"][0]["paid"] == true);
+  EXPECT_EQ(c.state.reserve_taken(c.addr(0), c.addr(1)), *Amount::parse("0.8ether"));
+  // The other recipient's share is unchanged by the first one's draw.
+  EXPECT_EQ(c.state.reserve_share(c.addr(0)), *Amount::parse("0.8ether"));
+  auto other = c.tx(2, "redeem", {{"tickets", {c.winning_ticket(0, 2, "0.8ether", ++nonce)}}});
+  ASSERT_TRUE(other && (*other)["results"][0]["paid"] == true);
+  EXPECT_EQ(c.state.total_value(), c.state.genesis().supply());
+}
+
 } // namespace
 } // namespace openstreaming::ledger

@@ -1,0 +1,117 @@
+// bench_flood: what a hostile peer's floods cost a node. A broadcaster
+// (--ingest testsrc) serves an honest viewer; a scripted hostile peer (real
+// TLS, a fresh identity at every reconnect) floods it with announcements of
+// streams under throwaway keys, subscribe/unsubscribe churn, acceptances and
+// ticket parameters nobody asked for, and parts with oversized indexes. The
+// figures: the broadcaster's RSS after the flood as a ratio of its RSS before
+// it (both measured in this run), how often the flooder was cut off, and the
+// honest viewer's continuity (parts it received ÷ parts the broadcaster cut)
+// during the flood.
+//
+//   bench_flood [--seconds N] [--quick]     (default 60 s; --quick: 6 s)
+#include "core/random.h"
+#include "support/hostile_peer.h"
+#include "support/node_process.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace openstreaming;
+using Clock = std::chrono::steady_clock;
+
+// Resident set size of `pid` in MB (VmRSS).
+double rss_mb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+uint64_t parts_of(const test::NodeProcess& n, const char* field) {
+  for (const auto& s : n.get_json("/api/streams")) {
+    if (s["name"] == "show") return s["stats"].value(field, uint64_t{0});
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int seconds = 60;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) seconds = 6;
+    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atoi(argv[++i]);
+  }
+  test::TempDir dir;
+  test::NodeSpec bs;
+  bs.peer_exchange = false;
+  bs.config_toml = test::kFastTiming;
+  bs.extra_args = {"--ingest", "testsrc", "--stream", "show"};
+  test::NodeProcess target(dir, "target", 2601, bs);
+  target.start();
+  test::NodeSpec vs;
+  vs.peer_exchange = false;
+  vs.config_toml = test::kFastTiming;
+  vs.bootstrap = {target.p2p()};
+  vs.extra_args = {"--watch", "show"};
+  test::NodeProcess viewer(dir, "viewer", 2602, vs);
+  viewer.start();
+  auto until = Clock::now() + std::chrono::seconds(30);
+  while (parts_of(viewer, "parts_received") < 4 && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const double before = rss_mb(target.process().pid());
+  const uint64_t viewer_before = parts_of(viewer, "parts_received");
+
+  core::DeterministicRandom rng(2603);
+  uint64_t sessions = 0, cut_off = 0, frames = 0;
+  auto started = Clock::now(), end = started + std::chrono::seconds(seconds);
+  while (Clock::now() < end) {
+    std::unique_ptr<test::HostilePeer> peer;
+    try {
+      peer = std::make_unique<test::HostilePeer>(core::PrivateKey::generate(rng), target.p2p());
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100)); // refused (e.g. shunned): try a new identity
+      continue;
+    }
+    ++sessions;
+    core::StreamId own = peer->announce("mine", 1'700'000'000);
+    for (int k = 0; !peer->closed() && Clock::now() < end; ++k) {
+      peer->announce_for(core::PrivateKey::generate(rng), "spam" + std::to_string(frames), 1'700'000'000);
+      peer->subscribe(own, /*resume=*/true);
+      peer->subscribe_result(own, true, "1000000000000000000");
+      pay::TicketParams p;
+      p.recipient = peer->address();
+      p.face_value = core::U256(1'000'000'000'000'000'000ULL);
+      p.win_prob = pay::max_win_prob();
+      peer->ticket_params(p);
+      peer->part(own, 0, 1000 + k, 1000, 0); // an index no producer uses
+      frames += 5;
+      if (k % 20 == 19) peer->pump(std::chrono::milliseconds(5));
+    }
+    if (peer->closed()) ++cut_off;
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double after = rss_mb(target.process().pid());
+  const uint64_t got = parts_of(viewer, "parts_received") - viewer_before;
+  const double expected = (secs + 1) / 0.5; // testsrc cuts a part every 0.5 s
+  const auto streams = target.get_json("/api/streams").size();
+  std::printf("flood: %d s, %llu hostile sessions (%llu cut off by the node), %llu frames sent\n", seconds,
+              static_cast<unsigned long long>(sessions), static_cast<unsigned long long>(cut_off),
+              static_cast<unsigned long long>(frames));
+  std::printf("broadcaster RSS: %.1f MB before, %.1f MB after: ratio %.2f (streams held: %zu)\n", before, after,
+              before > 0 ? after / before : 0.0, streams);
+  std::printf("honest viewer continuity during the flood: %.3f (%llu parts of ~%.0f)\n",
+              std::min(1.0, static_cast<double>(got) / expected), static_cast<unsigned long long>(got), expected);
+  return 0;
+}
