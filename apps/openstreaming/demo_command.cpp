@@ -10,10 +10,15 @@
 //
 // Threads: main runs the dashboard's io_context and supervises; `poller` reads
 // every node's HTTP API once a second (blocking HTTP) and posts snapshots to main.
+// This file is the supervisor; demo_observer.h builds the dashboard's state,
+// demo_dashboard.h serves it.
 #include "api/http_client.h"
 #include "api/http_server.h"
 #include "api/ledger_link.h"
 #include "apps/openstreaming/cli.h"
+#include "apps/openstreaming/demo.h"
+#include "apps/openstreaming/demo_dashboard.h"
+#include "apps/openstreaming/demo_observer.h"
 #include "core/amount.h"
 #include "core/keystore.h"
 #include "platform/child_process.h"
@@ -48,9 +53,12 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using demo::kStream;
+using demo::Member;
+using demo::Observer;
+using demo::read_text;
 
 constexpr int kViewers = 3;
-constexpr const char* kStream = "demo";
 constexpr const char* kPassword = "openstreaming demo";
 
 struct DemoFlags {
@@ -60,17 +68,6 @@ struct DemoFlags {
   std::string http = "127.0.0.1:8080";
   std::string input = "testsrc";
   std::string data_dir;
-};
-
-struct Member {
-  std::string name, role;
-  core::PrivateKey key;
-  std::string key_file;
-  std::vector<std::string> bootstrap_of; // names
-  std::string misbehave;
-  std::optional<platform::ChildProcess> proc;
-  std::string p2p, api;
-  bool stopped = false;
 };
 
 double ether_of(const json& wei) {
@@ -84,186 +81,6 @@ std::string fmt_ether(double e) {
   std::ostringstream o;
   o << std::showpos << std::fixed << std::setprecision(4) << e << " ether";
   return o.str();
-}
-
-Result<json> get_json(const std::string& hostport, const std::string& path) {
-  auto url = api::HttpUrl::parse("http://" + hostport + path);
-  if (!url) return url.error();
-  auto r = api::http_get(*url, std::chrono::seconds(2));
-  if (!r) return r.error();
-  auto j = json::parse(r->body, nullptr, false);
-  if (j.is_discarded()) return make_error(Errc::io, hostport + path + ": not JSON");
-  return j;
-}
-
-json find_stream(const json& list) {
-  if (!list.is_array()) return nullptr;
-  for (const auto& s : list) {
-    if (s.value("name", "") == kStream) return s;
-  }
-  return nullptr;
-}
-
-// The state the dashboard shows and the summary is made of. Built by the poller.
-class Observer {
-public:
-  Observer(std::vector<Member>& members, std::string ledger_url) : m_members(members), m_ledger(std::move(ledger_url)) {
-    for (const auto& m : members) m_name_of[m.key.address().to_checksum_hex()] = m.name;
-  }
-
-  json poll(double t) {
-    json nodes = json::array(), edges = json::array();
-    std::map<std::string, std::vector<double>> scores_of; // address -> scores others give it
-    for (const auto& m : m_members) {
-      json n = {{"name", m.name}, {"role", m.role},           {"address", m.key.address().to_checksum_hex()},
-                {"api", m.api},   {"misbehave", m.misbehave}, {"alive", !m.stopped}};
-      if (m.api.empty() || m.stopped) {
-        nodes.push_back(n);
-        continue;
-      }
-      auto streams = get_json(m.api, "/api/streams");
-      auto routes = get_json(m.api, "/api/routes");
-      auto neighbours = get_json(m.api, "/api/neighbors");
-      auto payments = get_json(m.api, "/api/payments");
-      n["alive"] = streams.ok();
-      json s = streams ? find_stream(*streams) : json(nullptr);
-      if (!s.is_null()) {
-        n["stream"] = {{"id", s["id"]}, {"status", s["status"]}, {"stats", s["stats"]}};
-        n["hls"] = "/node/" + m.name + "/hls/" + s["id"].get<std::string>() + "/source/index.m3u8"; // same origin
-        if (m.role == "broadcaster") m_stream_id = s["id"].get<std::string>();
-      }
-      std::string primary;
-      if (routes && routes->is_array()) {
-        for (const auto& r : *routes) {
-          if (r.value("name", "") != kStream) continue;
-          if (r["primary"].is_string()) primary = r["primary"].get<std::string>();
-          n["route"] = {{"primary", r["primary"]},
-                        {"switches", r["switches"]},
-                        {"last_switch_reason", r["last_switch_reason"]},
-                        {"parts_missing", r["parts_missing"]},
-                        {"parts_repaired", r["parts_repaired"]}};
-        }
-      }
-      json nb = json::array();
-      if (neighbours && neighbours->is_array()) {
-        for (const auto& x : *neighbours) {
-          std::string a = x.value("address", "");
-          double score = x["coherence"].value("score", 1.0);
-          std::string status = x.value("status", "trusted");
-          nb.push_back({{"address", a},
-                        {"name", name_of(a)},
-                        {"status", status},
-                        {"score", score},
-                        {"connected", x.value("connected", false)}});
-          if (x.value("connected", false)) scores_of[a].push_back(score);
-          note_status(t, m.name, a, status);
-          if (a == primary)
-            edges.push_back({{"from", name_of(a)}, {"to", m.name}, {"score", score}, {"status", status}});
-        }
-      }
-      n["neighbors"] = nb;
-      note_route(t, m.name, primary);
-      if (payments && payments->is_object()) {
-        n["payments"] = {{"tickets", (*payments)["tickets"]},
-                         {"balance", (*payments)["balance"]},
-                         {"totals", (*payments)["totals"]},
-                         {"winners_queued", (*payments)["winners_queued"]}};
-        m_last_payments[m.name] = *payments;
-      }
-      if (!s.is_null()) m_last_stream[m.name] = s;
-      if (routes) m_last_routes[m.name] = n.value("route", json(nullptr));
-      nodes.push_back(n);
-    }
-    for (auto& n : nodes) {
-      const auto& v = scores_of[n["address"].get<std::string>()];
-      n["rated"] = v.empty() ? json(nullptr) : json(*std::min_element(v.begin(), v.end()));
-    }
-    json accounts = json::array();
-    auto url = api::HttpUrl::parse(m_ledger);
-    if (url) {
-      if (auto acc = api::ledger_rpc(*url, "ledger_accounts", json::object(), std::chrono::seconds(2));
-          acc && acc->is_array()) {
-        for (const auto& a : *acc) {
-          std::string addr = a.value("address", "");
-          if (!m_name_of.count(addr)) continue;
-          json e = {
-              {"name", name_of(addr)}, {"balance", a["balance"]}, {"deposit", a["deposit"]}, {"reserve", a["reserve"]}};
-          accounts.push_back(e);
-          m_last_accounts[name_of(addr)] = a;
-        }
-      }
-      if (auto st = api::ledger_rpc(*url, "ledger_status", json::object(), std::chrono::seconds(2)); st)
-        m_ledger_status = *st;
-    }
-    uint64_t redeemed = 0;
-    for (const auto& [name, p] : m_last_payments) redeemed += p["tickets"].value("redeemed", uint64_t{0});
-    m_redeemed_series.push_back({t, redeemed});
-    if (m_redeemed_series.size() > 600) m_redeemed_series.erase(m_redeemed_series.begin());
-    return {{"t", t},
-            {"stream", {{"name", kStream}, {"id", m_stream_id}}},
-            {"nodes", nodes},
-            {"edges", edges},
-            {"ledger",
-             {{"url", m_ledger}, {"status", m_ledger_status}, {"accounts", accounts}, {"redeemed", m_redeemed_series}}},
-            {"events", m_events}};
-  }
-
-  const json& events() const { return m_events; }
-  const std::map<std::string, json>& last_payments() const { return m_last_payments; }
-  const std::map<std::string, json>& last_streams() const { return m_last_stream; }
-  const std::map<std::string, json>& last_routes() const { return m_last_routes; }
-  const std::map<std::string, json>& last_accounts() const { return m_last_accounts; }
-  std::optional<std::pair<double, std::string>> first_distrust_of(const std::string& name) const {
-    auto it = m_first_distrust.find(name);
-    if (it == m_first_distrust.end()) return std::nullopt;
-    return it->second;
-  }
-  const std::vector<std::tuple<double, std::string, std::string, std::string>>& reroutes() const { return m_reroutes; }
-  std::string name_of(const std::string& addr) const {
-    auto it = m_name_of.find(addr);
-    return it == m_name_of.end() ? addr.substr(0, 10) : it->second;
-  }
-
-private:
-  void event(double t, const std::string& text) {
-    m_events.push_back({{"t", std::round(t * 10) / 10}, {"text", text}});
-    if (m_events.size() > 200) m_events.erase(m_events.begin());
-  }
-  void note_status(double t, const std::string& judge, const std::string& addr, const std::string& status) {
-    std::string key = judge + "|" + addr;
-    std::string& before = m_status[key];
-    if (before.empty()) before = "trusted";
-    if (status == before) return;
-    event(t, judge + " rates " + name_of(addr) + " " + status + " (was " + before + ")");
-    if (status != "trusted" && !m_first_distrust.count(name_of(addr))) m_first_distrust[name_of(addr)] = {t, judge};
-    before = status;
-  }
-  void note_route(double t, const std::string& node, const std::string& primary) {
-    std::string& before = m_primary[node];
-    if (primary.empty() || primary == before) return;
-    if (!before.empty()) {
-      event(t, node + " re-routes " + name_of(before) + " -> " + name_of(primary));
-      m_reroutes.emplace_back(t, node, name_of(before), name_of(primary));
-    }
-    before = primary;
-  }
-
-  std::vector<Member>& m_members;
-  std::string m_ledger;
-  std::map<std::string, std::string> m_name_of;
-  std::map<std::string, std::string> m_status, m_primary;
-  std::map<std::string, std::pair<double, std::string>> m_first_distrust;
-  std::vector<std::tuple<double, std::string, std::string, std::string>> m_reroutes;
-  std::map<std::string, json> m_last_payments, m_last_stream, m_last_routes, m_last_accounts;
-  std::vector<std::pair<double, uint64_t>> m_redeemed_series;
-  json m_ledger_status = json::object();
-  json m_events = json::array();
-  std::string m_stream_id;
-};
-
-std::string read_text(const fs::path& p) {
-  auto t = platform::read_file(p);
-  return t ? *t : std::string();
 }
 
 // Keystores and the password file are secrets: created 0600, like `keys new`
@@ -421,49 +238,7 @@ int run_demo(const DemoFlags& f) {
   std::mutex mu;
   std::string latest = "{}";
   api::HttpServer* server_ptr = nullptr;
-  // GET /node/NAME/api/... and /node/NAME/hls/...: the page reads every node
-  // through this origin, since nodes send no CORS headers (a page elsewhere
-  // must not read them). Blocking, on this loop: loopback calls of a few ms,
-  // bounded by a 2 s deadline.
-  auto proxy = [&](const api::HttpRequest& r) -> api::HttpResponse {
-    auto not_found = api::HttpResponse{404, "application/json", R"({"error":"not found"})"};
-    std::string rest = r.path.substr(6);
-    auto slash = rest.find('/');
-    if (slash == std::string::npos || r.method == "POST") return not_found;
-    std::string name = rest.substr(0, slash), path = rest.substr(slash);
-    if (path.rfind("/api/", 0) != 0 && path.rfind("/hls/", 0) != 0) return not_found;
-    auto m = std::find_if(members.begin(), members.end(), [&](const Member& x) { return x.name == name; });
-    if (m == members.end() || m->api.empty() || m->stopped) return not_found;
-    auto url = api::HttpUrl::parse("http://" + m->api + path + (r.query.empty() ? "" : "?" + r.query));
-    if (!url) return not_found;
-    auto reply = api::http_get(*url, std::chrono::seconds(2));
-    if (!reply) return {502, "application/json", json{{"error", reply.error().message}}.dump()};
-    auto ends = [&](const std::string& x) { return path.size() >= x.size() && path.ends_with(x); };
-    const char* type = ends(".m3u8") ? "application/vnd.apple.mpegurl"
-                       : ends(".ts") ? "video/mp2t"
-                                     : "application/json";
-    return {reply->status, type, reply->body};
-  };
-  api::Handler handler = [&](const api::HttpRequest& r) -> api::HttpResponse {
-    auto file = [&](const fs::path& p, const char* type) -> api::HttpResponse {
-      if (!fs::exists(p)) return {404, "application/json", R"({"error":"not found"})"};
-      return {200, type, read_text(p)};
-    };
-    if (r.path == "/" || r.path == "/index.html") return file(web / "index.html", "text/html; charset=utf-8");
-    if (r.path == "/app.js") return file(web / "app.js", "text/javascript; charset=utf-8");
-    if (r.path == "/style.css") return file(web / "style.css", "text/css; charset=utf-8");
-    if (r.path == "/vendor/hls.min.js")
-      return file(web / "node_modules/hls.js/dist/hls.min.js", "text/javascript; charset=utf-8");
-    if (r.path.rfind("/node/", 0) == 0) return proxy(r);
-    std::lock_guard lock(mu);
-    if (r.path == "/api/demo/state") return {200, "application/json", latest};
-    if (r.path == "/api/demo/events") {
-      api::HttpResponse res{200, "text/event-stream", latest};
-      res.event_stream = true;
-      return res;
-    }
-    return {404, "application/json", R"({"error":"not found"})"};
-  };
+  api::Handler handler = demo::dashboard_handler(web, members, mu, latest);
   api::HttpServer server(io, handler, 64);
   server_ptr = &server;
   auto bound = server.listen(http_ep->host, http_ep->port);

@@ -4,6 +4,7 @@
 #include "apps/openstreaming/cli.h"
 #include "core/hex.h"
 #include "core/part.h"
+#include "daemon/ingest_plan.h"
 #include "daemon/node_config.h"
 #include "media/ingest.h"
 #include "net/node_runtime.h"
@@ -102,7 +103,7 @@ int run_node(const NodeFlags& f) {
   if (*f.ledger) c.ledger = o.ledger;
   if (*f.api_token_file) c.api_token_file = o.api_token_file;
   if (*f.stream_key_file) c.stream_key_file = o.stream_key_file;
-  const bool broadcasting = !c.ingest.empty() || !c.rtmp_listen.empty() || !c.srt_listen.empty();
+  const bool broadcasting = daemon::is_broadcasting(c);
   if (broadcasting && std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
     c.roles.push_back("broadcaster");
   }
@@ -216,23 +217,9 @@ int run_node(const NodeFlags& f) {
     std::string hls = "http://" + info.api_endpoint + "/hls/" + core::to_hex(id, false) + "/source/index.m3u8";
     rt.post([&](agent::Node& n) { n.streams().start_stream(c.stream, c.stream, hls, rt.now()); });
     spdlog::info("stream '{}' id {} -> {}", c.stream, core::to_hex(id, false), hls);
-    media::IngestOptions io_opts;
-    if (!c.rtmp_listen.empty()) {
-      io_opts.source = "rtmp://" + c.rtmp_listen + "/live/" + c.stream;
-      io_opts.input_options["listen"] = "1";
-      io_opts.stream_key = stream_key;
-      io_opts.realtime = false;
-      io_opts.push = true;
-    } else if (!c.srt_listen.empty()) {
-      io_opts.source = "srt://" + c.srt_listen + "?mode=listener";
-      if (!stream_key.empty()) io_opts.input_options["passphrase"] = stream_key;
-      io_opts.realtime = false;
-      io_opts.push = true;
-    } else {
-      io_opts.source = c.ingest;
-      io_opts.realtime = c.ingest == "testsrc" || c.ingest.find("://") == std::string::npos;
-    }
-    bool rtmp = !c.rtmp_listen.empty() || !c.srt_listen.empty(); // a push listener: survives bad clients
+    const daemon::IngestPlan plan = daemon::ingest_plan(c, stream_key);
+    const media::IngestOptions& io_opts = plan.options;
+    bool rtmp = plan.listen_again_on_error; // a push listener: survives bad clients
     start_ingest = [&, id, io_opts, rtmp] {
       ingest = std::make_unique<media::Ingest>(
           io_opts,
