@@ -323,7 +323,7 @@ void add_node_command(CLI::App& app, Runner& runner) {
   f->api = cmd->add_option("--api", f->overrides.api, "HTTP API HOST:PORT (default 127.0.0.1:0)");
   f->bootstrap = cmd->add_option("--bootstrap", f->overrides.bootstrap, "Peer HOST:PORT to dial (repeatable)");
   f->roles = cmd->add_option("--role", f->overrides.roles,
-                             "relay, broadcaster, viewer, transcoder, orchestrator (repeatable)");
+                             "relay, broadcaster, viewer (repeatable; transcoder, orchestrator: not implemented yet)");
   f->max_peers = cmd->add_option("--max-peers", f->overrides.max_peers, "Most peer sessions at once");
   cmd->add_flag("--no-peer-exchange", f->no_peer_exchange, "Dial only the bootstrap peers (exact topologies)");
   f->ingest =

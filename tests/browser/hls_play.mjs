@@ -21,7 +21,14 @@ const browser = await chromium.launchPersistentContext(profile, {
 let result = { ok: false };
 try {
   const page = browser.pages()[0] || await browser.newPage();
-  await page.setContent('<html><body style="margin:0;background:#000"><video id="v" muted playsinline style="width:640px"></video></body></html>');
+  // The player page is on the node's own origin (as a page its operator serves
+  // would be): nodes send no CORS headers, so a page elsewhere cannot read them.
+  const player = new URL('/openstreaming-test-player.html', url).href;
+  await page.route(player, (r) => r.fulfill({
+    contentType: 'text/html',
+    body: '<html><body style="margin:0;background:#000"><video id="v" muted playsinline style="width:640px"></video></body></html>',
+  }));
+  await page.goto(player);
   await page.addScriptTag({ path: join(here, 'node_modules/hls.js/dist/hls.min.js') });
   result = await page.evaluate(async ({ url, minSeconds }) => {
     const video = document.getElementById('v');
