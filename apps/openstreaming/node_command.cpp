@@ -163,6 +163,9 @@ int run_node(const NodeFlags& f) {
     }
     if (c.rtmp_listen.empty() && !srt)
       return fail(make_error(Errc::invalid_input, "--stream-key-file needs --rtmp-listen or --srt-listen"));
+    // FFmpeg's RTMP listener tells a stream name only when it differs from --stream (media/ingest.h).
+    if (stream_key == c.stream)
+      return fail(make_error(Errc::invalid_input, "--stream-key-file: the key must differ from the stream's name"));
   }
   std::unique_ptr<api::LedgerLink> ledger;
   if (!c.ledger.empty()) {
