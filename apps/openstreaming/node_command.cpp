@@ -168,6 +168,9 @@ int run_node(const NodeFlags& f) {
     }
     if (c.rtmp_listen.empty() && !srt)
       return fail(make_error(Errc::invalid_input, "--stream-key-file needs --rtmp-listen or --srt-listen"));
+    // FFmpeg's RTMP listener tells a stream name only when it differs from --stream (media/ingest.h).
+    if (stream_key == c.stream)
+      return fail(make_error(Errc::invalid_input, "--stream-key-file: the key must differ from the stream's name"));
   }
   std::unique_ptr<api::LedgerLink> ledger;
   if (!c.ledger.empty()) {
@@ -314,7 +317,7 @@ void add_node_command(CLI::App& app, Runner& runner) {
   f->api = cmd->add_option("--api", f->overrides.api, "HTTP API HOST:PORT (default 127.0.0.1:0)");
   f->bootstrap = cmd->add_option("--bootstrap", f->overrides.bootstrap, "Peer HOST:PORT to dial (repeatable)");
   f->roles = cmd->add_option("--role", f->overrides.roles,
-                             "relay, broadcaster, viewer, transcoder, orchestrator (repeatable)");
+                             "relay, broadcaster, viewer (repeatable; transcoder, orchestrator: not implemented yet)");
   f->max_peers = cmd->add_option("--max-peers", f->overrides.max_peers, "Most peer sessions at once");
   cmd->add_flag("--no-peer-exchange", f->no_peer_exchange, "Dial only the bootstrap peers (exact topologies)");
   f->ingest =

@@ -217,6 +217,8 @@ Hash256 LedgerStore::seal_block(int64_t time_ms) {
   const Hash256 hash = m_state->next_block_hash(time_ms);
   const bool opens_round = (height + 1) % m_state->genesis().round_blocks == 0;
   if (m_block.empty() && !opens_round && m_failure.empty()) { // not logged (see the header)
+    if (m_in_block) exec("ROLLBACK");                         // only refused transactions, already taken out again
+    m_in_block = false;
     m_state->seal_block(time_ms);
     m_unlogged = Unlogged{height, parent, hash, time_ms};
     return hash;

@@ -362,8 +362,8 @@ void Ingest::run() {
       // No warning: the publisher sent exactly the listen URL's stream name, without a key.
       const std::string expected = o.source.substr(o.source.rfind('/') + 1);
       if (!published || !key_presented(*published, expected, o.stream_key)) {
-        throw Fail(std::string(kPublishRefused) + "a push to stream '" + (published ? *published : expected) +
-                   "' without the right stream key");
+        std::string name = published ? published->substr(0, published->find('?')) : expected; // no key in logs
+        throw Fail(std::string(kPublishRefused) + "a push to stream '" + name + "' without the right stream key");
       }
     }
     if ((r = avformat_find_stream_info(in.get(), nullptr)) < 0) throw Fail("cannot read '" + o.source + "': " + av_err(r));

@@ -140,6 +140,8 @@ TEST(MediaIngestAuth, ABadStreamKeyFileIsAClearError) {
            {.args = {"--srt-listen", "127.0.0.1:1", "--stream", "s", "--stream-key-file", short_key},
            .error = "the key must be 10-79 characters"},
            {.args = {"--stream-key-file", short_key}, .error = "--stream-key-file needs --rtmp-listen or --srt-listen"},
+           {.args = {"--rtmp-listen", "127.0.0.1:1", "--stream", "abc", "--stream-key-file", short_key},
+           .error = "the key must differ from the stream's name"},
        }) {
     std::vector<std::string> argv = {OPENSTREAMING_BIN, "node", "--key", n.key_file(), "--data-dir", dir.file("d")};
     argv.insert(argv.end(), c.args.begin(), c.args.end());
