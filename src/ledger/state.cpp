@@ -195,9 +195,15 @@ Hash256 State::next_block_hash(int64_t time_ms) const {
 
 void State::skip_empty_blocks(uint64_t height, const Hash256& parent) {
   if (height <= m_height) return;
+  const uint64_t before = round();
   m_height = height;
   m_last_hash = parent;
   m_block_txs = {};
+  if (round() != before) { // as seal_block would have rotated, round by round (skipped blocks paid no one)
+    m_paid_last_round = round() == before + 1 ? std::exchange(m_paid_this_round, {}) : decltype(m_paid_last_round){};
+    m_paid_this_round.clear();
+    m_reserve_rounds.clear();
+  }
 }
 
 Hash256 State::seal_block(int64_t time_ms) {
