@@ -23,7 +23,7 @@
 using namespace openstreaming;
 
 namespace {
-namespace wire = openstreaming::wire::v1;
+namespace pb = openstreaming::wire::v1;
 using core::MediaFrameType;
 
 class FuzzEnv final : public agent::Environment {
@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return queued;
   };
   {
-    wire::Hello h;
+    pb::Hello h;
     h.set_version(agent::kProtocolVersion);
     h.set_min_version(agent::kMinProtocolVersion);
     h.set_address(std::string(peer_address.bytes().begin(), peer_address.bytes().end()));
@@ -129,10 +129,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     f.header.resize(h.ByteSizeLong());
     h.SerializeToArray(f.header.data(), static_cast<int>(f.header.size()));
     node.handle_frame(conn, std::move(f), now);
-    wire::Announcement a;
+    pb::Announcement a;
     a.set_event_json(k.announcement);
     node.handle_frame(conn, frame(MediaFrameType::announcement, a), now);
-    wire::Have have;
+    pb::Have have;
     have.set_stream_id(std::string(k.id.begin(), k.id.end()));
     have.set_rendition("source");
     have.set_hops(0);
@@ -152,7 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     core::Frame f;
     switch (op % 10) {
     case 0: { // a part
-      wire::PartHeader h;
+      pb::PartHeader h;
       h.set_stream_id(stream);
       h.set_rendition((op & 0x40) ? in.bytes(40) : "source");
       h.set_segment(in.u8());
@@ -172,7 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 1:
     case 2: { // subscribe / unsubscribe, maybe with a resume point
-      wire::Subscribe s;
+      pb::Subscribe s;
       s.set_stream_id(stream);
       s.set_rendition("source");
       s.set_resume(in.u8() & 1);
@@ -183,7 +183,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 3: { // an answer to our Subscribe, at a fuzzed quote
-      wire::SubscribeResult r;
+      pb::SubscribeResult r;
       r.set_stream_id(stream);
       r.set_rendition("source");
       r.set_accepted(in.u8() & 1);
@@ -193,7 +193,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 4: { // have
-      wire::Have h;
+      pb::Have h;
       h.set_stream_id(stream);
       h.set_rendition("source");
       h.set_hops(in.u8());
@@ -201,7 +201,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 5: { // fetch
-      wire::Fetch r;
+      pb::Fetch r;
       r.set_stream_id(stream);
       r.set_rendition("source");
       r.set_segment(in.u8());
@@ -227,7 +227,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 8: { // a state message (signature stand-in: first byte 1 = the peer's)
-      wire::NeighbourState st;
+      pb::NeighbourState st;
       st.set_body(in.bytes(200));
       std::string sig(65, '\0');
       sig[0] = static_cast<char>(in.u8() & 1);
@@ -236,7 +236,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     default: { // an announcement of some other stream (real check: the fuzzer cannot forge it)
-      wire::Announcement a;
+      pb::Announcement a;
       a.set_event_json(in.bytes(255));
       f = frame(MediaFrameType::announcement, a);
       break;

@@ -391,6 +391,22 @@ int run_demo(const DemoFlags& f) {
   }
   std::cout << "; re-routed away from it: " << (left.empty() ? std::string("nobody") : "");
   for (std::size_t i = 0; i < left.size(); ++i) std::cout << (i ? ", " : "") << left[i];
+  // Value is conserved: every account started with 100 ether and money only
+  // moved between them (one ledger_accounts answer: one consistent snapshot).
+  core::U256 total = 0;
+  std::size_t counted = 0;
+  for (const auto& m : members) {
+    auto a = observer.last_accounts().find(m.name);
+    if (a == observer.last_accounts().end()) continue;
+    for (const char* k : {"balance", "deposit", "reserve", "stake"}) {
+      if (auto v = core::Amount::from_decimal_wei(a->second.value(k, std::string("0")))) total += v->wei();
+    }
+    ++counted;
+  }
+  const core::U256 genesis = core::U256(members.size()) * core::U256(100) * core::U256(1'000'000'000'000'000'000ULL);
+  std::cout << "\nvalue conserved: " << (counted == members.size() && total == genesis ? "yes" : "NO") << " ("
+            << counted << " accounts hold " << core::Amount(total).to_display() << ", genesis "
+            << core::Amount(genesis).to_display() << ")";
   std::cout << "\nstream reached every viewer: " << (every_viewer ? "yes" : "NO") << "\n";
   if (!temporary) std::cout << "logs and state in " << dir.string() << "\n";
   return every_viewer ? kOk : kCheckFailed;

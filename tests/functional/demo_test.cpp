@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 namespace openstreaming {
 namespace {
@@ -44,6 +45,16 @@ TEST(Demo, HeadlessRunExitsZeroPrintsTheSummaryAndLeavesNothingBehind) {
                            "misbehaving relay", "stream reached every viewer: yes"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
   }
+  // Outcomes, not labels: the dropping relay was found out and left, tickets
+  // were won and redeemed, and what one side gained the others paid.
+  EXPECT_NE(r.out.find("rated incoherent first by"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("re-routed away from it: nobody"), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(won (\d+), redeemed (\d+))"))) << r.out;
+  EXPECT_GT(std::stoull(m[1]), 0u);
+  EXPECT_GT(std::stoull(m[2]), 0u);
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(value conserved: (\w+))"))) << r.out;
+  EXPECT_EQ(m[1], "yes") << r.out;
   EXPECT_TRUE(test::wait_until([&] { return processes_mentioning(data).empty(); }, std::chrono::seconds(5)))
       << "left behind: " << processes_mentioning(data).size();
 }
