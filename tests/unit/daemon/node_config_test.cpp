@@ -168,7 +168,8 @@ TEST(NodeConfig, AnEmptyFileKeepsTheDefaults) {
   EXPECT_EQ(o->upstream_silence, 3s);
   EXPECT_TRUE(o->agent_config.enabled);
   EXPECT_FALSE(o->agent_config.propagation.dual_feed); // off in the daemon (docs/agent.md)
-  EXPECT_FALSE(o->agent_config.max_price_wei_per_mb);  // any quote
+  // No max_price_per_mb: the agent's own default limit stays.
+  EXPECT_EQ(o->agent_config.max_price_wei_per_mb, agent::AgentOptions{}.max_price_wei_per_mb);
   EXPECT_EQ(o->agent_config.economics.bandwidth_cost_wei_per_mb, *core::Amount::parse("1gwei"));
   EXPECT_EQ(o->agent_config.economics.capacity_kbps, 0u);
   EXPECT_FALSE(o->payments.enabled); // no ledger, no payments
