@@ -104,7 +104,8 @@ std::string node_config(const Member& m, const fs::path& dir, const std::map<std
   c << "]\n"
     << "[timing]\nping_interval_ms = 1000\nidle_timeout_ms = 8000\nreconnect_base_ms = 500\nreconnect_max_ms = "
        "4000\nstream_stall_ms = 8000\n"
-    << "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nupload_capacity_kbps = 40000\nreflect_interval_ms = "
+    << "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nupload_capacity_kbps = "
+       "40000\nreflect_interval_ms = "
        "1000\nstate_interval_ms = 1000\n"
     << "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 500\n";
   return c.str();

@@ -91,8 +91,10 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (const toml::node* pay = t.get("payments")) {
     const toml::table* pt = pay->as_table();
     if (!pt) return config_error(source, "'payments' must be a table");
-    if (auto k = check_keys(*pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms", "max_spend_per_round", "credit_kb"},
-                          "payments.", source); !k)
+    if (auto k = check_keys(
+            *pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms", "max_spend_per_round", "credit_kb"},
+            "payments.", source);
+        !k)
       return k;
     if (!(r = get(*pt, "redeem_cost", source, c.payments.redeem_cost))) return r;
     if (!(r = get(*pt, "max_face_value", source, c.payments.max_face_value))) return r;

@@ -20,7 +20,7 @@ struct AgentConfig {
   int64_t upload_capacity_kbps = 0; // 0: not limited (and not claimed)
   std::string cost_per_mb = "1gwei";
   std::string cpu_cost_per_mb = "0wei";
-  std::string max_price_per_mb; // empty: accept any quote
+  std::string max_price_per_mb; // empty: the agent's default (agent::AgentOptions::max_price_wei_per_mb)
   double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
   double hysteresis = 0.1;
   bool dual_feed = false; // docs/agent.md: off in the daemon until the real-process dip is understood
@@ -30,10 +30,10 @@ struct AgentConfig {
 
 // [payments] (docs/config.md, docs/payments.md). Amounts are text.
 struct PaymentsConfig {
-  std::string redeem_cost = "0.001ether"; // a ticket's face value is 100 x this
-  int64_t ticket_kb = 256;                // one ticket's expected value pays for this much media
-  std::string max_face_value = "1ether";  // refuse parameters above this
-  int64_t poll_ms = 500;                  // how often the ledger is read
+  std::string redeem_cost = "0.001ether";       // a ticket's face value is 100 x this
+  int64_t ticket_kb = 256;                      // one ticket's expected value pays for this much media
+  std::string max_face_value = "1ether";        // refuse parameters above this
+  int64_t poll_ms = 500;                        // how often the ledger is read
   std::string max_spend_per_round = "0.1ether"; // as a payer: expected value signed per relationship per round
   int64_t credit_kb = 8192;                     // as a payee: media a payer may owe before it is refused
 };
