@@ -15,10 +15,9 @@
 #include "core/hex.h"
 #include "core/nostr.h"
 
-#include <wire.pb.h>
-
 #include <cstdlib>
 #include <cstring>
+#include <wire.pb.h>
 
 using namespace openstreaming;
 
@@ -112,9 +111,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       queued += t->frame.wire_size();
       if (sent) node.handle_sent(t->conn, t->frame.wire_size(), now);
     }
-    while (node.poll_action()) {}
-    while (node.poll_event()) {}
-    while (node.payments().poll_store_op()) {}
+    while (node.poll_action()) {
+    }
+    while (node.poll_event()) {
+    }
+    while (node.payments().poll_store_op()) {
+    }
     return queued;
   };
   {

@@ -61,7 +61,14 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
   std::optional<Result<HttpReply>> out;
+  const std::string no_answer = "cannot reach " + where + ": no answer within " + std::to_string(timeout.count()) + " ms";
   auto failed = [&](const char* step, beast::error_code ec) {
+    // Beast's own expiry and run_for() bound the same deadline: whichever ends
+    // it first, the caller reads the same reason.
+    if (ec == beast::error::timeout) {
+      out = make_error(Errc::io, no_answer);
+      return;
+    }
     out = make_error(Errc::io, "cannot reach " + where + ": " + step + ": " + ec.message());
   };
   auto on_connected = [&](beast::error_code ec) {
@@ -89,10 +96,7 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
         });
   }
   io.run_for(timeout);
-  if (!out) {
-    return make_error(Errc::io,
-                      "cannot reach " + where + ": no answer within " + std::to_string(timeout.count()) + " ms");
-  }
+  if (!out) return make_error(Errc::io, no_answer);
   return std::move(*out);
 }
 

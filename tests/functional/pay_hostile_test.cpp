@@ -58,7 +58,8 @@ struct PayHostile : ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     json a = json::parse(r.out, nullptr, false);
     core::U256 total = 0;
-    for (const char* k : {"balance", "deposit", "reserve"}) total += core::Amount::from_decimal_wei(a[k].get<std::string>())->wei();
+    for (const char* k : {"balance", "deposit", "reserve"})
+      total += core::Amount::from_decimal_wei(a[k].get<std::string>())->wei();
     return total;
   }
 };
@@ -79,7 +80,8 @@ TEST_F(PayHostile, AStrangerWhoAnnouncesAcceptsAndPushesPartsIsPaidNothing) {
   ASSERT_EQ(funded.exit_code, 0) << funded.err;
   victim.spec().extra_args = {"--ledger", url, "--role", "viewer"};
   victim.start();
-  ASSERT_TRUE(wait_until([&] { return victim.get_json("/api/payments").contains("balance"); }, std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      wait_until([&] { return victim.get_json("/api/payments").contains("balance"); }, std::chrono::seconds(20)))
       << "the victim never saw the ledger";
   const core::U256 before = worth(victim);
 
@@ -91,11 +93,11 @@ TEST_F(PayHostile, AStrangerWhoAnnouncesAcceptsAndPushesPartsIsPaidNothing) {
   pay::TicketParams greedy;
   greedy.recipient = attacker.address();
   greedy.face_value = core::U256(1'000'000'000'000'000'000ULL); // 1 ether, within the payer's face-value limit
-  greedy.win_prob = pay::max_win_prob();                       // every ticket wins
+  greedy.win_prob = pay::max_win_prob();                        // every ticket wins
   greedy.creation_round = round;
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   for (uint32_t k = 0; k < 40 && !attacker.closed(); ++k) {
     attacker.subscribe_result(id, true, "1000000000000000000"); // 1 ether per MB
     attacker.ticket_params(greedy);

@@ -22,7 +22,9 @@ core::Frame media(MediaFrameType type, const Msg& msg) {
   msg.SerializeToArray(f.header.data(), static_cast<int>(f.header.size()));
   return f;
 }
-std::string bytes_of(const core::StreamId& id) { return std::string(id.begin(), id.end()); }
+std::string bytes_of(const core::StreamId& id) {
+  return std::string(id.begin(), id.end());
+}
 } // namespace
 
 HostilePeer::HostilePeer(const core::PrivateKey& key, const std::string& p2p)

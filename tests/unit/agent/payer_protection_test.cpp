@@ -41,8 +41,9 @@ LedgerSnapshot ledger_with(std::initializer_list<core::Address> funded) {
   s.height = 30;
   s.ticket_valid_rounds = 4;
   for (uint64_t r = 0; r <= s.round; ++r) s.round_hashes[r] = round_hash(r);
-  for (const auto& a : funded) s.accounts[a] = {core::Amount::from_wei(1'000'000'000'000'000'000ULL),
-                                                core::Amount::from_wei(1'000'000'000'000'000'000ULL), 1, 0};
+  for (const auto& a : funded)
+    s.accounts[a] = {core::Amount::from_wei(1'000'000'000'000'000'000ULL),
+                     core::Amount::from_wei(1'000'000'000'000'000'000ULL), 1, 0};
   return s;
 }
 
@@ -55,7 +56,9 @@ core::Frame frame_of(MediaFrameType type, const Msg& msg) {
   return f;
 }
 
-std::string bytes_of(const core::StreamId& id) { return std::string(id.begin(), id.end()); }
+std::string bytes_of(const core::StreamId& id) {
+  return std::string(id.begin(), id.end());
+}
 
 ConnId conn_to(MemNetwork& net, std::size_t from, std::size_t to) {
   for (const auto& p : net.node(from).peers(net.now())) {
@@ -158,9 +161,7 @@ TEST(PayerProtection, AStrangerCannotSetAPriceHandOutParametersOrPushPartsOnUs) 
 
   // 4. Enough of them and the attacker is shunned and disconnected.
   for (int k = 0; k < 40 && net.node(victim).established_count() > 0; ++k) {
-    net.with(attacker, [&](Node& n) {
-      n.send_app_frame(to_victim, frame_of(MediaFrameType::subscribe_result, r));
-    });
+    net.with(attacker, [&](Node& n) { n.send_app_frame(to_victim, frame_of(MediaFrameType::subscribe_result, r)); });
     net.run_for(20ms);
   }
   EXPECT_EQ(net.node(victim).established_count(), 0u);
@@ -192,9 +193,7 @@ TEST(PayerProtection, AnAcceptanceQuotingAboveOurLimitIsRefused) {
   r.set_rendition("source");
   r.set_accepted(true);
   r.set_quote_wei_per_mb("6000000000"); // 6 gwei: above the limit
-  net.with(b, [&](Node& n) {
-    n.send_app_frame(conn_to(net, b, v), frame_of(MediaFrameType::subscribe_result, r));
-  });
+  net.with(b, [&](Node& n) { n.send_app_frame(conn_to(net, b, v), frame_of(MediaFrameType::subscribe_result, r)); });
   net.run_for(100ms);
   EXPECT_EQ(net.node(v).payments().relations().at(ba).price_paid, agreed) << "the dearer price was not taken";
   EXPECT_EQ(net.node(v).agent().memory.find(ba)->subscriptions_refused, 1u);
@@ -229,8 +228,8 @@ TEST(PayerProtection, ResumeBackfillsOnlyANewSubscription) {
     net.run_for(20ms);
   }
   net.run_for(200ms);
-  const uint64_t sent = net.node(b).metrics().out.bytes_of(static_cast<uint16_t>(MediaFrameType::part)) -
-                        part_bytes_before;
+  const uint64_t sent =
+      net.node(b).metrics().out.bytes_of(static_cast<uint16_t>(MediaFrameType::part)) - part_bytes_before;
   EXPECT_EQ(sent, 0u) << "no backfill for a subscription that already exists";
 }
 
@@ -244,9 +243,7 @@ TEST(PayerProtection, APayerThatNeverPaysIsCutOffAtTheCreditLimit) {
   auto v = net.add(opts(b)); // no ledger: it never pays
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
-  net.with(b, [&](Node& n) {
-    n.payments().set_ledger(ledger_with({net.key(b).address(), net.key(v).address()}));
-  });
+  net.with(b, [&](Node& n) { n.payments().set_ledger(ledger_with({net.key(b).address(), net.key(v).address()})); });
   core::StreamId id{};
   net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
   net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
