@@ -1,5 +1,5 @@
 // The node core fed an inbound session whose frames come from the fuzzer,
-// with time advanced by the input (STYLE.md §10: state machines with fuzzed
+// with time advanced by the input (state machines with fuzzed
 // time). The first byte may inject a genuinely valid Hello on connection 0,
 // so the fuzzer also explores established sessions (it cannot forge one).
 // Invariants: only that connection can ever be established, queues stay bounded.

@@ -1,4 +1,4 @@
-// openstreaming demo: the whole network on one machine (issue #8; docs/demo.md).
+// openstreaming demo: the whole network on one machine (docs/demo.md).
 //
 // A supervisor, not a simulation: it writes keys, a genesis and configs, starts
 // an embedded ledger, a broadcaster, N relays (one misbehaving on purpose) and

@@ -1,4 +1,4 @@
-// openstreaming keys new|show|sign|verify (interface fixed by issue #2, docs/cli.md).
+// openstreaming keys new|show|sign|verify (docs/cli.md).
 #include "apps/openstreaming/cli.h"
 #include "core/eip191.h"
 #include "core/hex.h"

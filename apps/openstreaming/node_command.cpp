@@ -1,4 +1,4 @@
-// openstreaming node: run a node (interface fixed by issue #3; docs/cli.md, docs/config.md).
+// openstreaming node: run a node (docs/cli.md, docs/config.md).
 #include "api/ledger_link.h"
 #include "api/node_api.h"
 #include "apps/openstreaming/cli.h"

@@ -1,4 +1,4 @@
-// openstreaming sim: the simulator (issue #7; docs/sim.md).
+// openstreaming sim: the simulator (docs/simulation.md).
 //   openstreaming sim SCENARIO.toml [--seed N] [--out DIR] [--strategy NAME] [--nodes N]
 //   openstreaming sim compare DIR... [--out DIR]
 #include "apps/openstreaming/cli.h"
@@ -64,7 +64,7 @@ int run_sim(const SimFlags& f) {
 void add_sim_command(CLI::App& app, Runner& runner) {
   auto f = std::make_shared<SimFlags>();
   CLI::App* cmd =
-      app.add_subcommand("sim", "Simulate a network of 10k-100k agent nodes from a scenario file (docs/sim.md)");
+      app.add_subcommand("sim", "Simulate a network of 10k-100k agent nodes from a scenario file (docs/simulation.md)");
   cmd->add_option("scenario", f->scenario, "Scenario TOML file (scenarios/ has examples)");
   cmd->add_option("--seed", f->seed, "Override the scenario's seed");
   cmd->add_option("--out", f->out, "Output directory (default sim-out/NAME-STRATEGY)");

@@ -1,4 +1,4 @@
-// openstreaming wallet: accounts on a ledger (interface fixed by issue #6;
+// openstreaming wallet: accounts on a ledger (
 // docs/cli.md, docs/ledger.md). Every subcommand talks JSON-RPC to --ledger;
 // the ones that sign load --key.
 #include "api/http_client.h"

@@ -1,6 +1,6 @@
 // bench/crypto: our wrappers versus direct libsecp256k1 / nettle calls, in the
 // same process and run, reported as ratios (wrapper time / direct time).
-// Target (issue #2): every ratio <= 1.05, i.e. wrapper overhead <= 5 %.
+// Target : every ratio <= 1.05, i.e. wrapper overhead <= 5 %.
 //
 // The headline figures are paired measurements (bench/support/paired.h):
 // wrapper and direct call timed in alternating batches, median of the

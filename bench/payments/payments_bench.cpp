@@ -1,4 +1,4 @@
-// bench/payments (issue #6): tickets created + signed and verified + checked
+// bench/payments : tickets created + signed and verified + checked
 // per second, as a ratio against raw libsecp256k1 sign / recover of a
 // precomputed hash in the same run (target: our throughput >= 0.8 of raw, i.e.
 // time ratio <= 1.25); and ledger batch redemptions per second on SQLite,

@@ -3,7 +3,7 @@
 // plain TLS 1.3 connection moving the same bytes in the same chunk sizes.
 // Same process, same io_context thread, same TLS contexts; rounds alternate
 // (ours first on even rounds, baseline first on odd) and the median of the
-// per-round throughput ratios is reported. Target (issue #3): >= 0.9.
+// per-round throughput ratios is reported. Target : >= 0.9.
 //
 //   build/release/bench/bench_transport [--quick] [--frame-kib N] [--round-mib N] [--rounds N]
 #include "net/node_runtime.h"

@@ -1,4 +1,4 @@
-// Agent: the four modules around one memory (DESIGN.md §2, docs/agent.md).
+// Agent: the four modules around one memory (docs/agent.md).
 //
 //   Memory ── the model: profiles, self metrics, predictions and their errors
 //   Empathy ── claims vs observations -> coherence, trust, shunning
@@ -36,7 +36,7 @@ struct Misbehaviour {
 Result<Misbehaviour> parse_misbehaviour(std::string_view spec);
 
 struct AgentOptions {
-  bool enabled = true; // false: the plain NearestUpstream policy of issue #4
+  bool enabled = true; // false: the plain NearestUpstream policy
   EmpathyOptions empathy;
   EconomicsOptions economics;
   PropagationOptions propagation;

@@ -926,7 +926,7 @@ std::vector<PeerInfo> Node::peers(Timestamp now) const {
   return out;
 }
 
-// ---- The agent (issue #5) -----------------------------------------------------
+// ---- The agent  -----------------------------------------------------
 
 std::optional<core::Address> Node::address_of(ConnId conn) const {
   auto it = m_peers.find(conn);

@@ -1,4 +1,4 @@
-// Node: the sans-I/O peer-to-peer core (DESIGN.md §3, STYLE.md §1).
+// Node: the sans-I/O peer-to-peer core (docs/architecture.md).
 //
 // What it does: peer management as policy. It decides whom to dial (bootstrap
 // list, then addresses learned by peer exchange), runs the handshake that binds
@@ -56,7 +56,7 @@ inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr uint32_t kMinProtocolVersion = 1;
 
 // What a node needs from its surroundings. Implemented once by the live
-// runtime and once by the simulator (STYLE.md §3). Time is not here: it is a
+// runtime and once by the simulator. Time is not here: it is a
 // parameter of every input.
 class Environment {
 public:
@@ -132,11 +132,11 @@ struct NodeOptions {
   // Application frame types (>= core::kFirstAppFrameType) delivered as AppFrame
   // events; any other unknown type disconnects the sender.
   std::set<uint16_t> app_frame_types;
-  // The four modules (issue #5): weights, thresholds, cost model, capacity.
+  // The four modules : weights, thresholds, cost model, capacity.
   AgentOptions agent_config;
   // Test and demo fault injection (--misbehave SPEC). Honest nodes must cope.
   Misbehaviour misbehave;
-  // Payments (issue #6): enabled when the node has a ledger.
+  // Payments : enabled when the node has a ledger.
   PaymentOptions payments;
   // How a part is checked (hash and producer signature): core::verify_part unless
   // set. The simulator's cost model replaces it for very large runs (src/sim).

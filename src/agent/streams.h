@@ -1,12 +1,12 @@
-// StreamRouter: live streams inside the sans-I/O node (DESIGN.md §4).
+// StreamRouter: live streams inside the sans-I/O node (docs/architecture.md).
 //
 // - Announcements: NIP-53 kind-30311 events signed (BIP-340) by the broadcaster,
 //   flooded to every peer, refreshed while live, "ended" when the broadcast stops.
 //   An announcement is accepted only if its Schnorr key is the broadcaster's own
 //   key (the x-only key must lift to the announced Ethereum address) and its
 //   stream id is keccak256(address ‖ d-tag).
-// - Routing (the simple policy of issue #4, to be replaced by the propagation
-//   engine of issue #5): a distance vector over `Have` frames. A node advertises
+// - Routing (NearestUpstream by default; the agent's propagation
+//   engine plugs in the same way): a distance vector over `Have` frames. A node advertises
 //   its hop distance to the producer to every peer (infinity to its own upstream:
 //   poisoned reverse), distances above kMaxHops are unreachable, and a node that
 //   wants a stream — or has subscribers for it — subscribes to the primary that

@@ -1,5 +1,5 @@
-// UpstreamPolicy: which neighbour a node takes a stream from (issue #4's simple
-// policy; the propagation engine of issue #5 implements the same interface).
+// UpstreamPolicy: which neighbour a node takes a stream from (NearestUpstream is the simple
+// policy; the agent's propagation engine implements the same interface).
 //
 // The router hands the policy every neighbour with a loop-free route to the
 // producer (its advertised hop count and our smoothed RTT to it) and the

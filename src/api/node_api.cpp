@@ -159,7 +159,7 @@ json streams_json(net::NodeRuntime& rt) {
   return list;
 }
 
-// ---- The agent (issue #5; docs/api.md) -----------------------------------------
+// ---- The agent (docs/api.md) -----------------------------------------
 
 json claims_json(const agent::NeighbourProfile& p) {
   if (!p.claims) return nullptr;

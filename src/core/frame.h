@@ -1,4 +1,4 @@
-// Framing: bytes <-> frames, and nothing about what a frame means (STYLE.md §4).
+// Framing: bytes <-> frames, and nothing about what a frame means.
 //
 // Wire layout of one frame (all integers big-endian):
 //
@@ -48,10 +48,10 @@ enum class MediaFrameType : uint16_t {
   subscribe = 18,
   unsubscribe = 19,
   have = 20,
-  neighbour_state = 21, // empathy protocol (issue #5)
+  neighbour_state = 21, // empathy protocol (docs/agent.md)
   subscribe_result = 22,
   fetch = 23,
-  ticket_params = 24, // payments (issue #6)
+  ticket_params = 24, // payments (docs/payments.md)
   tickets = 25,
 };
 const char* frame_type_name(uint16_t type); // "hello", ..., or "unknown"

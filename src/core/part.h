@@ -1,4 +1,4 @@
-// Signed parts: the unit of propagation (DESIGN.md §4).
+// Signed parts: the unit of propagation (docs/architecture.md).
 //
 // A part's producer (the broadcaster for `source`) signs a digest of its
 // header fields and the keccak of its payload. Every hop verifies before it

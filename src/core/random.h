@@ -1,4 +1,4 @@
-// Randomness is an input (STYLE.md §2). The core never opens a random device:
+// Randomness is an input. The core never opens a random device:
 // callers pass a RandomSource. The live runtime passes an OS-backed CSPRNG
 // (platform/system_random.h); tests and the simulator pass DeterministicRandom
 // with a fixed seed so every run is reproducible.

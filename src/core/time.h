@@ -3,7 +3,7 @@
 // AgentClock is a clock type with no now(): std::chrono arithmetic and type
 // safety, without the ability to read the time. Its epoch is arbitrary; the
 // live runtime maps steady_clock onto it, the simulator starts it at a
-// non-zero value (STYLE.md §2) so code that assumes t=0 means "unset" breaks early.
+// non-zero value so code that assumes t=0 means "unset" breaks early.
 #pragma once
 
 #include <chrono>

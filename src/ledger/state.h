@@ -1,4 +1,4 @@
-// The embedded ledger's state machine (DESIGN.md §6, docs/ledger.md). No I/O.
+// The embedded ledger's state machine (docs/ledger.md). No I/O.
 //
 // Deterministic: the same genesis and the same transactions in the same blocks
 // give the same state and the same block hashes, so persistence is the

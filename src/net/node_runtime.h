@@ -1,5 +1,5 @@
 // The live runtime: drives one agent::Node from a Boost.Asio event loop over
-// TCP + TLS 1.3 (DESIGN.md §3). Everything here is adapter: framing is
+// TCP + TLS 1.3 (docs/architecture.md). Everything here is adapter: framing is
 // core::FrameDecoder, every decision is the Node's. Keep it thin — anything
 // the simulator cannot exercise lives here, so bugs hide here.
 //

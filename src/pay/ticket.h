@@ -1,4 +1,4 @@
-// Probabilistic micropayment tickets (DESIGN.md §5, REFERENCES.md "Livepeer"; docs/payments.md).
+// Probabilistic micropayment tickets (docs/payments.md).
 //
 // A ticket is the EIP-712 struct, exactly:
 //   Ticket(address recipient,address sender,uint256 faceValue,uint256 winProb,

@@ -1,4 +1,4 @@
-// The `gossip` baseline (issue #7): a GossipSub-like push mesh, v1.1 defaults,
+// The `gossip` baseline : a GossipSub-like push mesh, v1.1 defaults,
 // no peer scoring. It is not an upstream policy — every node in the topic holds
 // and forwards every part — so the simulator runs it itself over the same links
 // (uplink serialisation, delay, jitter, loss), instead of the agent's router:

@@ -1,4 +1,4 @@
-// The simulator's link model (issue #7): one direction of a link between two
+// The simulator's link model : one direction of a link between two
 // nodes, like a TCP connection over a path with a propagation delay, a
 // bottleneck bandwidth, random loss and jitter.
 //

@@ -1,4 +1,4 @@
-// The simulator's outputs (issue #7; docs/sim.md): DIR/summary.json,
+// The simulator's outputs (docs/simulation.md): DIR/summary.json,
 // DIR/timeseries.csv and DIR/report.html — one self-contained page (inline
 // SVG charts, no script, nothing fetched). `openstreaming sim compare DIR…`
 // writes a comparison page from several runs' outputs.

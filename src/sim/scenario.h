@@ -1,4 +1,4 @@
-// A simulation scenario (issue #7; docs/sim.md): the TOML file
+// A simulation scenario (docs/simulation.md): the TOML file
 // `openstreaming sim SCENARIO.toml` reads. Keys are exact; unknown keys are
 // errors, so a typo never silently runs a different experiment.
 #pragma once

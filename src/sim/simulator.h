@@ -1,11 +1,11 @@
-// The simulator (issue #7; docs/sim.md): the unchanged agent core — one
+// The simulator (docs/simulation.md): the unchanged agent core — one
 // agent::Node per simulated node, the same code the daemon runs — driven by a
 // single-threaded discrete-event scheduler keyed by (time, sequence) over
 // virtual links (src/sim/link.h), with broadcasters, viewers, adversaries and
 // churn from a Scenario. Same scenario and seed → the same events in the same
 // order → the same summary (apart from `wall_s` and `peak_rss_mb`).
 //
-// What it measures (summary.json, timeseries.csv; docs/sim.md defines each):
+// What it measures (summary.json, timeseries.csv; docs/simulation.md defines each):
 // continuity, latency, join time, duplicates, control overhead, cost per viewer
 // hour, the Gini coefficient of honest earnings, how fast adversaries are
 // isolated, the agents' prediction error, events, wall time and memory.

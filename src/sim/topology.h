@@ -1,4 +1,4 @@
-// Graphs for the simulator (issue #7): undirected, connected, no self-loops or
+// Graphs for the simulator : undirected, connected, no self-loops or
 // double edges, deterministic for a seed. No I/O.
 //   random-regular   every node has `degree` neighbours (configuration model, retried)
 //   geometric        nodes at random points of the unit square, each linked to its

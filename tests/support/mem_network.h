@@ -1,7 +1,7 @@
 // An in-memory network of agent::Node cores with injected time: no sockets,
 // no threads, no clock. Events run in (time, sequence) order, so a run is a
 // pure function of the seed. Links have a fixed one-way latency and keep
-// frames in order. This is the seed of the simulator (src/sim, issue #7).
+// frames in order. This is the seed of the simulator (src/sim).
 //
 //   MemNetwork net(/*seed=*/1);
 //   auto a = net.add(options_a);  auto b = net.add(options_b);

@@ -1,4 +1,4 @@
-// Economic module (DESIGN.md §2, docs/agent.md): what this node charges, whom
+// Economic module (docs/agent.md): what this node charges, whom
 // it serves, and what each relationship owes.
 //
 //   quote = max(cost x (1 + load/100) x 1.2, 0.9 x mean neighbour quote)   [wei per MB]

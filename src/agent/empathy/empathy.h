@@ -1,4 +1,4 @@
-// Empathy protocol (DESIGN.md §2, docs/agent.md): what neighbours say about
+// Empathy protocol (docs/agent.md): what neighbours say about
 // themselves, what we see them do, and whether the two agree.
 //
 // Every `state_interval` a node sends each peer a signed NeighbourState

@@ -1,4 +1,4 @@
-// Memory: the node's model of itself and its neighbours (DESIGN.md §2).
+// Memory: the node's model of itself and its neighbours (docs/architecture.md).
 //
 // Everything the other three modules know lives here: self metrics, a profile
 // per neighbour address (its claims and our observations over time),

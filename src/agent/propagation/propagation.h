@@ -1,6 +1,6 @@
-// Propagation engine (DESIGN.md §2, docs/agent.md): whom to take each stream
+// Propagation engine (docs/agent.md): whom to take each stream
 // from. Implements UpstreamPolicy, so the StreamRouter asks it instead of the
-// simple NearestUpstream of issue #4.
+// simple NearestUpstream.
 //
 // Each candidate upstream (a neighbour with a loop-free route) gets a value in
 // [0, 1]:
