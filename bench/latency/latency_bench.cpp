@@ -1,5 +1,5 @@
 // bench_latency: glass-to-glass latency of live video through 3 relay hops on
-// loopback , and the per-hop forwarding delay against a raw TCP
+// loopback, and the per-hop forwarding delay against a raw TCP
 // relay of the same bytes measured in the same run.
 //
 //   broadcaster (--ingest testsrc) -> relay1 -> relay2 -> relay3 -> viewer

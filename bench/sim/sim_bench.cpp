@@ -1,4 +1,4 @@
-// bench/sim: how fast the simulator runs the unchanged agent core .
+// bench/sim: how fast the simulator runs the unchanged agent core.
 // Runs scenarios/honest-10k.toml for --seconds simulated seconds (default 600,
 // the 10 minutes) and prints wall time, events/s, MB per node and the
 // real-time factor (simulated s per wall s: > 1 is faster than real time), then

@@ -1,4 +1,4 @@
-// Baseline upstream policies for the simulator's strategy comparison ,
+// Baseline upstream policies for the simulator's strategy comparison,
 // behind the same agent::UpstreamPolicy interface the agent's propagation engine
 // implements. The agent's other modules still run (empathy rates neighbours,
 // hostile ones are still shunned by the node core); only the route choice differs.
