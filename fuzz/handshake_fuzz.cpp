@@ -6,25 +6,15 @@
 #include "agent/identity.h"
 #include "agent/node.h"
 
+#include <cstdlib>
 #include <wire.pb.h>
 
-#include <cstdlib>
-
 using namespace openstreaming;
-
-namespace {
-class FuzzEnv final : public agent::Environment {
-public:
-  core::RandomSource& random() override { return rng; }
-  int64_t wall_clock_ms(Timestamp now) override { return 1'700'000'000'000 + to_us(now) / 1000; }
-  core::DeterministicRandom rng{1};
-};
-} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static core::DeterministicRandom key_rng(7);
   static const core::PrivateKey key = core::PrivateKey::generate(key_rng);
-  FuzzEnv env;
+  agent::DeterministicEnvironment env{1};
   agent::NodeOptions o;
   o.max_peers = 2;
   o.send_queue_limit = 4096;
@@ -34,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   node.handle_start(now);
   Hash256 exporter{};
   agent::ConnId conns[3];
-  for (int i = 0; i < 3; ++i) conns[i] = node.handle_accepted(core::Endpoint{"127.0.0.1", static_cast<uint16_t>(1000 + i)}, exporter, now);
+  for (int i = 0; i < 3; ++i)
+    conns[i] = node.handle_accepted(core::Endpoint{"127.0.0.1", static_cast<uint16_t>(1000 + i)}, exporter, now);
 
   static const core::PrivateKey peer = core::PrivateKey::generate(key_rng);
   std::size_t pos = 0;
@@ -72,8 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       queued += t->frame.wire_size();
       if (dt & 1) node.handle_sent(t->conn, t->frame.wire_size(), now);
     }
-    while (node.poll_action()) {}
-    while (node.poll_event()) {}
+    while (node.poll_action()) {
+    }
+    while (node.poll_event()) {
+    }
     // Only the injected honest Hello can establish a session; anything more
     // would mean the fuzzer forged an identity proof.
     if (node.established_count() > (honest_hello ? 1u : 0u)) std::abort();

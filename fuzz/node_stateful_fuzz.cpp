@@ -25,13 +25,6 @@ namespace {
 namespace pb = openstreaming::wire::v1;
 using core::MediaFrameType;
 
-class FuzzEnv final : public agent::Environment {
-public:
-  core::RandomSource& random() override { return rng; }
-  int64_t wall_clock_ms(Timestamp now) override { return 1'700'000'000'000 + to_us(now) / 1000; }
-  core::DeterministicRandom rng{1};
-};
-
 template <class Msg>
 core::Frame frame(MediaFrameType type, const Msg& msg) {
   core::Frame f;
@@ -77,7 +70,7 @@ struct Keys {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Keys k;
-  FuzzEnv env;
+  agent::DeterministicEnvironment env{1};
   agent::NodeOptions o;
   o.max_peers = 4;
   o.send_queue_limit = 1 << 20;

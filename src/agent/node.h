@@ -4,8 +4,9 @@
 // list, then addresses learned by peer exchange), runs the handshake that binds
 // a node address to a TLS session, keeps peers alive with pings (and measures
 // RTT), limits connections, queues outgoing frames per peer with byte limits,
-// and disconnects with a reason. Later issues add media, the agent modules and
-// payments on top of the same input/output discipline.
+// and disconnects with a reason; it carries the media router (streams.h), the
+// agent's modules (agent.h) and payments (payments/) on the same input/output
+// discipline.
 //
 // What it does not do: any I/O. It never opens a socket, reads a clock, sleeps,
 // starts a thread or touches a file. A runtime (src/net for the daemon, the
@@ -14,13 +15,10 @@
 //   inputs   handle_start, handle_connected, handle_connect_failed, handle_accepted,
 //            handle_frame, handle_framing_error, handle_sent, handle_closed,
 //            handle_timeout, handle_shutdown — each with the current time `now`.
-//   outputs  after any input, drain in this order:
-//              1. poll_transmit() until empty   (frames to write, per connection in order)
-//              2. poll_action()   until empty   (connect / close requests)
-//              3. poll_event()    until empty   (for logs and APIs)
-//              4. poll_timeout()                (call handle_timeout at that time)
-//            Transmits come before actions so a Disconnect frame is queued
-//            before the close that follows it.
+//   outputs  after any input, taken by agent::drain() (agent/drain.h) in one
+//            order: winners to store (durability first), a redemption batch,
+//            frames to write, connect/close requests, events, the memory
+//            snapshot when due, the next timeout. Every driver uses drain().
 //
 // Backpressure: each peer has a send queue limited in bytes (options.send_queue_limit)
 // and a window of bytes handed to the runtime but not yet confirmed written
@@ -35,6 +33,7 @@
 #pragma once
 
 #include "agent/agent.h"
+#include "agent/environment.h"
 #include "agent/payments/payments.h"
 #include "agent/peer_types.h"
 #include "agent/streams.h"
@@ -54,18 +53,6 @@ namespace openstreaming::agent {
 
 inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr uint32_t kMinProtocolVersion = 1;
-
-// What a node needs from its surroundings. Implemented once by the live
-// runtime and once by the simulator. Time is not here: it is a
-// parameter of every input.
-class Environment {
-public:
-  virtual ~Environment() = default;
-  virtual core::RandomSource& random() = 0;
-  // Unix time in milliseconds at monotonic time `now`: stamps parts at ingest and
-  // measures glass-to-glass latency. The simulator maps `now` onto a fixed epoch.
-  virtual int64_t wall_clock_ms(Timestamp now) = 0;
-};
 
 // A token bucket's shape: `per_s` frames a second on average, `burst` at once.
 struct RateLimit {
@@ -98,9 +85,9 @@ struct NodeOptions {
   std::string listen_endpoint;    // advertised to peers ("host:port"); empty: we accept no one
   std::vector<std::string> roles; // relay, broadcaster, viewer, transcoder, orchestrator
   std::vector<core::Endpoint> bootstrap;
-  std::size_t target_peers = 8; // dial until this many
-  std::size_t max_peers = 16;   // refuse inbound beyond this
-  bool peer_exchange = true;    // learn and dial addresses from peers
+  std::size_t target_peers = 8;             // dial until this many
+  std::size_t max_peers = 16;               // refuse inbound beyond this
+  bool peer_exchange = true;                // learn and dial addresses from peers
   std::string user_agent = "openstreaming"; // sent in the Hello
   // Wire protocol versions this node speaks; tests override them to check negotiation.
   uint32_t version = kProtocolVersion;

@@ -1,5 +1,6 @@
 #include "net/node_runtime.h"
 
+#include "agent/drain.h"
 #include "platform/system_random.h"
 
 #include <spdlog/spdlog.h>
@@ -389,30 +390,41 @@ void NodeRuntime::finish(const ConnPtr& c) {
   pump();
 }
 
+class NodeRuntime::Sink final : public agent::NodeSink {
+public:
+  explicit Sink(NodeRuntime& rt) : m_rt(rt) {}
+  // Winners reach the disk before anything goes out (a crash loses none).
+  void persist(const agent::Payments::StoreOp& op) override {
+    if (m_rt.m_payments_io) m_rt.m_payments_io->persist(op);
+  }
+  void redeem(std::vector<pay::Winner> batch) override {
+    if (m_rt.m_payments_io)
+      m_rt.m_payments_io->redeem(std::move(batch));
+    else
+      m_rt.m_node->payments().on_redeem_failed("no ledger to redeem on"); // they stay queued
+  }
+  void transmit(agent::Transmit t) override {
+    auto it = m_rt.m_conns.find(t.conn);
+    if (it != m_rt.m_conns.end() && !it->second->finished) m_rt.write(it->second, std::move(t.frame));
+  }
+  void connect(const agent::ConnectRequest& c) override { m_rt.connect(c.conn, c.endpoint); }
+  void close(const agent::CloseRequest& c) override {
+    if (auto it = m_rt.m_conns.find(c.conn); it != m_rt.m_conns.end()) m_rt.request_close(it->second);
+  }
+  void event(agent::Event e) override {
+    if (!std::holds_alternative<agent::AppFrame>(e)) m_rt.log_event(e);
+    if (m_rt.on_event) m_rt.on_event(e);
+  }
+  void save_memory() override { m_rt.save_memory(); }
+  void wake_at(Timestamp at) override { m_rt.arm_timer(at); }
+
+private:
+  NodeRuntime& m_rt;
+};
+
 void NodeRuntime::pump() {
-  if (m_payments_io) {
-    // Winners reach the disk before anything goes out (a crash loses none).
-    while (auto op = m_node->payments().poll_store_op()) m_payments_io->persist(*op);
-    if (auto batch = m_node->payments().take_redemption(); !batch.empty()) m_payments_io->redeem(std::move(batch));
-  }
-  while (auto t = m_node->poll_transmit()) {
-    auto it = m_conns.find(t->conn);
-    if (it != m_conns.end() && !it->second->finished) write(it->second, std::move(t->frame));
-  }
-  while (auto a = m_node->poll_action()) {
-    if (auto* cr = std::get_if<agent::ConnectRequest>(&*a)) {
-      connect(cr->conn, cr->endpoint);
-    } else {
-      auto id = std::get<agent::CloseRequest>(*a).conn;
-      if (auto it = m_conns.find(id); it != m_conns.end()) request_close(it->second);
-    }
-  }
-  while (auto e = m_node->poll_event()) {
-    if (!std::holds_alternative<agent::AppFrame>(*e)) log_event(*e);
-    if (on_event) on_event(*e);
-  }
-  arm_timer();
-  if (m_store && m_node->take_snapshot_due()) save_memory();
+  Sink sink(*this);
+  agent::drain(*m_node, sink);
   if (m_on_shutdown && m_node->shutdown_complete()) {
     auto done = std::move(m_on_shutdown);
     m_on_shutdown = nullptr;
@@ -421,11 +433,10 @@ void NodeRuntime::pump() {
   }
 }
 
-void NodeRuntime::arm_timer() {
-  auto t = m_node->poll_timeout();
-  if (!t || (m_timer_at && *m_timer_at == *t)) return;
-  m_timer_at = *t;
-  m_timer.expires_at(to_steady(*t));
+void NodeRuntime::arm_timer(Timestamp at) {
+  if (m_timer_at && *m_timer_at == at) return;
+  m_timer_at = at;
+  m_timer.expires_at(to_steady(at));
   m_timer.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     m_timer_at.reset();

@@ -85,6 +85,7 @@ public:
 
 private:
   class Connection;
+  class Sink; // the node's outputs, taken by agent::drain()
   using ConnPtr = std::shared_ptr<Connection>;
 
   NodeRuntime(asio::io_context& io, RuntimeOptions options);
@@ -99,7 +100,7 @@ private:
   void request_close(const ConnPtr& c);
   void finish(const ConnPtr& c);
   void pump();
-  void arm_timer();
+  void arm_timer(Timestamp at);
   void log_event(const agent::Event& e);
 
   asio::io_context& m_io;

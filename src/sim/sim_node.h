@@ -8,21 +8,9 @@
 
 namespace openstreaming::sim {
 
-constexpr int64_t kEpochUs = 1'700'000'000'000'000; // the simulated wall clock starts here
-
 inline double unit(core::RandomSource& rng) {
   return static_cast<double>(rng.next_u64() >> 11) / 9007199254740992.0;
 }
-
-class SeededEnv final : public agent::Environment {
-public:
-  explicit SeededEnv(uint64_t seed) : m_random(seed) {}
-  core::RandomSource& random() override { return m_random; }
-  int64_t wall_clock_ms(Timestamp now) override { return to_us(now) / 1000; }
-
-private:
-  core::DeterministicRandom m_random;
-};
 
 // The gossip baseline's state of one node (src/sim/gossip.cpp).
 struct GossipState {
@@ -38,7 +26,7 @@ struct Simulator::SimNode {
   std::optional<core::PrivateKey> key; // set in build()
   core::Address address;               // key's
   agent::NodeOptions options;
-  std::unique_ptr<SeededEnv> env;
+  std::unique_ptr<agent::DeterministicEnvironment> env;
   std::unique_ptr<agent::Node> node;
   std::unique_ptr<agent::UpstreamPolicy> policy; // baselines only
   Role role = Role::relay;

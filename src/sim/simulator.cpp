@@ -1,5 +1,6 @@
 #include "sim/simulator.h"
 
+#include "agent/drain.h"
 #include "core/hex.h"
 #include "sim/baselines.h"
 #include "sim/sim_node.h"
@@ -72,7 +73,7 @@ Result<core::Address> CryptoCostModel::recover_state(const Hash256& digest,
 }
 
 Simulator::Simulator(Scenario scenario)
-    : m_sc(std::move(scenario)), m_rng(m_sc.seed), m_t0(timestamp_from_us(kEpochUs)), m_now(m_t0) {}
+    : m_sc(std::move(scenario)), m_rng(m_sc.seed), m_t0(agent::deterministic_epoch()), m_now(m_t0) {}
 
 Simulator::~Simulator() = default;
 
@@ -225,7 +226,7 @@ Result<void> Simulator::build() {
       }
       s.identity_since = a.start_s;
     }
-    s.env = std::make_unique<SeededEnv>(m_rng.next_u64());
+    s.env = std::make_unique<agent::DeterministicEnvironment>(m_rng.next_u64());
     s.node = std::make_unique<agent::Node>(*s.key, o, *s.env);
     if (m_sc.strategy != "agent" && m_sc.strategy != "gossip") {
       BaselineContext ctx;
@@ -359,91 +360,109 @@ void Simulator::deliver(std::size_t from, agent::ConnId conn, core::Frame frame)
   });
 }
 
+// The node's outputs on the simulated links (one Sink per pump of node i).
+class Simulator::Sink final : public agent::NodeSink {
+public:
+  Sink(Simulator& sim, std::size_t i) : m_sim(sim), m_i(i) {}
+  void transmit(agent::Transmit t) override { m_sim.on_transmit(m_i, std::move(t)); }
+  void connect(const agent::ConnectRequest& c) override { m_sim.on_connect(m_i, c); }
+  void close(const agent::CloseRequest& c) override { m_sim.on_close(m_i, c); }
+  void wake_at(Timestamp t) override { m_sim.on_wake(m_i, t); }
+
+private:
+  Simulator& m_sim;
+  std::size_t m_i;
+};
+
 void Simulator::pump(std::size_t i) {
+  if (!m_nodes[i]->alive) return;
+  Sink sink(*this, i);
+  agent::drain(*m_nodes[i]->node, sink);
+}
+
+void Simulator::on_transmit(std::size_t i, agent::Transmit t) {
+  std::size_t size = t.frame.wire_size();
+  deliver(i, t.conn, std::move(t.frame));
+  m_nodes[i]->node->handle_sent(t.conn, size, m_now);
+}
+
+void Simulator::on_connect(std::size_t i, const agent::ConnectRequest& c) {
   SimNode& s = *m_nodes[i];
-  if (!s.alive) return;
-  agent::Node& n = *s.node;
-  while (auto t = n.poll_transmit()) {
-    std::size_t size = t->frame.wire_size();
-    deliver(i, t->conn, std::move(t->frame));
-    n.handle_sent(t->conn, size, m_now);
-  }
-  while (auto a = n.poll_action()) {
-    if (auto* c = std::get_if<agent::ConnectRequest>(&*a)) {
-      agent::ConnId conn = c->conn;
-      std::size_t target = SIZE_MAX;
-      if (c->endpoint.host.size() > 1 && c->endpoint.host[0] == 'n') target = std::stoul(c->endpoint.host.substr(1));
-      uint64_t gen = s.generation;
-      auto link =
-          target < m_nodes.size() ? m_link_of.find({std::min(i, target), std::max(i, target)}) : m_link_of.end();
-      if (link == m_link_of.end() || !m_nodes[target]->alive) {
-        at(m_now + 50ms, [this, i, conn, gen] {
-          if (!m_nodes[i]->alive || m_nodes[i]->generation != gen) return;
-          m_nodes[i]->node->handle_connect_failed(conn, m_now);
-          pump(i);
-        });
-        continue;
-      }
-      std::size_t li = link->second;
-      Duration rtt = 2 * m_links[li].params.delay;
-      Hash256 exporter = m_rng.bytes<32>();
-      uint64_t tgen = m_nodes[target]->generation;
-      at(m_now + rtt, [this, i, conn, gen, target, tgen, exporter, li] {
-        bool a_ok = m_nodes[i]->alive && m_nodes[i]->generation == gen;
-        bool b_ok = m_nodes[target]->alive && m_nodes[target]->generation == tgen;
-        if (!a_ok) return;
-        if (!b_ok) {
-          m_nodes[i]->node->handle_connect_failed(conn, m_now);
-          pump(i);
-          return;
-        }
-        agent::ConnId back = m_nodes[target]->node->handle_accepted(core::Endpoint{host_of(i), 7000}, exporter, m_now);
-        bool forward = m_links[li].a == i;
-        m_conns[i][conn] = Conn{target, back, li, forward};
-        m_conns[target][back] = Conn{i, conn, li, !forward};
-        m_nodes[i]->node->handle_connected(conn, exporter, m_now);
-        pump(target);
-        pump(i);
-      });
-    } else {
-      agent::ConnId conn = std::get<agent::CloseRequest>(*a).conn;
-      auto it = m_conns[i].find(conn);
-      if (it != m_conns[i].end()) {
-        std::size_t j = it->second.peer;
-        agent::ConnId jconn = it->second.peer_conn;
-        Duration delay = m_links[it->second.link].params.delay;
-        m_conns[i].erase(it);
-        m_conns[j].erase(jconn);
-        uint64_t jgen = m_nodes[j]->generation;
-        at(m_now + delay, [this, j, jconn, jgen] {
-          if (!m_nodes[j]->alive || m_nodes[j]->generation != jgen) return;
-          m_nodes[j]->node->handle_closed(jconn, m_now);
-          pump(j);
-        });
-      }
-      uint64_t gen = s.generation;
-      at(m_now, [this, i, conn, gen] {
-        if (!m_nodes[i]->alive || m_nodes[i]->generation != gen) return;
-        m_nodes[i]->node->handle_closed(conn, m_now);
-        pump(i);
-      });
-    }
-  }
-  while (n.poll_event()) {
-  }
-  if (auto t = n.poll_timeout(); t && (!s.wake || *t < *s.wake || *s.wake <= m_now)) {
-    s.wake = *t;
-    uint64_t gen = s.generation;
-    Timestamp when = std::max(*t, m_now);
-    at(when, [this, i, gen, when] {
-      SimNode& sl = *m_nodes[i];
-      if (!sl.alive || sl.generation != gen || sl.wake != when) return;
-      sl.wake.reset();
-      ++m_timeouts;
-      sl.node->handle_timeout(m_now);
+  agent::ConnId conn = c.conn;
+  std::size_t target = SIZE_MAX;
+  if (c.endpoint.host.size() > 1 && c.endpoint.host[0] == 'n') target = std::stoul(c.endpoint.host.substr(1));
+  uint64_t gen = s.generation;
+  auto link = target < m_nodes.size() ? m_link_of.find({std::min(i, target), std::max(i, target)}) : m_link_of.end();
+  if (link == m_link_of.end() || !m_nodes[target]->alive) {
+    at(m_now + 50ms, [this, i, conn, gen] {
+      if (!m_nodes[i]->alive || m_nodes[i]->generation != gen) return;
+      m_nodes[i]->node->handle_connect_failed(conn, m_now);
       pump(i);
     });
+    return;
   }
+  std::size_t li = link->second;
+  Duration rtt = 2 * m_links[li].params.delay;
+  Hash256 exporter = m_rng.bytes<32>();
+  uint64_t tgen = m_nodes[target]->generation;
+  at(m_now + rtt, [this, i, conn, gen, target, tgen, exporter, li] {
+    bool a_ok = m_nodes[i]->alive && m_nodes[i]->generation == gen;
+    bool b_ok = m_nodes[target]->alive && m_nodes[target]->generation == tgen;
+    if (!a_ok) return;
+    if (!b_ok) {
+      m_nodes[i]->node->handle_connect_failed(conn, m_now);
+      pump(i);
+      return;
+    }
+    agent::ConnId back = m_nodes[target]->node->handle_accepted(core::Endpoint{host_of(i), 7000}, exporter, m_now);
+    bool forward = m_links[li].a == i;
+    m_conns[i][conn] = Conn{target, back, li, forward};
+    m_conns[target][back] = Conn{i, conn, li, !forward};
+    m_nodes[i]->node->handle_connected(conn, exporter, m_now);
+    pump(target);
+    pump(i);
+  });
+}
+
+void Simulator::on_close(std::size_t i, const agent::CloseRequest& c) {
+  SimNode& s = *m_nodes[i];
+  agent::ConnId conn = c.conn;
+  auto it = m_conns[i].find(conn);
+  if (it != m_conns[i].end()) {
+    std::size_t j = it->second.peer;
+    agent::ConnId jconn = it->second.peer_conn;
+    Duration delay = m_links[it->second.link].params.delay;
+    m_conns[i].erase(it);
+    m_conns[j].erase(jconn);
+    uint64_t jgen = m_nodes[j]->generation;
+    at(m_now + delay, [this, j, jconn, jgen] {
+      if (!m_nodes[j]->alive || m_nodes[j]->generation != jgen) return;
+      m_nodes[j]->node->handle_closed(jconn, m_now);
+      pump(j);
+    });
+  }
+  uint64_t gen = s.generation;
+  at(m_now, [this, i, conn, gen] {
+    if (!m_nodes[i]->alive || m_nodes[i]->generation != gen) return;
+    m_nodes[i]->node->handle_closed(conn, m_now);
+    pump(i);
+  });
+}
+
+void Simulator::on_wake(std::size_t i, Timestamp t) {
+  SimNode& s = *m_nodes[i];
+  if (s.wake && t >= *s.wake && *s.wake > m_now) return; // an earlier wake-up is already queued
+  s.wake = t;
+  uint64_t gen = s.generation;
+  Timestamp when = std::max(t, m_now);
+  at(when, [this, i, gen, when] {
+    SimNode& sl = *m_nodes[i];
+    if (!sl.alive || sl.generation != gen || sl.wake != when) return;
+    sl.wake.reset();
+    ++m_timeouts;
+    sl.node->handle_timeout(m_now);
+    pump(i);
+  });
 }
 
 void Simulator::publish(std::size_t stream) {
@@ -496,7 +515,7 @@ void Simulator::churn() {
 
 void Simulator::restart_node(std::size_t i) {
   SimNode& r = *m_nodes[i];
-  r.env = std::make_unique<SeededEnv>(m_rng.next_u64());
+  r.env = std::make_unique<agent::DeterministicEnvironment>(m_rng.next_u64());
   r.node = std::make_unique<agent::Node>(*r.key, r.options, *r.env);
   if (r.policy) r.node->streams().set_policy(*r.policy);
   start_node(i);

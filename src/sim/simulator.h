@@ -148,7 +148,12 @@ private:
   };
 
   void at(Timestamp t, std::function<void()> fn);
+  class Sink;
   void pump(std::size_t i);
+  void on_transmit(std::size_t i, agent::Transmit t);
+  void on_connect(std::size_t i, const agent::ConnectRequest& c);
+  void on_close(std::size_t i, const agent::CloseRequest& c);
+  void on_wake(std::size_t i, Timestamp t);
   void deliver(std::size_t from, agent::ConnId conn, core::Frame frame);
   void start_node(std::size_t i);
   void kill_node(std::size_t i);

@@ -1,25 +1,15 @@
 #include "support/mem_network.h"
 
+#include "agent/drain.h"
+
 #include <set>
 
 namespace openstreaming::test {
 
-namespace {
-class SeededEnv final : public agent::Environment {
-public:
-  explicit SeededEnv(uint64_t seed) : m_random(seed) {}
-  core::RandomSource& random() override { return m_random; }
-  int64_t wall_clock_ms(Timestamp now) override { return 1'700'000'000'000 + to_us(now) / 1000; }
-
-private:
-  core::DeterministicRandom m_random;
-};
-} // namespace
-
 struct MemNetwork::Slot {
   core::PrivateKey key;
   agent::NodeOptions options;
-  std::unique_ptr<SeededEnv> env;
+  std::unique_ptr<agent::DeterministicEnvironment> env;
   std::unique_ptr<agent::Node> node;
   bool alive = false;
   uint64_t generation = 0; // bumps on kill/restart so stale events are ignored
@@ -27,20 +17,26 @@ struct MemNetwork::Slot {
 };
 
 MemNetwork::MemNetwork(uint64_t seed, Duration latency)
-    : m_random(seed), m_latency(latency), m_now(timestamp_from_us(1'700'000'000'000'000)) {}
+    : m_random(seed), m_latency(latency), m_now(agent::deterministic_epoch()) {}
 
 MemNetwork::~MemNetwork() = default;
 
-bool MemNetwork::alive(std::size_t i) const { return m_slots[i]->alive; }
-agent::Node& MemNetwork::node(std::size_t i) { return *m_slots[i]->node; }
-const core::PrivateKey& MemNetwork::key(std::size_t i) const { return m_slots[i]->key; }
+bool MemNetwork::alive(std::size_t i) const {
+  return m_slots[i]->alive;
+}
+agent::Node& MemNetwork::node(std::size_t i) {
+  return *m_slots[i]->node;
+}
+const core::PrivateKey& MemNetwork::key(std::size_t i) const {
+  return m_slots[i]->key;
+}
 
 std::size_t MemNetwork::add(agent::NodeOptions options) {
   std::size_t i = m_slots.size();
   options.listen_endpoint = endpoint_of(i).to_string();
   auto slot = std::unique_ptr<Slot>(
       new Slot{core::PrivateKey::generate(m_random), std::move(options), nullptr, nullptr, false, 0, std::nullopt});
-  slot->env = std::make_unique<SeededEnv>(m_random.next_u64());
+  slot->env = std::make_unique<agent::DeterministicEnvironment>(m_random.next_u64());
   slot->node = std::make_unique<agent::Node>(slot->key, slot->options, *slot->env);
   m_slots.push_back(std::move(slot));
   return i;
@@ -85,7 +81,7 @@ void MemNetwork::kill(std::size_t i) {
 void MemNetwork::restart(std::size_t i) {
   if (m_slots[i]->alive) kill(i);
   Slot& s = *m_slots[i];
-  s.env = std::make_unique<SeededEnv>(m_random.next_u64());
+  s.env = std::make_unique<agent::DeterministicEnvironment>(m_random.next_u64());
   s.node = std::make_unique<agent::Node>(s.key, s.options, *s.env);
   start(i);
 }
@@ -95,7 +91,9 @@ void MemNetwork::shutdown(std::size_t i) {
   pump(i);
 }
 
-void MemNetwork::at(Timestamp t, std::function<void()> fn) { m_queue.push(Ev{t, m_seq++, std::move(fn)}); }
+void MemNetwork::at(Timestamp t, std::function<void()> fn) {
+  m_queue.push(Ev{t, m_seq++, std::move(fn)});
+}
 
 void MemNetwork::deliver(std::size_t from, agent::ConnId conn, core::Frame frame) {
   auto it = m_links.find({from, conn});
@@ -110,85 +108,105 @@ void MemNetwork::deliver(std::size_t from, agent::ConnId conn, core::Frame frame
   });
 }
 
+// The node's outputs on the in-memory links (one Sink per pump of node i).
+class MemNetwork::Sink final : public agent::NodeSink {
+public:
+  Sink(MemNetwork& net, std::size_t i) : m_net(net), m_i(i) {}
+  void transmit(agent::Transmit t) override { m_net.on_transmit(m_i, std::move(t)); }
+  void connect(const agent::ConnectRequest& c) override { m_net.on_connect(m_i, c); }
+  void close(const agent::CloseRequest& c) override { m_net.on_close(m_i, c); }
+  void event(agent::Event e) override { m_net.m_events.emplace_back(m_i, std::move(e)); }
+  void wake_at(Timestamp t) override { m_net.on_wake(m_i, t); }
+
+private:
+  MemNetwork& m_net;
+  std::size_t m_i;
+};
+
 void MemNetwork::pump(std::size_t i) {
+  if (!m_slots[i]->alive) return;
+  Sink sink(*this, i);
+  agent::drain(*m_slots[i]->node, sink);
+}
+
+void MemNetwork::on_transmit(std::size_t i, agent::Transmit t) {
+  std::size_t size = t.frame.wire_size();
+  deliver(i, t.conn, std::move(t.frame));
+  m_slots[i]->node->handle_sent(t.conn, size, m_now); // written to the "socket" at once
+}
+
+void MemNetwork::on_connect(std::size_t i, const agent::ConnectRequest& c) {
   Slot& s = *m_slots[i];
-  if (!s.alive) return;
-  agent::Node& n = *s.node;
-  while (auto t = n.poll_transmit()) {
-    std::size_t size = t->frame.wire_size();
-    deliver(i, t->conn, std::move(t->frame));
-    n.handle_sent(t->conn, size, m_now); // written to the "socket" at once
+  agent::ConnId conn = c.conn;
+  std::size_t target = SIZE_MAX;
+  for (std::size_t j = 0; j < m_slots.size(); ++j) {
+    if (endpoint_of(j) == c.endpoint) target = j;
   }
-  while (auto a = n.poll_action()) {
-    if (auto* c = std::get_if<agent::ConnectRequest>(&*a)) {
-      agent::ConnId conn = c->conn;
-      std::size_t target = SIZE_MAX;
-      for (std::size_t j = 0; j < m_slots.size(); ++j) {
-        if (endpoint_of(j) == c->endpoint) target = j;
-      }
-      uint64_t gen = s.generation;
-      if (target == SIZE_MAX || !m_slots[target]->alive) {
-        at(m_now + m_latency, [this, i, conn, gen] {
-          if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
-          m_slots[i]->node->handle_connect_failed(conn, m_now);
-          pump(i);
-        });
-        continue;
-      }
-      Hash256 exporter = m_random.bytes<32>();
-      uint64_t tgen = m_slots[target]->generation;
-      at(m_now + m_latency, [this, i, conn, gen, target, tgen, exporter] {
-        bool a_ok = m_slots[i]->alive && m_slots[i]->generation == gen;
-        bool b_ok = m_slots[target]->alive && m_slots[target]->generation == tgen;
-        if (!a_ok) return;
-        if (!b_ok) {
-          m_slots[i]->node->handle_connect_failed(conn, m_now);
-          pump(i);
-          return;
-        }
-        agent::ConnId back = m_slots[target]->node->handle_accepted(endpoint_of(i), exporter, m_now);
-        m_links[{i, conn}] = {target, back};
-        m_links[{target, back}] = {i, conn};
-        m_slots[i]->node->handle_connected(conn, exporter, m_now);
-        pump(target);
-        pump(i);
-      });
-    } else {
-      const auto& close = std::get<agent::CloseRequest>(*a);
-      agent::ConnId conn = close.conn;
-      auto it = m_links.find({i, conn});
-      if (it != m_links.end()) {
-        auto [j, jconn] = it->second;
-        m_links.erase(it);
-        m_links.erase({j, jconn});
-        uint64_t jgen = m_slots[j]->generation;
-        at(m_now + m_latency, [this, j, jconn, jgen] {
-          if (!m_slots[j]->alive || m_slots[j]->generation != jgen) return;
-          m_slots[j]->node->handle_closed(jconn, m_now);
-          pump(j);
-        });
-      }
-      uint64_t gen = s.generation;
-      at(m_now, [this, i, conn, gen] {
-        if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
-        m_slots[i]->node->handle_closed(conn, m_now);
-        pump(i);
-      });
-    }
-  }
-  while (auto e = n.poll_event()) m_events.emplace_back(i, std::move(*e));
-  if (auto t = n.poll_timeout(); t && (!s.wake || *t < *s.wake || *s.wake <= m_now)) {
-    s.wake = *t;
-    uint64_t gen = s.generation;
-    Timestamp when = std::max(*t, m_now);
-    at(when, [this, i, gen, when] {
-      Slot& sl = *m_slots[i];
-      if (!sl.alive || sl.generation != gen || sl.wake != when) return;
-      sl.wake.reset();
-      sl.node->handle_timeout(m_now);
+  uint64_t gen = s.generation;
+  if (target == SIZE_MAX || !m_slots[target]->alive) {
+    at(m_now + m_latency, [this, i, conn, gen] {
+      if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
+      m_slots[i]->node->handle_connect_failed(conn, m_now);
       pump(i);
     });
+    return;
   }
+  Hash256 exporter = m_random.bytes<32>();
+  uint64_t tgen = m_slots[target]->generation;
+  at(m_now + m_latency, [this, i, conn, gen, target, tgen, exporter] {
+    bool a_ok = m_slots[i]->alive && m_slots[i]->generation == gen;
+    bool b_ok = m_slots[target]->alive && m_slots[target]->generation == tgen;
+    if (!a_ok) return;
+    if (!b_ok) {
+      m_slots[i]->node->handle_connect_failed(conn, m_now);
+      pump(i);
+      return;
+    }
+    agent::ConnId back = m_slots[target]->node->handle_accepted(endpoint_of(i), exporter, m_now);
+    m_links[{i, conn}] = {target, back};
+    m_links[{target, back}] = {i, conn};
+    m_slots[i]->node->handle_connected(conn, exporter, m_now);
+    pump(target);
+    pump(i);
+  });
+}
+
+void MemNetwork::on_close(std::size_t i, const agent::CloseRequest& close) {
+  Slot& s = *m_slots[i];
+  agent::ConnId conn = close.conn;
+  auto it = m_links.find({i, conn});
+  if (it != m_links.end()) {
+    auto [j, jconn] = it->second;
+    m_links.erase(it);
+    m_links.erase({j, jconn});
+    uint64_t jgen = m_slots[j]->generation;
+    at(m_now + m_latency, [this, j, jconn, jgen] {
+      if (!m_slots[j]->alive || m_slots[j]->generation != jgen) return;
+      m_slots[j]->node->handle_closed(jconn, m_now);
+      pump(j);
+    });
+  }
+  uint64_t gen = s.generation;
+  at(m_now, [this, i, conn, gen] {
+    if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
+    m_slots[i]->node->handle_closed(conn, m_now);
+    pump(i);
+  });
+}
+
+void MemNetwork::on_wake(std::size_t i, Timestamp t) {
+  Slot& s = *m_slots[i];
+  if (s.wake && t >= *s.wake && *s.wake > m_now) return; // an earlier wake-up is already queued
+  s.wake = t;
+  uint64_t gen = s.generation;
+  Timestamp when = std::max(t, m_now);
+  at(when, [this, i, gen, when] {
+    Slot& sl = *m_slots[i];
+    if (!sl.alive || sl.generation != gen || sl.wake != when) return;
+    sl.wake.reset();
+    sl.node->handle_timeout(m_now);
+    pump(i);
+  });
 }
 
 void MemNetwork::with(std::size_t i, const std::function<void(agent::Node&)>& fn) {

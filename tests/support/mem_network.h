@@ -52,6 +52,7 @@ public:
 
 private:
   struct Slot;
+  class Sink;
   struct Link {
     std::size_t a;
     agent::ConnId ca;
@@ -61,6 +62,10 @@ private:
   };
   void at(Timestamp t, std::function<void()> fn);
   void pump(std::size_t i);
+  void on_transmit(std::size_t i, agent::Transmit t);
+  void on_connect(std::size_t i, const agent::ConnectRequest& c);
+  void on_close(std::size_t i, const agent::CloseRequest& c);
+  void on_wake(std::size_t i, Timestamp t);
   void deliver(std::size_t from, agent::ConnId conn, core::Frame frame);
 
   core::DeterministicRandom m_random;

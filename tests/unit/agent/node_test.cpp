@@ -7,9 +7,9 @@
 #include "support/wire.h"
 
 #include <gtest/gtest.h>
-#include <wire.pb.h>
 
 #include <set>
+#include <wire.pb.h>
 
 namespace openstreaming::agent {
 namespace {
@@ -21,17 +21,9 @@ using test::disconnect_reason;
 using test::frame_of;
 using test::MemNetwork;
 
-class TestEnv final : public Environment {
-public:
-  explicit TestEnv(uint64_t seed) : rng(seed) {}
-  core::RandomSource& random() override { return rng; }
-  int64_t wall_clock_ms(Timestamp now) override { return 1'700'000'000'000 + to_us(now) / 1000; }
-  core::DeterministicRandom rng;
-};
-
 // A node under test plus a hand-driven remote peer.
 struct Scripted : ::testing::Test {
-  TestEnv env{11};
+  DeterministicEnvironment env{11};
   core::DeterministicRandom rng{12};
   core::PrivateKey node_key = core::PrivateKey::generate(rng);
   core::PrivateKey peer_key = core::PrivateKey::generate(rng);
@@ -95,7 +87,8 @@ TEST_F(Scripted, HandshakeEstablishesAndAnswersPings) {
   EXPECT_EQ(sent.front().frame.type, static_cast<uint16_t>(FrameType::hello));
   // Our hello proves our address for the server side of this session.
   wire::Hello ours;
-  ASSERT_TRUE(ours.ParseFromArray(sent.front().frame.header.data(), static_cast<int>(sent.front().frame.header.size())));
+  ASSERT_TRUE(
+      ours.ParseFromArray(sent.front().frame.header.data(), static_cast<int>(sent.front().frame.header.size())));
   auto proven = verify_identity(as_bytes(ours.identity_proof()), TlsSide::server, exporter);
   ASSERT_TRUE(proven.ok());
   EXPECT_EQ(*proven, node_key.address());
@@ -361,7 +354,8 @@ TEST(MemNetworkNodes, TwoNodesConnectAndMeasureRtt) {
   auto a = net.add(opts({}));
   auto b = net.add(opts({a}));
   net.start_all();
-  ASSERT_TRUE(net.run_until([&] { return net.node(a).established_count() == 1 && net.node(b).established_count() == 1; }, 5s));
+  ASSERT_TRUE(
+      net.run_until([&] { return net.node(a).established_count() == 1 && net.node(b).established_count() == 1; }, 5s));
   net.run_for(2s);
   auto peers = net.node(b).peers(net.now());
   ASSERT_EQ(peers.size(), 1u);
@@ -372,7 +366,8 @@ TEST(MemNetworkNodes, TwoNodesConnectAndMeasureRtt) {
 
 TEST(MemNetworkNodes, TwentyNodesBootstrappedInAChainFormOneMesh) {
   MemNetwork net(2);
-  for (std::size_t i = 0; i < 20; ++i) net.add(opts(i == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{i - 1}));
+  for (std::size_t i = 0; i < 20; ++i)
+    net.add(opts(i == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{i - 1}));
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 60s));
   net.run_for(60s); // peer exchange fills in
@@ -387,7 +382,8 @@ TEST(MemNetworkNodes, TwentyNodesBootstrappedInAChainFormOneMesh) {
 
 TEST(MemNetworkNodes, KilledNodeIsNoticedAndRejoinsAfterRestart) {
   MemNetwork net(3);
-  for (std::size_t i = 0; i < 20; ++i) net.add(opts(i == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{i - 1}));
+  for (std::size_t i = 0; i < 20; ++i)
+    net.add(opts(i == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{i - 1}));
   net.start_all();
   net.run_for(60s);
   ASSERT_TRUE(net.connected());
@@ -426,12 +422,14 @@ TEST(MemNetworkNodes, WithoutPeerExchangeOnlyBootstrapLinksForm) {
 TEST(MemNetworkNodes, SameSeedSameHistory) {
   auto history = [](uint64_t seed) {
     MemNetwork net(seed);
-    for (std::size_t i = 0; i < 10; ++i) net.add(opts(i == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{i - 1}));
+    for (std::size_t i = 0; i < 10; ++i)
+      net.add(opts(i == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{i - 1}));
     net.start_all();
     net.run_for(20s);
     std::vector<std::string> log;
     for (const auto& [i, e] : net.events()) {
-      if (auto* pe = std::get_if<PeerEstablished>(&e)) log.push_back(std::to_string(i) + ">" + pe->address.to_lower_hex());
+      if (auto* pe = std::get_if<PeerEstablished>(&e))
+        log.push_back(std::to_string(i) + ">" + pe->address.to_lower_hex());
     }
     return log;
   };
@@ -450,7 +448,8 @@ TEST(MemNetworkNodes, GracefulShutdownIsSeenAsShutdown) {
   net.run_for(100ms); // the Disconnect frame is still on the wire
   bool saw = false;
   for (const auto& [i, e] : net.events()) {
-    if (auto* pc = std::get_if<PeerClosed>(&e); pc && i == a && pc->by_peer && pc->reason == DisconnectReason::shutdown) saw = true;
+    if (auto* pc = std::get_if<PeerClosed>(&e); pc && i == a && pc->by_peer && pc->reason == DisconnectReason::shutdown)
+      saw = true;
   }
   EXPECT_TRUE(saw);
 }
