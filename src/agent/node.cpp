@@ -110,7 +110,18 @@ struct Bucket {
   }
 };
 
-enum class RateClass { announcements, subscriptions, fetches, haves, states, ticket_params, tickets, peer_requests, pings, none };
+enum class RateClass {
+  announcements,
+  subscriptions,
+  fetches,
+  haves,
+  states,
+  ticket_params,
+  tickets,
+  peer_requests,
+  pings,
+  none
+};
 constexpr std::size_t kRateClasses = static_cast<std::size_t>(RateClass::none);
 
 RateClass rate_class(uint16_t type) {
@@ -377,8 +388,8 @@ bool Node::within_rate(Peer& p, const Frame& f, Timestamp now) {
   if (++p.over_limit >= m_options.rate_limits.disconnect_after) {
     disconnect(p, DisconnectReason::rate_limited,
                std::to_string(p.over_limit) + " frames over the rate limit within " +
-                   std::to_string(static_cast<int64_t>(to_seconds(m_options.rate_limits.window))) + " s (last: " +
-                   core::frame_type_name(f.type) + ")",
+                   std::to_string(static_cast<int64_t>(to_seconds(m_options.rate_limits.window))) +
+                   " s (last: " + core::frame_type_name(f.type) + ")",
                now);
   }
   return false;
@@ -474,6 +485,35 @@ void Node::on_hello(Peer& p, const Frame& f, Timestamp now) {
   m_streams->on_peer_up(p.conn, now);
 }
 
+std::optional<FrameHandler> frame_handler(uint16_t type) {
+  switch (static_cast<FrameType>(type)) {
+  case FrameType::hello:
+  case FrameType::ping:
+  case FrameType::pong:
+  case FrameType::get_peers:
+  case FrameType::peers:
+  case FrameType::disconnect:
+    return FrameHandler::session;
+  }
+  switch (static_cast<core::MediaFrameType>(type)) {
+  case core::MediaFrameType::neighbour_state:
+    return FrameHandler::neighbour_state;
+  case core::MediaFrameType::ticket_params:
+    return FrameHandler::ticket_params;
+  case core::MediaFrameType::tickets:
+    return FrameHandler::tickets;
+  case core::MediaFrameType::part:
+  case core::MediaFrameType::announcement:
+  case core::MediaFrameType::subscribe:
+  case core::MediaFrameType::unsubscribe:
+  case core::MediaFrameType::have:
+  case core::MediaFrameType::subscribe_result:
+  case core::MediaFrameType::fetch:
+    return FrameHandler::streams;
+  }
+  return std::nullopt;
+}
+
 void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
   auto parse = [&](auto& msg) {
     if (msg.ParseFromArray(f.header.data(), static_cast<int>(f.header.size()))) return true;
@@ -549,24 +589,23 @@ void Node::on_established_frame(Peer& p, const Frame& f, Timestamp now) {
   case FrameType::disconnect: // handled in handle_frame
     return;
   }
-  if (f.type == static_cast<uint16_t>(core::MediaFrameType::neighbour_state)) {
+  switch (frame_handler(f.type).value_or(FrameHandler::session)) {
+  case FrameHandler::neighbour_state:
     on_state(p, f, now);
     return;
-  }
-  if (f.type == static_cast<uint16_t>(core::MediaFrameType::ticket_params)) {
+  case FrameHandler::ticket_params:
     on_ticket_params(p, f, now);
     return;
-  }
-  if (f.type == static_cast<uint16_t>(core::MediaFrameType::tickets)) {
+  case FrameHandler::tickets:
     on_tickets(p, f, now);
     return;
-  }
-  if (f.type >= static_cast<uint16_t>(core::MediaFrameType::part) &&
-      f.type <= static_cast<uint16_t>(core::MediaFrameType::fetch)) {
+  case FrameHandler::streams:
     if (!m_streams->on_frame(p.conn, *p.address, f, now)) {
       disconnect(p, DisconnectReason::protocol_error, std::string("malformed ") + core::frame_type_name(f.type), now);
     }
     return;
+  case FrameHandler::session: // handled above, or not ours
+    break;
   }
   if (m_options.app_frame_types.count(f.type)) {
     m_events.push_back(AppFrame{p.conn, *p.address, f});
@@ -1181,8 +1220,9 @@ bool Node::payment_overdue(ConnId conn) const {
 void Node::note_overdue_refusal(ConnId conn) {
   if (auto addr = address_of(conn)) {
     m_payments->note_overdue_refusal(*addr);
-    m_events.push_back(PaymentNote{"payments: " + addr->to_checksum_hex() +
-                                   " owes more than the credit limit: its subscriptions are refused (payment_overdue)"});
+    m_events.push_back(
+        PaymentNote{"payments: " + addr->to_checksum_hex() +
+                    " owes more than the credit limit: its subscriptions are refused (payment_overdue)"});
   }
 }
 

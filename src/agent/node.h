@@ -190,6 +190,14 @@ struct NodeMetrics {
   std::map<std::string, uint64_t> frames_rate_limited; // dropped over a peer's rate limit, by frame type name
 };
 
+// Who handles each frame type of the wire protocol: one table (node.cpp),
+// so a frame type the core knows is routed on purpose. A type the core does
+// not know (nullopt) is an application frame the runtime registered
+// (NodeOptions::app_frame_types) or a disconnect with unknown_frame_type.
+// Every named type has a handler (tested).
+enum class FrameHandler { session, neighbour_state, ticket_params, tickets, streams };
+std::optional<FrameHandler> frame_handler(uint16_t type);
+
 class Node {
 public:
   Node(const core::PrivateKey& key, NodeOptions options, Environment& env);

@@ -163,33 +163,17 @@ Result<agent::LedgerSnapshot> LedgerLink::fetch_snapshot(const std::vector<core:
 }
 
 std::vector<agent::RedeemOutcome> LedgerLink::submit(const std::vector<pay::Winner>& batch, std::string& error) {
-  std::vector<agent::RedeemOutcome> out;
-  json items = json::array();
-  for (const auto& w : batch) {
-    items.push_back({{"ticket", w.ticket.ticket.to_json()},
-                     {"signature", w.ticket.signature.to_hex()},
-                     {"recipient_rand", core::to_hex(w.recipient_rand)}});
-  }
-  auto r = ledger_submit(m_url, m_key, "redeem", {{"tickets", items}});
+  auto r = ledger_submit(m_url, m_key, "redeem", agent::redeem_args(batch));
   if (!r) {
     error = r.error().message;
-    return out;
+    return {};
   }
-  const json& results = (*r)["results"];
-  if (!results.is_array() || results.size() != batch.size()) {
-    error = "ledger: a redemption receipt that does not match the batch";
-    return out;
+  auto outcomes = agent::redeem_outcomes(batch, *r);
+  if (!outcomes) {
+    error = outcomes.error().message;
+    return {};
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    agent::RedeemOutcome o;
-    o.hash = batch[i].hash;
-    o.reason = results[i].value("reason", std::string());
-    // "already redeemed": only the recipient can redeem, so it was us, before a crash.
-    o.paid = results[i].value("paid", false) || o.reason == "already redeemed";
-    o.retry = !o.paid && o.reason.find("cannot cover") != std::string::npos;
-    out.push_back(std::move(o));
-  }
-  return out;
+  return std::move(*outcomes);
 }
 
 void LedgerLink::run() {

@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include "core/amount.h"
+
 #include <toml++/toml.h>
 
 #include <set>
@@ -82,13 +84,15 @@ Result<Scenario> Scenario::parse(const std::string& text, const std::string& sou
   }
   Scenario s;
   Result<void> r;
-  if (!(r = only(t, {"seed", "duration_s", "network", "stream", "viewers", "strategy", "adversary", "churn", "crypto"},
+  if (!(r = only(t,
+                 {"seed", "duration_s", "network", "stream", "viewers", "strategy", "adversary", "churn", "crypto",
+                  "payments"},
                  "", source)))
     return r.error();
   if (!(r = num(t, "seed", s.seed, "", source))) return r.error();
   if (!(r = num(t, "duration_s", s.duration_s, "", source))) return r.error();
   if (!(r = str(t, "crypto", s.crypto, "", source))) return r.error();
-  for (const char* key : {"network", "stream", "viewers", "strategy", "churn"}) {
+  for (const char* key : {"network", "stream", "viewers", "strategy", "churn", "payments"}) {
     if (t.get(key) && !section(t, key)) return bad(source, std::string("'") + key + "' must be a table");
   }
   if (const auto* n = section(t, "network")) {
@@ -128,6 +132,23 @@ Result<Scenario> Scenario::parse(const std::string& text, const std::string& sou
     if (!(r = only(*n, {"leave_per_min", "rejoin_s"}, "churn.", source))) return r.error();
     if (!(r = num(*n, "leave_per_min", s.leave_per_min, "churn.", source))) return r.error();
     if (!(r = num(*n, "rejoin_s", s.rejoin_s, "churn.", source))) return r.error();
+  }
+  if (const auto* n = section(t, "payments")) {
+    PaymentScenario& p = s.payments;
+    if (!(r = only(*n, {"enabled", "deposit", "reserve", "redeem_cost", "ticket_kb", "block_ms", "round_blocks"},
+                   "payments.", source)))
+      return r.error();
+    if (const toml::node* e = n->get("enabled")) {
+      const auto* v = e->as_boolean(); // not value<bool>(): that converts 1 to true
+      if (!v) return bad(source, "payments.enabled must be true or false");
+      p.enabled = v->get();
+    }
+    if (!(r = str(*n, "deposit", p.deposit, "payments.", source))) return r.error();
+    if (!(r = str(*n, "reserve", p.reserve, "payments.", source))) return r.error();
+    if (!(r = str(*n, "redeem_cost", p.redeem_cost, "payments.", source))) return r.error();
+    if (!(r = num(*n, "ticket_kb", p.ticket_kb, "payments.", source))) return r.error();
+    if (!(r = num(*n, "block_ms", p.block_ms, "payments.", source))) return r.error();
+    if (!(r = num(*n, "round_blocks", p.round_blocks, "payments.", source))) return r.error();
   }
   if (const toml::node* adv = t.get("adversary")) {
     const toml::array* a = adv->as_array();
@@ -182,6 +203,17 @@ Result<void> Scenario::validate() const {
   }
   if (adv > 0.9) return no("adversary fractions add up to more than 0.9");
   if (leave_per_min < 0 || leave_per_min > 1) return no("churn.leave_per_min must be in [0, 1]");
+  for (const auto& [key, text] : {std::pair<const char*, const std::string&>{"deposit", payments.deposit},
+                                  {"reserve", payments.reserve},
+                                  {"redeem_cost", payments.redeem_cost}}) {
+    auto a = core::Amount::parse(text);
+    if (!a || a->wei() == 0)
+      return no(std::string("payments.") + key + " must be a positive amount such as \"1ether\"");
+  }
+  if (payments.ticket_kb < 1 || payments.ticket_kb > 1 << 20) return no("payments.ticket_kb must be 1..1048576");
+  if (payments.block_ms < 10 || payments.block_ms > 60000) return no("payments.block_ms must be 10..60000");
+  if (payments.round_blocks < 1 || payments.round_blocks > 1000) return no("payments.round_blocks must be 1..1000");
+  if (payments.enabled && strategy == "gossip") return no("payments are not modelled for the gossip baseline");
   return {};
 }
 

@@ -18,6 +18,18 @@ struct Adversary {
   double start_s = 0;
 };
 
+// [payments]: every hop paid per byte with real tickets against the embedded
+// ledger's state machine (src/sim/sim_ledger.h). Off unless enabled.
+struct PaymentScenario {
+  bool enabled = false;
+  std::string deposit = "1ether";       // each payer's ticket deposit
+  std::string reserve = "1ether";       // and reserve
+  std::string redeem_cost = "0.05gwei"; // a ticket's face value is 100x this (sized for the sim's ~1 gwei/MB quotes)
+  uint64_t ticket_kb = 256;             // one ticket's expected value pays for this much
+  uint64_t block_ms = 1000;             // the ledger's block interval
+  uint64_t round_blocks = 10;           // blocks per round (tickets are issued per round)
+};
+
 struct Scenario {
   uint64_t seed = 7;
   double duration_s = 120;
@@ -47,6 +59,7 @@ struct Scenario {
   // parts are checked by identity (the simulator knows each original), signatures
   // of handshakes, states and announcements stay real.
   std::string crypto = "cost-model";
+  PaymentScenario payments;
   bool dual_feed = true; // [strategy] dual_feed: the agent's dual feed (docs/agent.md); baselines never use it
   std::string name;      // from the file name
 

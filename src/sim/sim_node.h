@@ -5,6 +5,7 @@
 #include "sim/simulator.h"
 
 #include <deque>
+#include <map>
 
 namespace openstreaming::sim {
 
@@ -50,6 +51,9 @@ struct Simulator::SimNode {
   bool judged = false;               // some honest neighbour has had evidence about it
   double identity_since = 0;         // when its current identity appeared (sybils re-key)
   GossipState gossip;
+  // Payments: the winners this node holds, as its SQLite store would (kept
+  // across a restart, dropped with the key when a sybil re-keys).
+  std::map<Hash256, pay::Winner> winners;
 };
 
 } // namespace openstreaming::sim

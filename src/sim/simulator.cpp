@@ -182,6 +182,11 @@ Result<void> Simulator::build() {
     o.tick = 500ms;
     o.ping_interval = 10s;
     o.send_queue_limit = 4 << 20;
+    if (m_sc.payments.enabled) {
+      o.payments.enabled = true;
+      o.payments.redeem_cost = *core::Amount::parse(m_sc.payments.redeem_cost); // validated
+      o.payments.ticket_bytes = m_sc.payments.ticket_kb * 1024;
+    }
     if (m_sc.crypto == "cost-model") {
       // Parts are checked by identity: the simulator knows every original
       // payload buffer, and a corrupted part is a copy. Neighbour states are
@@ -249,8 +254,68 @@ Result<void> Simulator::build() {
     s.address = s.key->address();
     m_index_of[s.address] = i;
   }
+  if (m_sc.payments.enabled) {
+    if (auto r = build_ledger(); !r) return r.error();
+  }
   m_rss_after_build_kb = rss_kb();
   return {};
+}
+
+// ---- Payments -------------------------------------------------------------------
+
+Result<void> Simulator::build_ledger() {
+  const PaymentScenario& ps = m_sc.payments;
+  LedgerSettings ls;
+  ls.block_ms = ps.block_ms;
+  ls.round_blocks = ps.round_blocks;
+  ls.deposit = *core::Amount::parse(ps.deposit); // validated
+  ls.reserve = *core::Amount::parse(ps.reserve);
+  std::vector<core::Address> accounts;
+  for (const auto& sp : m_nodes) accounts.push_back(sp->address);
+  m_ledger = std::make_unique<SimLedger>(ls, accounts);
+  // Everyone but the broadcasters receives media and pays for it.
+  for (const auto& sp : m_nodes) {
+    if (sp->role == SimNode::Role::broadcaster) continue;
+    if (auto r = m_ledger->fund(*sp->key); !r) return r.error();
+  }
+  return {};
+}
+
+void Simulator::ledger_block() {
+  m_ledger->seal(to_us(m_now) / 1000);
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    SimNode& s = *m_nodes[i];
+    if (!s.alive) continue;
+    agent::Payments& p = s.node->payments();
+    p.set_ledger(m_ledger->snapshot(s.address, p.watched()));
+    s.node->pay_due();
+    pump(i);
+  }
+  at(m_now + std::chrono::milliseconds(m_sc.payments.block_ms), [this] { ledger_block(); });
+}
+
+void Simulator::on_persist(std::size_t i, const agent::Payments::StoreOp& op) {
+  SimNode& s = *m_nodes[i];
+  if (op.add)
+    s.winners[op.winner.hash] = op.winner;
+  else
+    s.winners.erase(op.winner.hash);
+}
+
+void Simulator::on_redeem(std::size_t i, std::vector<pay::Winner> batch) {
+  // The transaction is mined in the next block; a node that died meanwhile
+  // never hears back (its restart resubmits what it stored).
+  uint64_t gen = m_nodes[i]->generation;
+  at(m_now + std::chrono::milliseconds(m_sc.payments.block_ms), [this, i, gen, batch = std::move(batch)] {
+    SimNode& s = *m_nodes[i];
+    if (!s.alive || s.generation != gen) return;
+    auto outcomes = m_ledger->redeem(*s.key, batch);
+    if (outcomes.empty())
+      s.node->payments().on_redeem_failed("the redemption transaction was refused");
+    else
+      s.node->payments().on_redeemed(outcomes);
+    pump(i);
+  });
 }
 
 void Simulator::start_node(std::size_t i) {
@@ -368,6 +433,8 @@ public:
   void connect(const agent::ConnectRequest& c) override { m_sim.on_connect(m_i, c); }
   void close(const agent::CloseRequest& c) override { m_sim.on_close(m_i, c); }
   void wake_at(Timestamp t) override { m_sim.on_wake(m_i, t); }
+  void persist(const agent::Payments::StoreOp& op) override { m_sim.on_persist(m_i, op); }
+  void redeem(std::vector<pay::Winner> batch) override { m_sim.on_redeem(m_i, std::move(batch)); }
 
 private:
   Simulator& m_sim;
@@ -518,6 +585,11 @@ void Simulator::restart_node(std::size_t i) {
   r.env = std::make_unique<agent::DeterministicEnvironment>(m_rng.next_u64());
   r.node = std::make_unique<agent::Node>(*r.key, r.options, *r.env);
   if (r.policy) r.node->streams().set_policy(*r.policy);
+  if (!r.winners.empty()) {
+    std::vector<pay::Winner> stored;
+    for (const auto& [hash, w] : r.winners) stored.push_back(w);
+    r.node->payments().restore(stored);
+  }
   start_node(i);
   if (r.role == SimNode::Role::viewer) watch(i);
 }
@@ -542,6 +614,7 @@ void Simulator::rekey(std::size_t i) {
     m_index_of.erase(r.address);
     r.key = core::PrivateKey::generate(m_rng);
     r.address = r.key->address();
+    r.winners.clear(); // the old identity's: a new key cannot redeem them
     m_index_of[r.address] = i;
     r.isolated_at.reset();
     r.identity_since = seconds(m_now);
@@ -633,6 +706,7 @@ void Simulator::run(const std::function<void(double, uint64_t)>& progress) {
   for (std::size_t b = 0; b < m_broadcasters.size(); ++b) {
     at(m_now + 1s, [this, b] { publish(b); });
   }
+  if (m_ledger) at(m_now, [this] { ledger_block(); });
   // Viewers join over the first join_spread_s seconds (after a second for the mesh to form).
   for (std::size_t i = 0; i < m_nodes.size(); ++i) {
     if (m_nodes[i]->role != SimNode::Role::viewer) continue;
@@ -765,7 +839,82 @@ nlohmann::json Simulator::summary() const {
                                              : static_cast<double>(rss_kb() - std::min(rss_kb(), m_rss_before_kb)) /
                                                    static_cast<double>(m_nodes.size())},
   };
+  if (m_ledger) j["payments"] = payments_summary();
   return j;
+}
+
+// Money, as every payee saw it and as the ledger holds it. A relationship's
+// payout (the face value of the tickets it won) is a binomial draw around the
+// expected value of the tickets it accepted: with face F and win probability p
+// the variance is F(1-p)·EV. The payer signs tickets only for whole expected
+// values of metered debt, so at any moment up to one ticket's EV is owed and
+// not yet ticketed and about one more in flight; a relationship is "within 4
+// sigma" when |payout - metered| <= 4 sigma + two tickets' EV at its price.
+nlohmann::json Simulator::payments_summary() const {
+  using nlohmann::json;
+  core::U256 metered = 0, ev = 0, won = 0, redeemed = 0;
+  uint64_t sent = 0, received = 0, rejected = 0, won_n = 0, redeemed_n = 0, relationships = 0, within = 0, binomial = 0;
+  double worst_z = 0;
+  for (const auto& sp : m_nodes) {
+    for (const auto& [payer, r] : sp->node->payments().relations()) {
+      sent += r.tickets_sent;
+      if (r.price_charged.wei() == 0 && r.tickets_received == 0) continue; // we never served them
+      ++relationships;
+      metered += r.metered_out.wei();
+      ev += r.ev_received.wei();
+      won += r.won_value.wei();
+      redeemed += r.redeemed_value.wei();
+      received += r.tickets_received;
+      rejected += r.tickets_rejected;
+      won_n += r.won;
+      redeemed_n += r.redeemed;
+      const double face = static_cast<double>(r.issued_face_value);
+      const double p = static_cast<double>(r.issued_win_prob) / static_cast<double>(pay::max_win_prob());
+      const double ev_in = static_cast<double>(r.ev_received.wei());
+      const double sigma = std::sqrt(std::max(0.0, face * (1 - p) * ev_in));
+      const double payout = static_cast<double>(r.won_value.wei());
+      const double metered_here = static_cast<double>(r.metered_out.wei());
+      // One ticket's expected value at the agreed price.
+      const double one_ticket =
+          static_cast<double>(r.price_charged.wei()) * static_cast<double>(m_sc.payments.ticket_kb * 1024) / 1e6;
+      // The draw: payout around the expected value of the tickets accepted.
+      if (std::abs(payout - ev_in) <= 4 * sigma) ++binomial;
+      if (sigma > 0) worst_z = std::max(worst_z, std::abs(payout - ev_in) / sigma);
+      // Against what was metered: at the end of a run up to one ticket's EV is
+      // owed and not yet ticketed, and about one more is in flight (a second
+      // of a 2.5 Mbit/s stream is ~1.2 tickets of 256 KiB).
+      if (std::abs(payout - metered_here) <= 4 * sigma + 2 * one_ticket) ++within;
+    }
+  }
+  // What left the payers' deposits and reserves, from the ledger itself.
+  core::U256 paid_out = 0;
+  const core::U256 funded = m_ledger->deposit_and_reserve_per_payer();
+  for (const auto& sp : m_nodes) {
+    if (sp->role == SimNode::Role::broadcaster) continue;
+    const ledger::Account a = m_ledger->state().account(sp->address);
+    const core::U256 left = a.deposit.wei() + a.reserve.wei();
+    if (left < funded) paid_out += funded - left;
+  }
+  return {
+      {"tickets_sent", sent},
+      {"tickets_received", received},
+      {"tickets_rejected", rejected},
+      {"tickets_won", won_n},
+      {"tickets_redeemed", redeemed_n},
+      {"metered_wei", metered.str()},
+      {"ticket_ev_wei", ev.str()},
+      {"won_wei", won.str()},
+      {"redeemed_wei", redeemed.str()},
+      {"ledger_paid_out_wei", paid_out.str()},
+      {"payout_over_metered", metered > 0 ? static_cast<double>(won) / static_cast<double>(metered) : 0.0},
+      {"relationships", relationships},
+      {"relationships_within_4_sigma", within},
+      {"relationships_payout_within_4_sigma_of_ev", binomial},
+      {"worst_abs_z", worst_z},
+      {"value_conserved", m_ledger->value_conserved()},
+      {"ledger_height", m_ledger->state().height()},
+      {"ledger_failed_transactions", m_ledger->failed_transactions()},
+  };
 }
 
 nlohmann::json Simulator::events_by_kind() const {

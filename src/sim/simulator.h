@@ -14,6 +14,7 @@
 #include "agent/node.h"
 #include "sim/link.h"
 #include "sim/scenario.h"
+#include "sim/sim_ledger.h"
 #include "sim/topology.h"
 
 #include <nlohmann/json.hpp>
@@ -154,6 +155,11 @@ private:
   void on_connect(std::size_t i, const agent::ConnectRequest& c);
   void on_close(std::size_t i, const agent::CloseRequest& c);
   void on_wake(std::size_t i, Timestamp t);
+  void on_persist(std::size_t i, const agent::Payments::StoreOp& op);
+  void on_redeem(std::size_t i, std::vector<pay::Winner> batch);
+  Result<void> build_ledger();
+  void ledger_block(); // seals a block and gives every node the ledger as it now is
+  nlohmann::json payments_summary() const;
   void deliver(std::size_t from, agent::ConnId conn, core::Frame frame);
   void start_node(std::size_t i);
   void kill_node(std::size_t i);
@@ -201,6 +207,7 @@ private:
   std::deque<core::SharedSlice> m_live_parts;
   std::vector<std::vector<std::pair<uint64_t, Timestamp>>> m_published; // per stream: (index, time)
   std::map<core::Address, std::size_t> m_index_of;
+  std::unique_ptr<SimLedger> m_ledger;  // [payments] enabled
   CryptoCostModel m_crypto;             // crypto = "cost-model"
   std::vector<double> m_past_isolation; // sybils: how long each identity they dropped lasted
   // Measurements.

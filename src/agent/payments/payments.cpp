@@ -1,6 +1,7 @@
 #include "agent/payments/payments.h"
 
 #include "core/hash.h"
+#include "core/hex.h"
 
 #include <algorithm>
 
@@ -11,7 +12,9 @@ namespace {
 core::Amount value_of(const core::Amount& price_per_mb, uint64_t bytes) {
   return core::saturating_mul_div(price_per_mb, core::U256(bytes), core::U256(1'000'000));
 }
-void add_to(core::Amount& total, const core::Amount& v) { total = core::saturating_add(total, v); }
+void add_to(core::Amount& total, const core::Amount& v) {
+  total = core::saturating_add(total, v);
+}
 } // namespace
 
 std::optional<pay::SenderFunds> LedgerSnapshot::funds(const core::Address& sender) const {
@@ -99,7 +102,9 @@ bool Payments::overdue(const core::Address& payer) const {
   return unpaid(payer) > value_of(it->second.price_charged, m_o.credit_bytes);
 }
 
-void Payments::note_overdue_refusal(const core::Address& payer) { ++m_rel[payer].overdue_refusals; }
+void Payments::note_overdue_refusal(const core::Address& payer) {
+  ++m_rel[payer].overdue_refusals;
+}
 
 std::optional<pay::TicketParams> Payments::params_due(const core::Address& payer, const U256& seed) {
   if (!m_o.enabled || !m_ledger) return std::nullopt;
@@ -229,7 +234,8 @@ std::vector<pay::SignedTicket> Payments::tickets_due(const core::Address& payee)
     r.spent_in_round = {};
   }
   // How many tickets the round's spending limit still allows.
-  core::U256 room = m_o.max_spend_per_round > r.spent_in_round ? m_o.max_spend_per_round.wei() - r.spent_in_round.wei() : 0;
+  core::U256 room =
+      m_o.max_spend_per_round > r.spent_in_round ? m_o.max_spend_per_round.wei() - r.spent_in_round.wei() : 0;
   core::U256 allowed = room / ev.wei();
   if (allowed == 0) {
     r.last_error = "spending limit for this round reached (" + m_o.max_spend_per_round.to_display() + ")";
@@ -319,6 +325,35 @@ std::optional<Payments::StoreOp> Payments::poll_store_op() {
   StoreOp op = std::move(m_store_ops.front());
   m_store_ops.pop_front();
   return op;
+}
+
+nlohmann::json redeem_args(const std::vector<pay::Winner>& batch) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& w : batch) {
+    items.push_back({{"ticket", w.ticket.ticket.to_json()},
+                     {"signature", w.ticket.signature.to_hex()},
+                     {"recipient_rand", core::to_hex(w.recipient_rand)}});
+  }
+  return {{"tickets", std::move(items)}};
+}
+
+Result<std::vector<RedeemOutcome>> redeem_outcomes(const std::vector<pay::Winner>& batch,
+                                                   const nlohmann::json& receipt) {
+  const nlohmann::json* results = receipt.is_object() && receipt.contains("results") ? &receipt["results"] : nullptr;
+  if (!results || !results->is_array() || results->size() != batch.size())
+    return make_error(Errc::invalid_input, "ledger: a redemption receipt that does not match the batch");
+  std::vector<RedeemOutcome> out;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const nlohmann::json& r = (*results)[i];
+    RedeemOutcome o;
+    o.hash = batch[i].hash;
+    o.reason = r.is_object() && r.contains("reason") && r["reason"].is_string() ? r["reason"].get<std::string>() : "";
+    // "already redeemed": only the recipient can redeem, so it was us, before a crash.
+    o.paid = (r.is_object() && r.contains("paid") && r["paid"] == true) || o.reason == "already redeemed";
+    o.retry = !o.paid && o.reason.find("cannot cover") != std::string::npos;
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 } // namespace openstreaming::agent

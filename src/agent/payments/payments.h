@@ -33,9 +33,12 @@
 #pragma once
 
 #include "core/amount.h"
+#include "core/result.h"
 #include "core/time.h"
 #include "pay/tickets.h"
 #include "pay/winners.h"
+
+#include <nlohmann/json.hpp>
 
 #include <deque>
 #include <map>
@@ -101,7 +104,7 @@ struct PaymentRelation {
   core::Amount ev_received, won_value, redeemed_value;
   uint64_t params_round = 0;
   bool params_sent = false;
-  uint64_t overdue_refusals = 0; // subscriptions refused because they owed more than the credit limit
+  uint64_t overdue_refusals = 0;                   // subscriptions refused because they owed more than the credit limit
   U256 issued_face_value = 0, issued_win_prob = 0; // the parameters we last gave them
   std::string last_error;                          // the last rejected ticket or refused parameters
 };
@@ -205,5 +208,13 @@ private:
   uint64_t m_batches = 0;
   std::string m_redeem_error;
 };
+
+// The embedded ledger's `redeem` transaction for a batch, and its receipt read
+// back as one outcome per winner, in the batch's order. Shared by every driver
+// that redeems (the daemon's ledger link, the simulator, tests). An error when
+// the receipt does not answer for every ticket of the batch.
+nlohmann::json redeem_args(const std::vector<pay::Winner>& batch);
+Result<std::vector<RedeemOutcome>> redeem_outcomes(const std::vector<pay::Winner>& batch,
+                                                   const nlohmann::json& receipt);
 
 } // namespace openstreaming::agent

@@ -78,6 +78,22 @@ struct Scripted : ::testing::Test {
   }
 };
 
+// The dispatch table: every frame type the protocol names has a handler, and
+// nothing else does (a new type without an entry fails here, not silently).
+TEST(FrameDispatch, EveryNamedFrameTypeHasAHandlerAndNoOtherDoes) {
+  int named = 0;
+  for (uint32_t t = 0; t <= 0xffff; ++t) {
+    const std::string name = core::frame_type_name(static_cast<uint16_t>(t));
+    const bool is_named = name != "unknown" && name != "app"; // "app": an application type it does not name
+    EXPECT_EQ(frame_handler(static_cast<uint16_t>(t)).has_value(), is_named) << "frame type " << t;
+    named += is_named;
+  }
+  EXPECT_EQ(named, 16); // 6 session + 10 media and payment frames
+  EXPECT_EQ(frame_handler(static_cast<uint16_t>(core::MediaFrameType::neighbour_state)), FrameHandler::neighbour_state);
+  EXPECT_EQ(frame_handler(static_cast<uint16_t>(core::MediaFrameType::fetch)), FrameHandler::streams);
+  EXPECT_EQ(frame_handler(static_cast<uint16_t>(core::MediaFrameType::tickets)), FrameHandler::tickets);
+}
+
 TEST_F(Scripted, HandshakeEstablishesAndAnswersPings) {
   make();
   ConnId c = accept_and_handshake();

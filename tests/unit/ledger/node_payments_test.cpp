@@ -65,23 +65,9 @@ struct World {
   }
   // Submits a batch as LedgerLink does and turns the receipt into outcomes.
   std::vector<RedeemOutcome> redeem(const core::PrivateKey& k, const std::vector<pay::Winner>& batch) {
-    json items = json::array();
-    for (const auto& w : batch) {
-      items.push_back({{"ticket", w.ticket.ticket.to_json()},
-                       {"signature", w.ticket.signature.to_hex()},
-                       {"recipient_rand", core::to_hex(w.recipient_rand)}});
-    }
-    json r = tx(k, "redeem", {{"tickets", items}});
-    std::vector<RedeemOutcome> out;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      RedeemOutcome o;
-      o.hash = batch[i].hash;
-      o.reason = r["results"][i].value("reason", std::string());
-      o.paid = r["results"][i]["paid"] == true || o.reason == "already redeemed";
-      o.retry = !o.paid && o.reason.find("cannot cover") != std::string::npos;
-      out.push_back(o);
-    }
-    return out;
+    auto outcomes = redeem_outcomes(batch, tx(k, "redeem", redeem_args(batch)));
+    EXPECT_TRUE(outcomes) << (outcomes ? "" : outcomes.error().message);
+    return outcomes ? *outcomes : std::vector<RedeemOutcome>{};
   }
 };
 

@@ -197,6 +197,56 @@ TEST(Simulator, AnHonestNetworkDeliversTheStream) {
   EXPECT_GT(j["viewers"].get<uint64_t>(), 50u);
 }
 
+// Every hop paid per byte with real tickets against the embedded ledger's
+// state machine: tickets won and redeemed, the ledger's value conserved to the
+// wei, what left the payers equal to what the payees redeemed, and each
+// relationship's payout within 4 sigma of its metered value.
+TEST(Simulator, PaidNodesSettleOnTheLedgerAndConserveValue) {
+  Scenario sc = small(60, 60);
+  sc.payments.enabled = true;
+  sc.payments.round_blocks = 5; // 5 s rounds: winners are redeemed within the run
+  Simulator s(sc);
+  ASSERT_TRUE(s.build());
+  s.run();
+  auto j = s.summary();
+  ASSERT_TRUE(j.contains("payments")) << j.dump(1);
+  const auto& p = j["payments"];
+  EXPECT_GT(j["continuity_index"].get<double>(), 0.95) << j.dump(1);
+  EXPECT_TRUE(p["value_conserved"].get<bool>()) << p.dump(1);
+  EXPECT_EQ(p["ledger_failed_transactions"], 0u) << p.dump(1);
+  EXPECT_GT(p["tickets_sent"].get<uint64_t>(), 100u) << p.dump(1);
+  EXPECT_EQ(p["tickets_rejected"], 0u) << p.dump(1);
+  EXPECT_GT(p["tickets_won"].get<uint64_t>(), 10u) << p.dump(1);
+  EXPECT_GT(p["tickets_redeemed"].get<uint64_t>(), 0u) << p.dump(1);
+  EXPECT_EQ(p["ledger_paid_out_wei"], p["redeemed_wei"]) << p.dump(1);
+  EXPECT_GT(p["relationships"].get<uint64_t>(), 40u) << p.dump(1);
+  // A binomial of a few tickets is skewed (two wins in two tickets at p = 0.07
+  // is 5 sigma), so a handful of short relationships may fall outside.
+  EXPECT_GE(p["relationships_payout_within_4_sigma_of_ev"].get<double>(), 0.99 * p["relationships"].get<double>())
+      << p.dump(1);
+  EXPECT_GE(p["relationships_within_4_sigma"].get<double>(), 0.99 * p["relationships"].get<double>()) << p.dump(1);
+  // Without [payments] the summary has no payments and the run is the unpaid one.
+  Scenario unpaid = small(60, 20);
+  Simulator u(unpaid);
+  ASSERT_TRUE(u.build());
+  u.run();
+  EXPECT_FALSE(u.summary().contains("payments"));
+}
+
+TEST(SimScenario, PaymentsKeysAreCheckedLikeTheRest) {
+  auto ok = Scenario::parse("[payments]\nenabled = true\ndeposit = \"2ether\"\nticket_kb = 128\n", "p.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_TRUE(ok->payments.enabled);
+  EXPECT_EQ(ok->payments.deposit, "2ether");
+  EXPECT_EQ(ok->payments.ticket_kb, 128u);
+  for (const char* text :
+       {"[payments]\nenabled = 1\n", "[payments]\ndeposit = \"lots\"\n", "[payments]\nredeem_cost = \"0ether\"\n",
+        "[payments]\nfee = 1\n", "[payments]\nround_blocks = 0\n",
+        "[strategy]\nname = \"gossip\"\n[payments]\nenabled = true\n"}) {
+    EXPECT_FALSE(Scenario::parse(text, "bad.toml")) << text;
+  }
+}
+
 TEST(Simulator, AdversariesDoWhatTheyClaim) {
   // Corrupting nodes: their copies reach neighbours and are rejected as invalid.
   Scenario sc = small(60, 25);
