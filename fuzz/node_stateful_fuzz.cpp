@@ -244,7 +244,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (queued > 3 * (o.send_queue_limit + o.send_window)) std::abort();
     if (node.streams().streams().size() > o.max_streams) std::abort();
     for (const auto& [id, s] : node.streams().streams()) {
-      if (s.window_bytes > agent::StreamRouter::kMaxWindowBytes + (64u << 10)) std::abort();
+      if (s.stored.bytes() > agent::StreamRouter::kMaxWindowBytes + (64u << 10)) std::abort();
     }
     for (const auto& [addr, rel] : node.payments().relations()) {
       if (rel.tickets_sent > 0 && rel.price_paid.wei() == 0) std::abort(); // paid without an agreed price

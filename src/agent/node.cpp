@@ -232,7 +232,7 @@ Node::Node(const core::PrivateKey& key, NodeOptions options, Environment& env)
   }
   m_options.max_peers = std::max<std::size_t>(m_options.max_peers, 1);
   m_agent = std::make_unique<Agent>(m_options.agent_config);
-  m_streams = std::make_unique<StreamRouter>(*this, m_key);
+  m_streams = std::make_unique<StreamRouter>(static_cast<StreamHost&>(*this), m_key);
   m_payments = std::make_unique<Payments>(m_key, m_options.payments);
   if (m_options.agent_config.enabled) m_streams->set_policy(m_agent->propagation);
   m_options.target_peers = std::min(m_options.target_peers, m_options.max_peers);
@@ -1013,7 +1013,7 @@ void Node::send_states(Timestamp now) {
   uint32_t health = 0;
   bool any_wanted = false;
   for (const auto& [id, s] : m_streams->streams()) {
-    if (s.ended) continue;
+    if (s.ended()) continue;
     if (s.producer) {
       auto* l = body.add_latencies();
       l->set_stream_id(std::string(id.begin(), id.end()));
@@ -1158,31 +1158,31 @@ void Node::reflect(Timestamp now) {
 
   // Routes: learn from the last window's outcomes, re-choose (the router asks
   // the propagation engine), and predict the next window for the route taken.
-  for (auto& [id, s] : m_streams->mutable_streams()) {
-    RoutePredictions& rp = m_route_predictions[id];
-    if (rp.latency && s.window.parts > 0)
-      m_agent->memory.outcome(*rp.latency, s.window.latency_sum / static_cast<double>(s.window.parts));
-    if (rp.on_time && s.window.expected > 0) {
-      m_agent->memory.outcome(*rp.on_time,
-                              static_cast<double>(s.window.on_time) / static_cast<double>(s.window.expected));
+  auto learn = [&](const Stream& s, const Stream::Window& window) {
+    RoutePredictions& rp = m_route_predictions[s.id];
+    if (rp.latency && window.parts > 0)
+      m_agent->memory.outcome(*rp.latency, window.latency_sum / static_cast<double>(window.parts));
+    if (rp.on_time && window.expected > 0) {
+      m_agent->memory.outcome(*rp.on_time, static_cast<double>(window.on_time) / static_cast<double>(window.expected));
     }
     rp = {};
-    s.window = {};
-    if (s.producer || s.ended || !s.subscribed || !s.upstream) continue;
-    m_streams->route(s, now);
+  };
+  auto predict = [&](const Stream& s) {
     const auto& routes = m_agent->propagation.routes();
-    auto rit = routes.find(id);
-    if (rit == routes.end() || !s.upstream) continue;
+    auto rit = routes.find(s.id);
+    if (rit == routes.end() || !s.upstream) return;
+    RoutePredictions& rp = m_route_predictions[s.id];
     for (const auto& c : rit->second.candidates) {
       if (c.conn != *s.upstream) continue;
-      std::string subject = core::to_hex(id, false).substr(0, 8) + " via " + c.address.to_checksum_hex();
+      std::string subject = core::to_hex(s.id, false).substr(0, 8) + " via " + c.address.to_checksum_hex();
       std::string action =
           rit->second.last_switch_ms >= ms - to_us(Timestamp(ao.reflect_interval)) / 1000 ? "switch" : "keep";
       int64_t due = ms + to_us(Timestamp(ao.reflect_interval)) / 1000;
       rp.latency = m_agent->memory.predict("route_latency_ms", subject, action, c.predicted_latency_ms, ms, due);
       rp.on_time = m_agent->memory.predict("route_on_time", subject, action, c.delivery, ms, due);
     }
-  }
+  };
+  m_streams->reflect_routes(now, learn, predict);
   if (now >= m_next_snapshot) {
     m_next_snapshot = now + ao.snapshot_interval;
     m_snapshot_due = true;

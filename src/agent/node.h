@@ -34,6 +34,7 @@
 
 #include "agent/agent.h"
 #include "agent/environment.h"
+#include "agent/node_options.h"
 #include "agent/payments/payments.h"
 #include "agent/peer_types.h"
 #include "agent/streams.h"
@@ -50,95 +51,6 @@
 #include <vector>
 
 namespace openstreaming::agent {
-
-inline constexpr uint32_t kProtocolVersion = 1;
-inline constexpr uint32_t kMinProtocolVersion = 1;
-
-// A token bucket's shape: `per_s` frames a second on average, `burst` at once.
-struct RateLimit {
-  double per_s = 0;
-  double burst = 0;
-};
-// Per-peer limits on the control frames a neighbour can make us work for
-// (each costs a parse, a map look-up, often a signature check). A frame over
-// its limit is dropped and counted; a peer that keeps it up for
-// `disconnect_after` dropped frames within `window` is disconnected
-// (rate_limited). Parts are not
-// limited here: they flow only inside subscriptions we asked for.
-// The figures are far above what an honest node sends (states every 2 s,
-// announcements every 10 s per stream, a few subscriptions per re-route).
-struct RateLimits {
-  RateLimit announcements{50, 200};
-  RateLimit subscriptions{20, 100}; // subscribe, unsubscribe, subscribe_result
-  RateLimit fetches{100, 200};
-  RateLimit haves{200, 1000};
-  RateLimit states{5, 20};
-  RateLimit ticket_params{10, 40};
-  RateLimit tickets{100, 400};
-  RateLimit peer_requests{1, 5}; // get_peers, peers
-  RateLimit pings{5, 20};        // ping, pong
-  uint64_t disconnect_after = 256;
-  Duration window = 10s;
-};
-
-struct NodeOptions {
-  std::string listen_endpoint;    // advertised to peers ("host:port"); empty: we accept no one
-  std::vector<std::string> roles; // relay, broadcaster, viewer, transcoder, orchestrator
-  std::vector<core::Endpoint> bootstrap;
-  std::size_t target_peers = 8;             // dial until this many
-  std::size_t max_peers = 16;               // refuse inbound beyond this
-  bool peer_exchange = true;                // learn and dial addresses from peers
-  std::string user_agent = "openstreaming"; // sent in the Hello
-  // Wire protocol versions this node speaks; tests override them to check negotiation.
-  uint32_t version = kProtocolVersion;
-  uint32_t min_version = kMinProtocolVersion;
-
-  Duration tick = 250ms; // periodic maintenance cadence
-  Duration handshake_timeout = 10s;
-  Duration ping_interval = 5s;
-  Duration idle_timeout = 20s;  // nothing received for this long: disconnect
-  Duration reconnect_base = 1s; // backoff after the first failure; doubles per failure
-  Duration reconnect_max = 60s;
-  Duration pex_interval = 30s;
-  std::size_t max_concurrent_dials = 4;
-  std::size_t max_pending_inbound = 32;   // handshakes in progress beyond max_peers
-  std::size_t send_queue_limit = 8 << 20; // bytes queued per peer
-  std::size_t send_window = 1 << 20;      // bytes with the runtime, not yet written
-  std::size_t address_book_limit = 1000;
-  RateLimits rate_limits;
-  // Media: a stream that delivered parts and then none for this long ends here
-  // (killed broadcaster); an upstream silent for `upstream_silence` is left for the backup.
-  Duration stream_stall_timeout = 10s;
-  Duration upstream_silence = 3s;
-  // Streams kept at most, and per broadcaster key: announcements beyond them
-  // are dropped unless a stream nobody here needs can be forgotten instead.
-  std::size_t max_streams = 256;
-  std::size_t max_streams_per_broadcaster = 8;
-  // Neighbour profiles the memory keeps (the least recently seen go first).
-  std::size_t max_profiles = 4096;
-  // Application frame types (>= core::kFirstAppFrameType) delivered as AppFrame
-  // events; any other unknown type disconnects the sender.
-  std::set<uint16_t> app_frame_types;
-  // The four modules : weights, thresholds, cost model, capacity.
-  AgentOptions agent_config;
-  // Test and demo fault injection (--misbehave SPEC). Honest nodes must cope.
-  Misbehaviour misbehave;
-  // Payments : enabled when the node has a ledger.
-  PaymentOptions payments;
-  // How a part is checked (hash and producer signature): core::verify_part unless
-  // set. The simulator's cost model replaces it for very large runs (src/sim).
-  std::function<core::PartCheck(const core::PartInfo&, ByteView payload, ByteView signature,
-                                const core::Address& producer)>
-      part_verifier;
-  // How neighbour states are signed and their signer recovered, and how stream
-  // announcements are checked: core::sign_hash, core::recover_public_key and
-  // core::verify_event unless set. The simulator's crypto cost model sets them
-  // (states signed with table tokens, a repeated announcement answered from a table).
-  std::function<core::RecoverableSignature(const Hash256& digest)> state_signer;
-  std::function<Result<core::Address>(const Hash256& digest, const core::RecoverableSignature& signature)>
-      state_recover;
-  std::function<bool(const core::NostrEvent& event)> event_verifier;
-};
 
 struct PeerInfo {
   ConnId conn;
@@ -198,10 +110,12 @@ struct NodeMetrics {
 enum class FrameHandler { session, neighbour_state, ticket_params, tickets, streams };
 std::optional<FrameHandler> frame_handler(uint16_t type);
 
-class Node {
+// Node serves its StreamRouter as the router's StreamHost (stream_host.h): the
+// overrides below are the whole of what the router can reach.
+class Node : private StreamHost {
 public:
   Node(const core::PrivateKey& key, NodeOptions options, Environment& env);
-  ~Node();
+  ~Node() override;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -219,7 +133,7 @@ public:
   void handle_shutdown(Timestamp now);
   // Queues an application frame to an established peer. False (and counted as
   // dropped) when the peer is unknown, not established, or its queue is full.
-  bool send_app_frame(ConnId conn, core::Frame frame);
+  bool send_app_frame(ConnId conn, core::Frame frame) override;
 
   // ---- Outputs (see the order above) ------------------------------------------
   std::optional<Transmit> poll_transmit();
@@ -229,48 +143,49 @@ public:
 
   // ---- State --------------------------------------------------------------------
   const core::Address& address() const { return m_address; }
-  const NodeOptions& options() const { return m_options; }
+  const NodeOptions& options() const override { return m_options; }
   std::vector<PeerInfo> peers(Timestamp now) const;
   std::size_t established_count() const;
   // Bytes queued for `conn` and not yet handed to the runtime (0 if unknown).
   std::size_t queued_bytes(ConnId conn) const;
-  std::vector<ConnId> established_conns() const;
-  bool established(ConnId conn) const;
-  double rtt_ms(ConnId conn) const; // smoothed RTT; large if unknown
+  std::vector<ConnId> established_conns() const override;
+  bool established(ConnId conn) const override;
+  double rtt_ms(ConnId conn) const override; // smoothed RTT; large if unknown
   Environment& environment() { return m_env; }
   StreamRouter& streams() { return *m_streams; }
   const StreamRouter& streams() const { return *m_streams; }
   // The media layer reports a part that failed verification (blamed on `conn`).
-  void note_invalid_part(ConnId conn, const std::string& why);
+  void note_invalid_part(ConnId conn, const std::string& why) override;
   // A frame of `type` from `conn` that we never asked for: dropped, counted and
   // blamed (enough of them and the neighbour is shunned).
-  void note_unsolicited(ConnId conn, uint16_t type, Timestamp now);
-  Agent& agent() { return *m_agent; }
+  void note_unsolicited(ConnId conn, uint16_t type, Timestamp now) override;
+  Agent& agent() override { return *m_agent; }
   const Agent& agent() const { return *m_agent; }
   Payments& payments() { return *m_payments; }
   const Payments& payments() const { return *m_payments; }
   // The router's metering hooks: media bytes sent to / received from a
   // neighbour, valued once at the price agreed on subscription (payments) and
   // recorded by economics at that value, and the prices agreed.
-  void meter_served(ConnId conn, uint64_t bytes);
-  void meter_received(ConnId conn, const core::Address& from, uint64_t bytes);
-  void agree_charge(ConnId conn, const core::Amount& price_per_mb);
-  void agree_price(ConnId conn, const core::Amount& price_per_mb);
+  void meter_served(ConnId conn, uint64_t bytes) override;
+  void meter_received(ConnId conn, const core::Address& from, uint64_t bytes) override;
+  void agree_charge(ConnId conn, const core::Amount& price_per_mb) override;
+  void agree_price(ConnId conn, const core::Amount& price_per_mb) override;
   // The router forgot a stream: state kept about it elsewhere goes too.
-  void on_stream_erased(const core::StreamId& id);
+  void on_stream_erased(const core::StreamId& id) override;
   // A subscriber that owes us more than the credit limit (payments on only).
-  bool payment_overdue(ConnId conn) const;
-  void note_overdue_refusal(ConnId conn);
+  bool payment_overdue(ConnId conn) const override;
+  void note_overdue_refusal(ConnId conn) override;
   // Sends any tickets now owed to every payee (after a ledger update, say).
   void pay_due();
-  std::optional<core::Address> address_of(ConnId conn) const;
+  std::optional<core::Address> address_of(ConnId conn) const override;
   // True once the configured misbehaviour is active (test/demo only).
-  bool misbehaving(Timestamp now) const;
+  bool misbehaving(Timestamp now) const override;
   // Disconnects `conn` as hostile; the empathy module has recorded the shunning.
-  void shun_peer(ConnId conn, const std::string& why, Timestamp now);
+  void shun_peer(ConnId conn, const std::string& why, Timestamp now) override;
   // True once per snapshot_interval: the runtime should persist agent().memory.
   bool take_snapshot_due();
-  int64_t wall_ms(Timestamp now) { return m_env.wall_clock_ms(now); }
+  int64_t wall_ms(Timestamp now) override { return m_env.wall_clock_ms(now); }
+  core::RandomSource& random() override { return m_env.random(); }
   const NodeMetrics& metrics() const { return m_metrics; }
   bool shutting_down() const { return m_shutting_down; }
   bool shutdown_complete() const { return m_shutting_down && m_peers.empty(); }

@@ -135,11 +135,12 @@ json streams_json(net::NodeRuntime& rt) {
         {{"id", core::to_hex(id, false)},
          {"name", s.name},
          {"broadcaster", s.broadcaster.to_checksum_hex()},
-         {"status", s.status},
+         {"status", agent::status_name(s.status)},
          {"renditions", json::array({"source"})},
          {"announcement", core::to_json(s.announcement)},
          {"hops", s.hops == agent::kNoRoute ? json(nullptr) : json(s.hops)},
-         {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)},
+         {"end_reason",
+          s.end_reason == agent::EndReason::none ? json(nullptr) : json(agent::end_reason_name(s.end_reason))},
          {"upstream", conn_address(rt, s.upstream)},
          {"backup", conn_address(rt, s.backup)},
          {"subscribers", s.subscribers.size()},
@@ -341,24 +342,26 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
     if (r.price_charged.wei() > 0 || r.tickets_received > 0) {
       core::U256 unpaid =
           r.metered_out.wei() > r.ev_received.wei() ? r.metered_out.wei() - r.ev_received.wei() : core::U256(0);
-      j["they_pay"] = {{"price_wei_per_mb", wei(r.price_charged)},
-                       {"metered_wei", wei(r.metered_out)},
-                       {"tickets_received", r.tickets_received},
-                       {"tickets_rejected", r.tickets_rejected},
-                       {"expected_value_received_wei", wei(r.ev_received)},
-                       {"unpaid_wei", unpaid.str()},
-                       {"credit_limit_wei", core::saturating_mul_div(r.price_charged, core::U256(p.options().credit_bytes),
-                                                                     core::U256(1'000'000)).to_wei_string()},
-                       {"overdue", p.overdue(addr)},
-                       {"overdue_refusals", r.overdue_refusals},
-                       {"won", r.won},
-                       {"won_wei", wei(r.won_value)},
-                       {"redeemed", r.redeemed},
-                       {"redeemed_wei", wei(r.redeemed_value)},
-                       {"params",
-                        {{"face_value", r.issued_face_value.str()},
-                         {"win_prob", probability(r.issued_win_prob)},
-                         {"creation_round", r.params_round}}}};
+      j["they_pay"] = {
+          {"price_wei_per_mb", wei(r.price_charged)},
+          {"metered_wei", wei(r.metered_out)},
+          {"tickets_received", r.tickets_received},
+          {"tickets_rejected", r.tickets_rejected},
+          {"expected_value_received_wei", wei(r.ev_received)},
+          {"unpaid_wei", unpaid.str()},
+          {"credit_limit_wei",
+           core::saturating_mul_div(r.price_charged, core::U256(p.options().credit_bytes), core::U256(1'000'000))
+               .to_wei_string()},
+          {"overdue", p.overdue(addr)},
+          {"overdue_refusals", r.overdue_refusals},
+          {"won", r.won},
+          {"won_wei", wei(r.won_value)},
+          {"redeemed", r.redeemed},
+          {"redeemed_wei", wei(r.redeemed_value)},
+          {"params",
+           {{"face_value", r.issued_face_value.str()},
+            {"win_prob", probability(r.issued_win_prob)},
+            {"creation_round", r.params_round}}}};
     }
     if (const auto& l = p.ledger()) {
       if (auto f = l->funds(addr)) j["funds"] = {{"deposit", wei(f->deposit)}, {"reserve", wei(f->reserve)}};

@@ -87,7 +87,7 @@ void publish(MemNetwork& net, std::size_t b, const core::StreamId& id, uint64_t 
 core::Frame stored_part(MemNetwork& net, std::size_t holder, const core::StreamId& id, uint64_t seg, uint32_t part) {
   const Stream* s = net.node(holder).streams().find(id);
   EXPECT_NE(s, nullptr);
-  const StoredPart& p = s->segments.at(seg).parts.at(part);
+  const StoredPart& p = s->segments().at(seg).parts.at(part);
   core::Frame f;
   f.type = static_cast<uint16_t>(MediaFrameType::part);
   f.header = *p.header;
@@ -150,7 +150,7 @@ TEST(PayerProtection, AStrangerCannotSetAPriceHandOutParametersOrPushPartsOnUs) 
   net.run_for(500ms);
   const Stream* s = net.node(victim).streams().find(id);
   EXPECT_EQ(s->stats.parts_received, 0u) << "parts nobody asked for are not taken";
-  EXPECT_TRUE(s->segments.empty());
+  EXPECT_TRUE(s->stored.empty());
   EXPECT_EQ(unsolicited(net.node(victim), "part"), 8u);
   const NeighbourProfile* prof = net.node(victim).agent().memory.find(a);
   ASSERT_NE(prof, nullptr);

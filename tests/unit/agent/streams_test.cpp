@@ -75,7 +75,7 @@ TEST(Streams, PulledThroughALineOfRelaysToAViewer) {
   EXPECT_EQ(s->stats.parts_received, 13u); // 12 parts + end of stream
   EXPECT_EQ(s->stats.parts_invalid, 0u);
   EXPECT_EQ(s->hops, 4u);
-  EXPECT_TRUE(s->ended);
+  EXPECT_TRUE(s->ended());
   // 4 hops of 10 ms each: glass-to-glass in the core is the link latency.
   EXPECT_NEAR(s->stats.latency_quantile(0.5), 40.0, 1.0);
   auto playlist = net.node(4).streams().playlist(id);
@@ -91,6 +91,83 @@ TEST(Streams, PulledThroughALineOfRelaysToAViewer) {
   // The relays in between carry it without watching it.
   EXPECT_FALSE(net.node(2).streams().find(id)->wanted);
   EXPECT_EQ(net.node(2).streams().find(id)->stats.parts_received, 13u);
+}
+
+// Publishes part `part` (0.5 s) of segment `seg` of `rendition` from node `b`, `size` bytes of `fill`.
+void publish_rendition(MemNetwork& net, std::size_t b, const core::StreamId& id, const std::string& rendition, int seg,
+                       uint32_t part, std::size_t size, uint8_t fill) {
+  net.with(b, [&](Node& n) {
+    core::PartInfo info;
+    info.stream_id = id;
+    info.rendition = rendition;
+    info.segment = static_cast<uint64_t>(seg);
+    info.part = part;
+    info.independent = part == 0;
+    info.pts_us = (seg * 4 + part) * 500'000;
+    info.duration_us = 500'000;
+    info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
+    n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(size, fill)), net.now());
+  });
+}
+
+TEST(Streams, RenditionsWithTheSameSegmentAndPartAreBothStoredAndServed) {
+  // A transcoded rendition beside the source: its parts carry the same
+  // (segment, part) numbers and are different parts, not duplicates.
+  MemNetwork net(31);
+  for (std::size_t i = 0; i < 3; ++i) net.add(line_opts(i ? std::optional<std::size_t>(i - 1) : std::nullopt));
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  core::StreamId id{};
+  net.with(0, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(2, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(2s);
+  for (int seg = 0; seg < 3; ++seg) {
+    for (uint32_t part = 0; part < (seg < 2 ? 4u : 1u); ++part) {
+      publish_rendition(net, 0, id, "source", seg, part, 1000, 1);
+      publish_rendition(net, 0, id, "720p", seg, part, 400, 2);
+      net.run_for(500ms);
+    }
+  }
+  net.run_for(1s);
+
+  const Stream* s = net.node(2).streams().find(id);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->stats.parts_received, 18u); // 9 parts of each rendition
+  EXPECT_EQ(s->stats.parts_invalid, 0u);
+  for (int seg = 0; seg < 2; ++seg) {
+    for (uint32_t part = 0; part < 4; ++part) {
+      auto source = net.node(2).streams().part_bytes(id, seg, part);
+      auto low = net.node(2).streams().part_bytes(id, seg, part, "720p");
+      ASSERT_TRUE(source && low) << seg << "." << part;
+      EXPECT_EQ(source->size, 1000u);
+      EXPECT_EQ(source->view()[0], 1);
+      EXPECT_EQ(low->size, 400u);
+      EXPECT_EQ(low->view()[0], 2);
+    }
+  }
+  auto source_seg = net.node(2).streams().segment_bytes(id, 1);
+  auto low_seg = net.node(2).streams().segment_bytes(id, 1, "720p");
+  ASSERT_TRUE(source_seg && low_seg);
+  EXPECT_EQ(source_seg->size(), 4000u);
+  EXPECT_EQ(low_seg->size(), 1600u);
+  auto low_playlist = net.node(2).streams().playlist(id, "720p");
+  ASSERT_TRUE(low_playlist);
+  EXPECT_NE(low_playlist->find("seg_1.ts"), std::string::npos);
+  EXPECT_FALSE(net.node(2).streams().playlist(id, "1080p")); // no such rendition here
+
+  // A second copy of a part of one rendition is still a duplicate: the relay
+  // takes it in, drops it unstored and forwards nothing.
+  const Stream* relayed = net.node(1).streams().find(id);
+  ASSERT_NE(relayed, nullptr);
+  uint64_t relay_before = relayed->stats.parts_received, viewer_before = s->stats.parts_received;
+  uint64_t forwarded_before = relayed->stats.parts_forwarded;
+  publish_rendition(net, 0, id, "720p", 2, 0, 400, 2);
+  net.run_for(1s);
+  EXPECT_EQ(relayed->stats.parts_received, relay_before);
+  EXPECT_EQ(relayed->stats.parts_forwarded, forwarded_before);
+  EXPECT_EQ(s->stats.parts_received, viewer_before);
+  EXPECT_TRUE(s->seen.count(PartKey{"720p", 2, 0}));
+  EXPECT_TRUE(s->seen.count(PartKey{"source", 2, 0}));
 }
 
 TEST(Streams, CorruptingRelayIsCaughtByTheNextHop) {
@@ -184,7 +261,7 @@ TEST(Streams, ASwitchResumesWhereTheOldUpstreamLeftOff) {
   net.with(other, [&](Node& n) { n.streams().watch("show", net.now()); });
   net.run_for(1s);
   broadcast(net, b, id, 1, false, /*first=*/1);
-  ASSERT_TRUE(net.node(other).streams().find(id)->seen.count({1, 3})); // it carries the stream
+  ASSERT_TRUE(net.node(other).streams().find(id)->seen.count(PartKey{"source", 1, 3})); // it carries the stream
   uint64_t other_before = net.node(other).streams().find(id)->stats.parts_received;
   uint64_t before = s->stats.parts_received;
   publish_one(net, b, id, 2, 0, 1500);
@@ -257,20 +334,20 @@ TEST(Streams, KilledBroadcasterEndsTheStreamForViewers) {
   ASSERT_NO_FATAL_FAILURE(start_flowing(net, {std::nullopt, 0, 1}, 2, id));
   const Stream* s = net.node(2).streams().find(id);
   ASSERT_NE(s, nullptr);
-  EXPECT_FALSE(s->ended);
+  EXPECT_FALSE(s->ended());
   auto live = net.node(2).streams().playlist(id);
   ASSERT_TRUE(live);
   EXPECT_EQ(live->find("#EXT-X-ENDLIST"), std::string::npos);
   net.kill(0);
   net.run_for(6s);
-  EXPECT_TRUE(s->ended);
-  EXPECT_EQ(s->end_reason, "stalled");
+  EXPECT_TRUE(s->ended());
+  EXPECT_STREQ(end_reason_name(s->end_reason), "stalled");
   EXPECT_FALSE(s->subscribed);
   auto over = net.node(2).streams().playlist(id);
   ASSERT_TRUE(over);
   EXPECT_NE(over->find("seg_1.ts"), std::string::npos); // the last segment is closed, not lost
   EXPECT_NE(over->find("#EXT-X-ENDLIST"), std::string::npos);
-  EXPECT_TRUE(net.node(1).streams().find(id)->ended); // the relay too
+  EXPECT_TRUE(net.node(1).streams().find(id)->ended()); // the relay too
 }
 
 // A relay whose only subscriber left while parts still came stops pulling the
@@ -287,14 +364,14 @@ TEST(Streams, ARelayWhoseSubscribersLeftServesTheNextOneAtOnce) {
   net.kill(2);                                          // the only viewer goes; the relay unsubscribes
   broadcast(net, 0, id, 2, /*end=*/false, /*first=*/2); // 4 s of stream nobody below asks for
   net.run_for(2s);
-  EXPECT_FALSE(relayed->ended) << relayed->end_reason;
+  EXPECT_FALSE(relayed->ended()) << end_reason_name(relayed->end_reason);
   net.with(3, [&](Node& n) { n.streams().watch("show", net.now()); });
   net.run_for(1s);
   broadcast(net, 0, id, 1, /*end=*/false, /*first=*/4);
   const Stream* second = net.node(3).streams().find(id);
   ASSERT_NE(second, nullptr);
   EXPECT_GE(second->stats.parts_received, 3u); // the segment after it asked came through
-  EXPECT_FALSE(relayed->ended);
+  EXPECT_FALSE(relayed->ended());
 }
 
 TEST(Streams, LivePlaylistListsPartsAsTheyArrive) {
@@ -431,7 +508,7 @@ TEST(Streams, LeasedInterestEndsWhenNotRenewedAndWatchedInterestDoesNot) {
   const Stream* watched = net.node(3).streams().find(id);
   EXPECT_TRUE(watched->wanted);
   EXPECT_TRUE(watched->subscribed);
-  EXPECT_FALSE(watched->ended);
+  EXPECT_FALSE(watched->ended());
   // unwant() ends a watch too.
   net.with(3, [&](Node& n) { n.streams().unwant(id, net.now()); });
   net.run_for(1s);
