@@ -1221,6 +1221,14 @@ void Node::pay_due() {
   }
 }
 
+std::vector<core::Address> Node::ledger_watch() const {
+  std::vector<core::Address> connected;
+  for (const auto& [id, p] : m_peers) {
+    if (p->state == Peer::State::established && p->address) connected.push_back(*p->address);
+  }
+  return m_payments->watched(connected);
+}
+
 void Node::offer_ticket_params(Timestamp now) {
   (void)now;
   if (!m_payments->enabled() || !m_payments->ready()) return;

@@ -268,6 +268,9 @@ public:
   void note_overdue_refusal(ConnId conn);
   // Sends any tickets now owed to every payee (after a ledger update, say).
   void pay_due();
+  // Whose funds the runtime's next ledger poll must read: Payments::watched()
+  // over the established neighbours (bounded by max_peers and max_watched).
+  std::vector<core::Address> ledger_watch() const;
   std::optional<core::Address> address_of(ConnId conn) const;
   // True once the configured misbehaviour is active (test/demo only).
   bool misbehaving(Timestamp now) const;
