@@ -201,6 +201,9 @@ struct NodeMetrics {
   // parameters from a neighbour we owe nothing, tickets from one we never charged.
   std::map<std::string, uint64_t> frames_unsolicited;
   std::map<std::string, uint64_t> frames_rate_limited; // dropped over a peer's rate limit, by frame type name
+  // Neighbour states dropped unverified: seq not newer than the last verified
+  // state on that connection (replayed or stale); no signature was checked.
+  uint64_t states_stale = 0;
 };
 
 class Node {
