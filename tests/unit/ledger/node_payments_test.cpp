@@ -212,9 +212,10 @@ TEST(NodePayments, AttacksFromANeighbourAreRejected) {
   };
   // Replay of a ticket already accepted.
   rejected_with(w.payer, params.seed, {t[0]}, "replayed");
-  // Forged signature: the payer's ticket with a changed face value.
+  // Forged signature: the payer's ticket with a changed nonce (a changed face
+  // value is already refused by its recipientRandHash).
   pay::SignedTicket forged = t[1];
-  forged.ticket.face_value += 1;
+  forged.ticket.sender_nonce += 1000;
   rejected_with(w.payer, params.seed, {forged}, "signature");
   // A neighbour passing on someone else's ticket (sender is not who sent it).
   rejected_with(w.other, params.seed, {t[1]}, "sender is not the neighbour");
