@@ -11,6 +11,16 @@ namespace openstreaming::api {
 
 using nlohmann::json;
 
+namespace {
+// The message of a JSON-RPC error object, whatever shape the server gave it.
+std::string message_of(const json& error) {
+  if (error.is_object() && error.contains("message") && error["message"].is_string())
+    return error["message"].get<std::string>();
+  return "error";
+}
+
+} // namespace
+
 Result<json> ledger_rpc(const HttpUrl& url, const std::string& method, json params, std::chrono::milliseconds timeout) {
   json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
   auto reply = http_post_json(url, req.dump(), timeout);
@@ -24,13 +34,6 @@ Result<json> ledger_rpc(const HttpUrl& url, const std::string& method, json para
 }
 
 namespace {
-
-// The message of a JSON-RPC error object, whatever shape the server gave it.
-std::string message_of(const json& error) {
-  if (error.is_object() && error.contains("message") && error["message"].is_string())
-    return error["message"].get<std::string>();
-  return "error";
-}
 
 // The chain id and our nonce in one batch, then the signed transaction.
 Result<json> submit_tx(const LedgerPost& post, const core::PrivateKey& key, const std::string& kind, json args) {
