@@ -133,7 +133,11 @@ TEST(Tickets, AttacksAreRejectedWithAReason) {
       {"edited after signing",
        [](SignedTicket& t, U256&, FakeLedger&, core::Amount&) { t.ticket.sender_nonce += 1000; }, "signature"},
       // A field recipientRand binds: refused by the hash, before the signature.
-      {"face value edited", [](SignedTicket& t, U256&, FakeLedger&, core::Amount&) { t.ticket.face_value += 1; },
+      {"face value edited",
+       [&](SignedTicket& t, U256&, FakeLedger&, core::Amount&) {
+         t = w.one(w.params());
+         t.ticket.face_value += 1;
+       },
        "recipientRandHash"},
       {"wrong seed",
        [&](SignedTicket& t, U256& seed, FakeLedger&, core::Amount&) {
