@@ -16,7 +16,8 @@
 
 #include <gtest/gtest.h>
 
-#include <regex>
+#include <cinttypes>
+#include <cstdio>
 #include <thread>
 
 namespace openstreaming {
@@ -47,11 +48,14 @@ std::optional<ViewerProgress> progress_of(const NodeProcess& viewer, const std::
   if (id.empty()) return std::nullopt;
   auto r = test::http_get(viewer.api(), "/hls/" + id + "/source/index.m3u8");
   if (r.status != 200) return std::nullopt;
-  static const std::regex part(R"(seg_(\d+)\.(\d+)\.ts)");
+  // Parts are listed as seg_SEGMENT.PART.ts (segments as seg_SEGMENT.ts).
   bool any = false;
-  for (std::sregex_iterator it(r.body.begin(), r.body.end(), part), end; it != end; ++it) {
-    uint64_t index = std::stoull((*it)[1]) * kPartsPerSegment + std::stoull((*it)[2]);
-    p.newest = std::max(p.newest, index);
+  for (std::size_t at = r.body.find("seg_"); at != std::string::npos; at = r.body.find("seg_", at + 4)) {
+    uint64_t segment = 0, part = 0;
+    int used = 0;
+    if (std::sscanf(r.body.c_str() + at, "seg_%" SCNu64 ".%" SCNu64 ".ts%n", &segment, &part, &used) != 2 || used == 0)
+      continue;
+    p.newest = std::max(p.newest, segment * kPartsPerSegment + part);
     any = true;
   }
   if (!any) return std::nullopt;
