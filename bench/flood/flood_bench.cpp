@@ -106,10 +106,10 @@ int main(int argc, char** argv) {
       p.face_value = core::U256(1'000'000'000'000'000'000ULL);
       p.win_prob = pay::max_win_prob();
       peer->ticket_params(p);
-      peer->part(own, 0, 1000 + k, 1000, 0);                // an index no producer uses
-      peer->tickets(unasked, 4);                            // from a neighbour never charged
-      peer->state(static_cast<uint64_t>(k) + 1, 1'000'000); // fresh: one signature check each
-      peer->state(1, 1'000'000);                            // replayed: none
+      if (k % 40 == 39) peer->part(own, 0, 1000 + k, 1000, 0); // an index no producer uses: malformed
+      peer->tickets(unasked, 4);                               // from a neighbour never charged
+      peer->state(static_cast<uint64_t>(k) + 1, 1'000'000);    // fresh: one signature check each
+      peer->state(1, 1'000'000);                               // replayed: none
       frames += 8;
       if (k % 20 == 19) peer->pump(std::chrono::milliseconds(5));
     }
