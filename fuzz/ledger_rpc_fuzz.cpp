@@ -1,6 +1,7 @@
 // The ledger's JSON-RPC server (api::handle_ledger_rpc_body) on arbitrary POST
 // bodies: never crash or throw; every answer is a JSON-RPC 2.0 response object
-// (jsonrpc "2.0", an id, exactly one of result and error); and no body changes
+// (jsonrpc "2.0", an id, exactly one of result and error), or for a batch an
+// array of them, one per call; and no body changes
 // the ledger without a valid signature, so the state stays the one built here.
 //
 // The ledger is built once, with something for every read method to list: two
@@ -64,9 +65,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture f;
   std::string text = api::handle_ledger_rpc_body(*f.store, std::string_view(reinterpret_cast<const char*>(data), size));
   json r = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!r.is_object() || r.value("jsonrpc", "") != "2.0" || !r.contains("id") ||
-      r.contains("result") == r.contains("error"))
+  auto response = [](const json& one) {
+    return one.is_object() && one.value("jsonrpc", "") == "2.0" && one.contains("id") &&
+           one.contains("result") != one.contains("error");
+  };
+  // A batch is answered with one response per call, each a response object.
+  if (r.is_array()) {
+    auto calls = json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+    if (!calls.is_array() || calls.size() != r.size() || r.empty()) std::abort();
+    for (const auto& one : r)
+      if (!response(one)) std::abort();
+  } else if (!response(r)) {
     std::abort();
+  }
   // Nothing here can sign a transaction: the open block stays empty and the state as built.
   if (f.store->state().height() != 3 || f.store->state().last_hash() != f.hash_before ||
       f.store->state().account(f.payer.address()).nonce != 2)

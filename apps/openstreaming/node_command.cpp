@@ -224,8 +224,17 @@ int run_node(const NodeFlags& f) {
     const media::IngestOptions& io_opts = plan.options;
     bool rtmp = plan.listen_again_on_error; // a push listener: survives bad clients
     start_ingest = [&, id, io_opts, rtmp] {
+      media::IngestOptions opts = io_opts;
+      if (!c.srt_listen.empty()) {
+        // Refused in libsrt's handshake (wrong or no passphrase): the listener stays up.
+        opts.on_refused = [&](const std::string& why) {
+          ++ingest_refused;
+          spdlog::error("srt ingest: {}a caller without the right stream key ({}); still listening",
+                        media::kPublishRefused, why);
+        };
+      }
       ingest = std::make_unique<media::Ingest>(
-          io_opts,
+          std::move(opts),
           [&, id](media::IngestedPart part) {
             auto payload = core::SharedSlice::copy_of(part.payload);
             boost::asio::post(io, [&, id, part = std::move(part), payload]() mutable {

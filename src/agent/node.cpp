@@ -209,6 +209,7 @@ struct Node::Peer {
   std::size_t queued_bytes = 0;
   std::size_t in_flight = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
+  uint64_t state_seq = 0; // seq of the last neighbour state whose signature checked out
 
   bool closing() const { return state == State::closing; }
   std::string advertised() const {
@@ -990,6 +991,7 @@ bool Node::take_snapshot_due() {
 namespace {
 constexpr std::string_view kStateDomain = "openstreaming/state/v1";
 constexpr std::size_t kMaxStateBody = 16 << 10;
+constexpr std::size_t kMaxStateFrame = kMaxStateBody + 128; // the body, a 65-byte signature, protobuf tags
 constexpr int kMaxStateEntries = 64;
 
 Hash256 state_digest(const std::string& body) {
@@ -1057,12 +1059,22 @@ void Node::send_states(Timestamp now) {
 }
 
 void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
+  // Cheap checks first, the signature last: size before parsing, and a state
+  // whose seq is not newer than the last verified one on this connection (a
+  // replay, or one overtaken) is dropped before any ECDSA recovery. A sender
+  // can only pay for a recovery with a state it signed itself or with a
+  // forgery, which gets it shunned; the rate limit already bounds how often.
+  if (!p.address) return; // established peers only (handle_frame)
   wire::NeighbourState msg;
   wire::StateBody body;
-  if (!msg.ParseFromArray(f.header.data(), static_cast<int>(f.header.size())) || msg.body().size() > kMaxStateBody ||
-      !body.ParseFromString(msg.body()) || body.needs_size() > kMaxStateEntries ||
+  if (f.header.size() > kMaxStateFrame || !msg.ParseFromArray(f.header.data(), static_cast<int>(f.header.size())) ||
+      msg.body().size() > kMaxStateBody || !body.ParseFromString(msg.body()) || body.needs_size() > kMaxStateEntries ||
       body.latencies_size() > kMaxStateEntries || body.gaps_size() > kMaxStateEntries) {
     disconnect(p, DisconnectReason::protocol_error, "malformed neighbour_state", now);
+    return;
+  }
+  if (body.seq() <= p.state_seq) {
+    ++m_metrics.states_stale;
     return;
   }
   bool valid = false;
@@ -1076,6 +1088,7 @@ void Node::on_state(Peer& p, const Frame& f, Timestamp now) {
       valid = pub && pub->address() == *p.address;
     }
   }
+  if (valid) p.state_seq = body.seq();
   NeighbourClaims c;
   c.seq = body.seq();
   c.unix_ms = body.unix_ms();
@@ -1259,6 +1272,14 @@ void Node::pay_due() {
   for (auto& [id, p] : m_peers) {
     if (p->state == Peer::State::established && p->address) send_tickets(id, *p->address);
   }
+}
+
+std::vector<core::Address> Node::ledger_watch() const {
+  std::vector<core::Address> connected;
+  for (const auto& [id, p] : m_peers) {
+    if (p->state == Peer::State::established && p->address) connected.push_back(*p->address);
+  }
+  return m_payments->watched(connected);
 }
 
 void Node::offer_ticket_params(Timestamp now) {

@@ -100,6 +100,9 @@ struct NodeMetrics {
   // parameters from a neighbour we owe nothing, tickets from one we never charged.
   std::map<std::string, uint64_t> frames_unsolicited;
   std::map<std::string, uint64_t> frames_rate_limited; // dropped over a peer's rate limit, by frame type name
+  // Neighbour states dropped unverified: seq not newer than the last verified
+  // state on that connection (replayed or stale); no signature was checked.
+  uint64_t states_stale = 0;
 };
 
 // Who handles each frame type of the wire protocol: one table (node.cpp),
@@ -177,6 +180,9 @@ public:
   void note_overdue_refusal(ConnId conn) override;
   // Sends any tickets now owed to every payee (after a ledger update, say).
   void pay_due();
+  // Whose funds the runtime's next ledger poll must read: Payments::watched()
+  // over the established neighbours (bounded by max_peers and max_watched).
+  std::vector<core::Address> ledger_watch() const;
   std::optional<core::Address> address_of(ConnId conn) const override;
   // True once the configured misbehaviour is active (test/demo only).
   bool misbehaving(Timestamp now) const override;

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 
 #include <optional>
+#include <utility>
 
 namespace openstreaming::api {
 
@@ -101,6 +102,132 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
 }
 
 } // namespace
+
+struct HttpConnection::Impl {
+  HttpUrl url;
+  boost::asio::io_context io;
+  std::optional<beast::tcp_stream> stream; // open while set
+  beast::flat_buffer buffer;
+  uint64_t opened = 0;
+
+  void close() {
+    if (stream) {
+      beast::error_code ignore;
+      stream->socket().shutdown(tcp::socket::shutdown_both, ignore);
+      stream->socket().close(ignore);
+      stream.reset();
+    }
+    buffer.clear();
+  }
+
+  // One request on the open connection, or on a new one. Sets `stale` when a
+  // reused connection failed before any byte of the answer arrived.
+  Result<HttpReply> attempt(const std::string& body, std::chrono::steady_clock::time_point deadline, bool& stale) {
+    using std::chrono::milliseconds;
+    const std::string where = url.host + ":" + std::to_string(url.port);
+    const auto total = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto no_answer = [&] {
+      return make_error(Errc::io,
+                        "cannot reach " + where + ": no answer within " + std::to_string(total.count()) + " ms");
+    };
+    if (total.count() <= 0) return no_answer();
+    const bool reused = stream.has_value();
+    if (!reused) stream.emplace(io);
+    http::request<http::string_body> req{http::verb::post, url.target, 11};
+    req.set(http::field::host, url.host);
+    req.set(http::field::content_type, "application/json");
+    req.keep_alive(true);
+    req.body() = body;
+    req.prepare_payload();
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    std::optional<Result<HttpReply>> out;
+    bool keep = true;
+    auto failed = [&](const char* step, beast::error_code ec) {
+      if (ec == beast::error::timeout) {
+        out = no_answer();
+        return;
+      }
+      if (reused && !parser.got_some()) stale = true; // closed by the server while idle
+      out = make_error(Errc::io, "cannot reach " + where + ": " + step + ": " + ec.message());
+    };
+    auto send_and_read = [&] {
+      http::async_write(*stream, req, [&](beast::error_code wec, std::size_t) {
+        if (wec) return failed("write", wec);
+        http::async_read(*stream, buffer, parser, [&](beast::error_code rec, std::size_t) {
+          if (rec) return failed("read", rec);
+          keep = parser.get().keep_alive();
+          out = HttpReply{parser.get().result_int(), parser.get().body()};
+        });
+      });
+    };
+    auto on_connected = [&](beast::error_code ec) {
+      if (ec) return failed("connect", ec);
+      send_and_read();
+    };
+    stream->expires_after(total);
+    tcp::resolver resolver(io);
+    if (reused) {
+      send_and_read();
+    } else {
+      ++opened;
+      boost::system::error_code addr_ec;
+      auto addr = boost::asio::ip::make_address(url.host, addr_ec);
+      if (!addr_ec) {
+        stream->async_connect(tcp::endpoint(addr, url.port), on_connected);
+      } else {
+        resolver.async_resolve(
+            url.host, std::to_string(url.port), [&](beast::error_code ec, const tcp::resolver::results_type& results) {
+              if (ec) return failed("resolve", ec);
+              stream->async_connect(results, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
+            });
+      }
+    }
+    io.restart();
+    io.run_for(total);
+    if (!out) {
+      // The deadline passed with an operation pending: abort it and let its
+      // handler run now, while what it refers to still exists (a handler that
+      // starts another operation finds the socket closed and fails at once).
+      beast::error_code ignore;
+      stream->socket().close(ignore);
+      resolver.cancel();
+      io.restart();
+      io.run();
+      close();
+      return no_answer();
+    }
+    if (!*out || !keep) close();
+    return std::move(*out);
+  }
+};
+
+HttpConnection::HttpConnection(HttpUrl url) : m(std::make_unique<Impl>()) {
+  m->url = std::move(url);
+}
+
+HttpConnection::~HttpConnection() {
+  m->close();
+}
+
+const HttpUrl& HttpConnection::url() const {
+  return m->url;
+}
+
+uint64_t HttpConnection::connections_opened() const {
+  return m->opened;
+}
+
+Result<HttpReply> HttpConnection::post_json(const std::string& body, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool stale = false;
+  auto r = m->attempt(body, deadline, stale);
+  if (!r && stale) {
+    stale = false;
+    r = m->attempt(body, deadline, stale); // once, on a fresh connection
+  }
+  return r;
+}
 
 Result<HttpReply> http_get(const HttpUrl& url, std::chrono::milliseconds timeout) {
   return exchange(url, http::verb::get, nullptr, timeout);

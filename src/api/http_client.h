@@ -12,6 +12,7 @@
 #include "core/result.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace openstreaming::api {
@@ -31,5 +32,34 @@ struct HttpReply {
 Result<HttpReply> http_get(const HttpUrl& url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 Result<HttpReply> http_post_json(const HttpUrl& url, const std::string& body,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A keep-alive HTTP/1.1 connection to one server, for a caller that talks to
+// it again and again (the node's ledger worker polls every 500 ms): requests go
+// over the same TCP connection while the server keeps it open, and a new one is
+// opened only when the server closed it (Connection: close, its idle timeout)
+// or a call failed. A reused connection the server had already closed before
+// reading the request (the write fails, or the read ends before a byte of the
+// answer) is reopened and the request sent once more on the fresh connection,
+// so a server's idle timeout never surfaces as an error.
+//
+// Every call returns within its `timeout`, like http_post_json (the same
+// exception for host names); a call that fails closes the connection.
+// Thread-safety: none; one thread calls it (the worker).
+class HttpConnection {
+public:
+  explicit HttpConnection(HttpUrl url);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  Result<HttpReply> post_json(const std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  const HttpUrl& url() const;
+  // TCP connections opened so far (1 for any number of calls to a keep-alive server).
+  uint64_t connections_opened() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
+};
 
 } // namespace openstreaming::api

@@ -11,6 +11,16 @@ namespace openstreaming::api {
 
 using nlohmann::json;
 
+namespace {
+// The message of a JSON-RPC error object, whatever shape the server gave it.
+std::string message_of(const json& error) {
+  if (error.is_object() && error.contains("message") && error["message"].is_string())
+    return error["message"].get<std::string>();
+  return "error";
+}
+
+} // namespace
+
 Result<json> ledger_rpc(const HttpUrl& url, const std::string& method, json params, std::chrono::milliseconds timeout) {
   json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
   auto reply = http_post_json(url, req.dump(), timeout);
@@ -19,22 +29,32 @@ Result<json> ledger_rpc(const HttpUrl& url, const std::string& method, json para
   if (j.is_discarded() || !j.is_object()) {
     return make_error(Errc::io, "the ledger answered HTTP " + std::to_string(reply->status) + " without JSON-RPC");
   }
-  if (j.contains("error"))
-    return make_error(Errc::invalid_input, "ledger: " + j["error"].value("message", std::string("error")));
+  if (j.contains("error")) return make_error(Errc::invalid_input, "ledger: " + message_of(j["error"]));
   return j["result"];
 }
 
-Result<json> ledger_submit(const HttpUrl& url, const core::PrivateKey& key, const std::string& kind, json args) {
-  auto st = ledger_rpc(url, "ledger_status", json::object());
-  if (!st) return st.error();
-  auto acct = ledger_rpc(url, "ledger_getAccount", {{"address", key.address().to_checksum_hex()}});
-  if (!acct) return acct.error();
-  ledger::Tx tx =
-      ledger::sign_tx(key, (*acct)["nonce"].get<uint64_t>(), kind, std::move(args), (*st)["chain_id"].get<uint64_t>());
-  return ledger_rpc(url, "ledger_sendTransaction", {{"tx", tx.to_json()}});
-}
-
 namespace {
+
+// The chain id and our nonce in one batch, then the signed transaction.
+Result<json> submit_tx(const LedgerPost& post, const core::PrivateKey& key, const std::string& kind, json args) {
+  auto got = ledger_rpc_batch(
+      post, {{"ledger_status", json::object()}, {"ledger_getAccount", {{"address", key.address().to_checksum_hex()}}}});
+  if (!got) return got.error();
+  const json& st = (*got)[0];
+  const json& acct = (*got)[1];
+  if (!st.contains("chain_id") || !st["chain_id"].is_number_unsigned() || !acct.contains("nonce") ||
+      !acct["nonce"].is_number_unsigned())
+    return make_error(Errc::invalid_input, "ledger: unexpected answer to ledger_status or ledger_getAccount");
+  ledger::Tx tx =
+      ledger::sign_tx(key, acct["nonce"].get<uint64_t>(), kind, std::move(args), st.at("chain_id").get<uint64_t>());
+  json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ledger_sendTransaction"}, {"params", {{"tx", tx.to_json()}}}};
+  auto body = post(req.dump());
+  if (!body) return body.error();
+  auto j = json::parse(*body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_error(Errc::io, "the ledger answered without JSON-RPC");
+  if (j.contains("error")) return make_error(Errc::invalid_input, "ledger: " + message_of(j["error"]));
+  return j["result"];
+}
 
 Result<core::Amount> amount_of(const json& j, const char* key) {
   if (!j.contains(key) || !j[key].is_string())
@@ -53,9 +73,20 @@ Result<Hash256> hash_of(const json& j) {
 
 } // namespace
 
+Result<json> ledger_submit(const HttpUrl& url, const core::PrivateKey& key, const std::string& kind, json args) {
+  HttpConnection conn(url);
+  return submit_tx(
+      [&](const std::string& body) -> Result<std::string> {
+        auto reply = conn.post_json(body);
+        if (!reply) return reply.error();
+        return std::move(reply->body);
+      },
+      key, kind, std::move(args));
+}
+
 LedgerLink::LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, HttpUrl url,
                        std::unique_ptr<platform::SqliteWinnerStore> store, std::chrono::milliseconds poll)
-    : m_runtime(runtime), m_key(key), m_url(std::move(url)), m_store(std::move(store)), m_poll(poll) {}
+    : m_runtime(runtime), m_key(key), m_url(url), m_conn(std::move(url)), m_store(std::move(store)), m_poll(poll) {}
 
 Result<std::unique_ptr<LedgerLink>> LedgerLink::start(net::NodeRuntime& runtime, const core::PrivateKey& key,
                                                       const std::string& url,
@@ -107,63 +138,107 @@ json LedgerLink::status() const {
           {"channels", m_channels}};
 }
 
-Result<agent::LedgerSnapshot> LedgerLink::fetch_snapshot(const std::vector<core::Address>& watched) {
-  auto st = ledger_rpc(m_url, "ledger_status", json::object(), std::chrono::seconds(5));
-  if (!st) return st.error();
-  agent::LedgerSnapshot s;
+Result<std::vector<json>> ledger_rpc_batch(const LedgerPost& post,
+                                           const std::vector<std::pair<std::string, json>>& calls) {
+  json req = json::array();
+  for (std::size_t i = 0; i < calls.size(); ++i)
+    req.push_back({{"jsonrpc", "2.0"}, {"id", i}, {"method", calls[i].first}, {"params", calls[i].second}});
+  auto body = post(req.dump());
+  if (!body) return body.error();
+  auto j = json::parse(*body, nullptr, false);
+  if (j.is_object() && j.contains("error")) // the batch itself refused
+    return make_error(Errc::invalid_input, "ledger: " + message_of(j["error"]));
+  if (!j.is_array() || j.size() != calls.size())
+    return make_error(Errc::io, "the ledger did not answer the batch with one response per call");
+  std::vector<json> out(calls.size());
+  std::vector<bool> seen(calls.size(), false);
+  for (auto& r : j) { // answers are matched by id, whatever their order
+    if (!r.is_object() || !r.contains("id") || !r["id"].is_number_unsigned())
+      return make_error(Errc::io, "the ledger answered a batch call without its id");
+    auto i = r["id"].get<std::size_t>();
+    if (i >= calls.size() || seen[i]) return make_error(Errc::io, "the ledger answered a batch call twice");
+    seen[i] = true;
+    if (r.contains("error"))
+      return make_error(Errc::invalid_input, "ledger: " + calls[i].first + ": " + message_of(r["error"]));
+    out[i] = std::move(r["result"]);
+  }
+  return out;
+}
+
+Result<LedgerPoll> poll_ledger(const LedgerPost& post, const core::Address& self,
+                               const std::vector<core::Address>& watched) {
+  // Ourselves first, then the others once each, within what one call may ask.
+  std::vector<core::Address> addresses{self};
+  for (const auto& a : watched) {
+    if (addresses.size() == kMaxAccountsPerCall) break;
+    if (std::find(addresses.begin(), addresses.end(), a) == addresses.end()) addresses.push_back(a);
+  }
+  json list = json::array();
+  for (const auto& a : addresses) list.push_back(a.to_checksum_hex());
+  auto results = ledger_rpc_batch(post, {{"ledger_status", json::object()},
+                                         {"ledger_roundBlockHashes", json::object()},
+                                         {"ledger_getAccounts", {{"addresses", list}}},
+                                         {"ledger_channels", {{"address", self.to_checksum_hex()}}}});
+  if (!results) return results.error();
+  const json& st = (*results)[0];
+  LedgerPoll out;
+  agent::LedgerSnapshot& s = out.snapshot;
   try {
-    s.chain_id = (*st)["chain_id"].get<uint64_t>();
-    s.round = (*st)["round"].get<uint64_t>();
-    s.height = (*st)["height"].get<uint64_t>();
-    s.ticket_valid_rounds = (*st)["ticket_valid_rounds"].get<uint64_t>();
+    s.chain_id = st.at("chain_id").get<uint64_t>();
+    s.round = st.at("round").get<uint64_t>();
+    s.height = st.at("height").get<uint64_t>();
+    s.ticket_valid_rounds = st.at("ticket_valid_rounds").get<uint64_t>();
     s.domain.chain_id = s.chain_id;
-    auto vc = core::Address::parse((*st)["domain"]["verifyingContract"].get<std::string>());
+    auto vc = core::Address::parse(st.at("domain").at("verifyingContract").get<std::string>());
     if (!vc) return vc.error();
     s.domain.verifying_contract = *vc;
-    auto rh = hash_of((*st)["round_block_hash"]);
+    auto rh = hash_of(st.at("round_block_hash"));
     if (!rh) return rh.error();
     s.round_hashes[s.round] = *rh;
+    // The rounds whose tickets are still accepted or redeemable.
+    for (const auto& e : (*results)[1]) {
+      auto r = e.at("round").get<uint64_t>();
+      auto h = hash_of(e.at("hash"));
+      if (!h) return h.error();
+      if (r <= s.round && r + s.ticket_valid_rounds >= s.round) s.round_hashes[r] = *h;
+    }
   } catch (const json::exception& e) {
     return make_error(Errc::invalid_input, std::string("ledger_status: unexpected answer: ") + e.what());
   }
-  // The rounds whose tickets are still accepted or redeemable. A past round's
-  // hash never changes: each is asked for once, not on every poll.
-  for (uint64_t back = 1; back <= s.ticket_valid_rounds && back <= s.round; ++back) {
-    uint64_t r = s.round - back;
-    if (!m_round_hashes.count(r)) {
-      auto h = ledger_rpc(m_url, "ledger_roundBlockHash", {{"round", r}}, std::chrono::seconds(5));
-      if (!h) return h.error();
-      auto rh = hash_of(*h);
-      if (!rh) return rh.error();
-      m_round_hashes[r] = *rh;
-    }
-    s.round_hashes[r] = m_round_hashes[r];
-  }
-  while (!m_round_hashes.empty() && m_round_hashes.begin()->first + s.ticket_valid_rounds < s.round) {
-    m_round_hashes.erase(m_round_hashes.begin());
-  }
-  for (const auto& a : watched) {
-    auto acct = ledger_rpc(m_url, "ledger_getAccount", {{"address", a.to_checksum_hex()}}, std::chrono::seconds(5));
-    if (!acct) return acct.error();
-    auto deposit = amount_of(*acct, "deposit"), reserve = amount_of(*acct, "reserve"),
-         balance = amount_of(*acct, "balance");
+  const json& accounts = (*results)[2];
+  if (!accounts.is_array() || accounts.size() != addresses.size())
+    return make_error(Errc::invalid_input, "ledger_getAccounts: not one account per address");
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    const json& acct = accounts[i];
+    if (!acct.is_object()) return make_error(Errc::invalid_input, "ledger_getAccounts: unexpected answer");
+    auto deposit = amount_of(acct, "deposit"), reserve = amount_of(acct, "reserve"),
+         balance = amount_of(acct, "balance");
     if (!deposit || !reserve || !balance)
-      return make_error(Errc::invalid_input, "ledger_getAccount: unexpected answer");
+      return make_error(Errc::invalid_input, "ledger_getAccounts: unexpected answer");
+    auto number = [&](const char* key, uint64_t absent) {
+      return acct.contains(key) && acct[key].is_number_unsigned() ? acct[key].get<uint64_t>() : absent;
+    };
     pay::SenderFunds f;
     f.deposit = *deposit;
     f.reserve = *reserve;
-    f.withdraw_round = acct->value("withdraw_round", uint64_t{0});
+    f.withdraw_round = number("withdraw_round", 0);
     // How many payees share the reserve this round: a payee counts only its share.
-    auto shared = acct->value("reserve_recipients", uint64_t{1});
-    f.reserve_recipients = std::clamp<uint64_t>(shared, 1, 1'000'000);
-    s.accounts[a] = f;
-    if (a == m_key.address()) s.self = {*balance, *deposit, *reserve};
+    f.reserve_recipients = std::clamp<uint64_t>(number("reserve_recipients", 1), 1, 1'000'000);
+    s.accounts[addresses[i]] = f;
+    if (addresses[i] == self) s.self = {*balance, *deposit, *reserve};
   }
-  return s;
+  out.channels = (*results)[3].is_array() ? (*results)[3] : json::array();
+  return out;
+}
+
+Result<std::string> LedgerLink::post(const std::string& body) {
+  auto reply = m_conn.post_json(body, std::chrono::seconds(5));
+  if (!reply) return reply.error();
+  return std::move(reply->body);
 }
 
 std::vector<agent::RedeemOutcome> LedgerLink::submit(const std::vector<pay::Winner>& batch, std::string& error) {
-  auto r = ledger_submit(m_url, m_key, "redeem", agent::redeem_args(batch));
+  auto r = submit_tx([this](const std::string& body) { return post(body); }, m_key, "redeem", agent::redeem_args(batch));
   if (!r) {
     error = r.error().message;
     return {};
@@ -209,16 +284,13 @@ void LedgerLink::run() {
       continue;
     }
     next_poll = std::chrono::steady_clock::now() + m_poll;
-    auto snap = fetch_snapshot(watched);
-    auto channels = snap ? ledger_rpc(m_url, "ledger_channels", {{"address", m_key.address().to_checksum_hex()}},
-                                      std::chrono::seconds(5))
-                         : Result<json>(json::array());
+    auto snap = poll_ledger([this](const std::string& body) { return post(body); }, m_key.address(), watched);
     {
       std::lock_guard lock(m_mu);
       ++m_polls;
       bool was = m_reachable;
       m_reachable = snap.ok();
-      if (channels && channels->is_array()) m_channels = *channels;
+      if (snap) m_channels = snap->channels;
       if (!snap) {
         if (was || m_last_error != snap.error().message)
           spdlog::warn("payments: ledger {}: {}", m_url.host, snap.error().message);
@@ -226,12 +298,12 @@ void LedgerLink::run() {
         continue;
       }
     }
-    boost::asio::post(m_runtime.io_context(), [this, s = std::move(*snap)]() mutable {
+    boost::asio::post(m_runtime.io_context(), [this, s = std::move(snap->snapshot)]() mutable {
       m_runtime.post([&](agent::Node& n) {
         n.payments().set_ledger(std::move(s));
         n.pay_due();
         std::lock_guard lock(m_mu);
-        m_watched = n.payments().watched();
+        m_watched = n.ledger_watch();
       });
     });
   }

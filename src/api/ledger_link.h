@@ -2,8 +2,12 @@
 // JSON-RPC, docs/ledger.md). The I/O half of agent::Payments:
 //
 //  - a worker thread polls the ledger (status, recent round hashes, the funds
-//    of every payer the node watches) every `poll` and hands the snapshot to
-//    the node on its event loop;
+//    of every payer the node watches, this node's channels) every `poll` and
+//    hands the snapshot to the node on its event loop. A poll is one HTTP
+//    request (a JSON-RPC batch, poll_ledger) over one kept-alive connection
+//    (HttpConnection), whatever the number of watched payers; the watch set is
+//    Node::ledger_watch(): ourselves and the connected payers, at most
+//    PaymentOptions::max_watched;
 //  - winners the node queues or settles are written to SqliteWinnerStore on
 //    the event loop, before the runtime sends anything (NodeRuntime::PaymentsIo);
 //  - redemption batches are signed with the node key and submitted by the
@@ -14,12 +18,14 @@
 #pragma once
 
 #include "api/http_client.h"
+#include "api/ledger_rpc.h"
 #include "net/node_runtime.h"
 #include "platform/sqlite_winner_store.h"
 
 #include <nlohmann/json.hpp>
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -34,6 +40,27 @@ Result<nlohmann::json> ledger_rpc(const HttpUrl& url, const std::string& method,
 // is the chain id) and submits it; the ledger's receipt, or its refusal as the error.
 Result<nlohmann::json> ledger_submit(const HttpUrl& url, const core::PrivateKey& key, const std::string& kind,
                                      nlohmann::json args);
+
+// Sends one JSON-RPC body (a request or a batch) to the ledger and returns the
+// body of its answer.
+using LedgerPost = std::function<Result<std::string>(const std::string& body)>;
+
+// A batch of calls, as (method, params), in one request: their results in order,
+// or the first error (a call the ledger refused, or a transport error).
+Result<std::vector<nlohmann::json>> ledger_rpc_batch(const LedgerPost& post,
+                                                     const std::vector<std::pair<std::string, nlohmann::json>>& calls);
+
+// What one poll reads.
+struct LedgerPoll {
+  agent::LedgerSnapshot snapshot; // accounts: every address of `watched`; self: `self`'s
+  nlohmann::json channels;        // `self`'s channels (ledger_channels)
+};
+
+// One poll: ledger_status, ledger_roundBlockHashes, ledger_getAccounts (self and
+// `watched`, at most kMaxAccountsPerCall) and ledger_channels in one batch, so
+// exactly one call of `post` however many addresses are watched.
+Result<LedgerPoll> poll_ledger(const LedgerPost& post, const core::Address& self,
+                               const std::vector<core::Address>& watched);
 
 class LedgerLink final : public net::PaymentsIo {
 public:
@@ -55,12 +82,13 @@ private:
   LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, HttpUrl url,
              std::unique_ptr<platform::SqliteWinnerStore> store, std::chrono::milliseconds poll);
   void run();
-  Result<agent::LedgerSnapshot> fetch_snapshot(const std::vector<core::Address>& watched);
+  Result<std::string> post(const std::string& body);
   std::vector<agent::RedeemOutcome> submit(const std::vector<pay::Winner>& batch, std::string& error);
 
   net::NodeRuntime& m_runtime;
   core::PrivateKey m_key;
   HttpUrl m_url;
+  HttpConnection m_conn; // worker only
   std::unique_ptr<platform::SqliteWinnerStore> m_store;
   std::chrono::milliseconds m_poll;
 
@@ -73,7 +101,6 @@ private:
   std::string m_last_error;
   uint64_t m_polls = 0;
   nlohmann::json m_channels = nlohmann::json::array(); // this node's channels, as of the last poll
-  std::map<uint64_t, Hash256> m_round_hashes;          // worker only: past rounds' block hashes
   std::thread m_worker;
 };
 

@@ -12,6 +12,15 @@ json rpc_error(const json& id, int code, const std::string& message) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
 }
 
+json account_json(const ledger::State& st, const core::Address& a) {
+  json j = st.account(a).to_json();
+  j["address"] = a.to_checksum_hex();
+  // The reserve's split this round: what each payee may count on.
+  j["reserve_recipients"] = st.reserve_recipients(a);
+  j["reserve_share"] = st.reserve_share(a).to_wei_string();
+  return j;
+}
+
 } // namespace
 
 json ledger_status(const ledger::State& st) {
@@ -29,6 +38,19 @@ json ledger_status(const ledger::State& st) {
 }
 
 json handle_ledger_rpc(ledger::LedgerStore& store, const json& req) {
+  if (req.is_array()) { // a batch: one answer per call, in order
+    if (req.empty()) return rpc_error(nullptr, kRpcInvalidRequest, "empty batch");
+    if (req.size() > kMaxBatchCalls)
+      return rpc_error(nullptr, kRpcInvalidRequest,
+                       "batch of " + std::to_string(req.size()) + " calls, at most " + std::to_string(kMaxBatchCalls));
+    json out = json::array();
+    for (const auto& call : req) {
+      // A call inside a batch is never a batch itself.
+      out.push_back(call.is_array() ? rpc_error(nullptr, kRpcInvalidRequest, "invalid request")
+                                    : handle_ledger_rpc(store, call));
+    }
+    return out;
+  }
   // `contains` is false for anything but an object, so `id` is null for arrays and scalars.
   json id = req.contains("id") ? req["id"] : json(nullptr);
   if (!req.is_object() || !req.contains("method") || !req["method"].is_string())
@@ -47,12 +69,24 @@ json handle_ledger_rpc(ledger::LedgerStore& store, const json& req) {
   if (method == "ledger_getAccount") {
     auto a = address();
     if (!a) return rpc_error(id, kRpcInvalidParams, a.error().message);
-    json j = st.account(*a).to_json();
-    j["address"] = a->to_checksum_hex();
-    // The reserve's split this round: what each payee may count on.
-    j["reserve_recipients"] = st.reserve_recipients(*a);
-    j["reserve_share"] = st.reserve_share(*a).to_wei_string();
-    return ok(j);
+    return ok(account_json(st, *a));
+  }
+  if (method == "ledger_getAccounts") { // many accounts in one call: a node's watch set
+    if (!params.contains("addresses") || !params["addresses"].is_array())
+      return rpc_error(id, kRpcInvalidParams, "'addresses' (an array) required");
+    const json& list = params["addresses"];
+    if (list.size() > kMaxAccountsPerCall)
+      return rpc_error(id, kRpcInvalidParams,
+                       "'addresses': " + std::to_string(list.size()) + " addresses, at most " +
+                           std::to_string(kMaxAccountsPerCall) + " per call");
+    json out = json::array();
+    for (const auto& e : list) {
+      auto a = e.is_string() ? core::Address::parse(e.get<std::string>())
+                             : Result<core::Address>(make_error(Errc::invalid_input, "not a string"));
+      if (!a) return rpc_error(id, kRpcInvalidParams, "'addresses': " + a.error().message);
+      out.push_back(account_json(st, *a));
+    }
+    return ok(out);
   }
   if (method == "ledger_accounts") {
     json list = json::array();
@@ -79,6 +113,15 @@ json handle_ledger_rpc(ledger::LedgerStore& store, const json& req) {
     auto h = st.round_block_hash(params["round"].get<uint64_t>());
     if (!h) return rpc_error(id, kRpcNoSuchRound, "no such round yet");
     return ok(core::to_hex(*h));
+  }
+  if (method == "ledger_roundBlockHashes") { // the rounds whose tickets are still honoured
+    json out = json::array();
+    const uint64_t valid = st.params().ticket_valid_rounds;
+    for (uint64_t back = 0; back <= valid && back <= st.round(); ++back) {
+      uint64_t r = st.round() - back;
+      if (auto h = st.round_block_hash(r)) out.push_back({{"round", r}, {"hash", core::to_hex(*h)}});
+    }
+    return ok(out);
   }
   if (method == "ledger_tickets") {
     auto a = address();

@@ -12,7 +12,13 @@
 //    to the open block and recorded in SQLite); every other method only reads;
 //  - bad requests are answered, never thrown on: not an object, a missing or
 //    non-string `method` or non-object `params` (-32600 / -32602), a missing or
-//    mistyped parameter (-32602, the message names it), an unknown method (-32601).
+//    mistyped parameter (-32602, the message names it), an unknown method (-32601);
+//  - a batch (a JSON array of requests, at most kMaxBatchCalls) is answered with
+//    an array of responses in the order of the calls, each as if sent alone
+//    (every call is answered, also one without an `id`); an empty or oversized
+//    batch gets a single -32600 error. The calls of one batch run back to back
+//    on the event loop, so they read one consistent state when none of them
+//    is a ledger_sendTransaction.
 //
 // Thread-safety: none; call on the thread that owns the store (the event loop).
 #pragma once
@@ -34,10 +40,13 @@ inline constexpr int kRpcInvalidParams = -32602;
 inline constexpr int kRpcTxRefused = 1;   // ledger_sendTransaction: the state machine refused it (message: why)
 inline constexpr int kRpcNoSuchRound = 2; // ledger_roundBlockHash: that round has not begun
 
+inline constexpr std::size_t kMaxBatchCalls = 64;       // calls in one batch
+inline constexpr std::size_t kMaxAccountsPerCall = 256; // addresses in one ledger_getAccounts
+
 // What `ledger_status` returns and `GET /status` shows.
 nlohmann::json ledger_status(const ledger::State& state);
 
-// Answers one JSON-RPC request (any JSON value).
+// Answers one JSON-RPC request or batch (any JSON value).
 nlohmann::json handle_ledger_rpc(ledger::LedgerStore& store, const nlohmann::json& request);
 
 // Answers one HTTP POST body: a body that does not parse as JSON gets a -32700

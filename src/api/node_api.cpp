@@ -109,6 +109,9 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
            "Frames a neighbour sent that we never asked for (dropped and blamed), by frame type.");
   for (const auto& [type, n] : m.frames_unsolicited)
     e.sample("openstreaming_frames_unsolicited_total", {{"type", type}}, static_cast<double>(n));
+  e.family("openstreaming_states_stale_total", "counter",
+           "Neighbour states dropped before their signature check: seq not newer than the last verified one.");
+  e.sample("openstreaming_states_stale_total", {}, static_cast<double>(m.states_stale));
   e.family("openstreaming_frames_rate_limited_total", "counter",
            "Frames dropped because a neighbour sent that type faster than its rate limit, by frame type.");
   for (const auto& [type, n] : m.frames_rate_limited)

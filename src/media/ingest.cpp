@@ -14,12 +14,14 @@ extern "C" {
 #include <chrono>
 #include <cmath>
 #include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <pthread.h>
+#include <srt/srt.h>
 #include <stdexcept>
 #include <vector>
 
@@ -279,6 +281,39 @@ void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
   av_log_default_callback(avcl, level, fmt, vl);
 }
 
+// The SRT listener's handshake refusals, read from libsrt's log: a caller
+// without the passphrase is rejected inside libsrt ("rsp(REJECT): 1011 -
+// Password required or unexpected"), a wrong one likewise with 1010, and
+// FFmpeg never hears of it. One listener per process: the slot is global.
+struct SrtRefusals {
+  std::mutex mu;
+  std::function<void(const std::string&)> on_refused;
+};
+SrtRefusals& srt_refusals() {
+  static SrtRefusals r;
+  return r;
+}
+
+void srt_log(void*, int, const char*, int, const char*, const char* message) {
+  std::string m = message ? message : "";
+  for (int code : {static_cast<int>(SRT_REJ_BADSECRET), static_cast<int>(SRT_REJ_UNSECURE)}) {
+    const std::string tag = "rsp(REJECT): " + std::to_string(code);
+    auto at = m.find(tag);
+    if (at == std::string::npos) continue;
+    std::string why = m.substr(at + tag.size());
+    while (!why.empty() && (why.front() == ' ' || why.front() == '-')) why.erase(why.begin());
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    auto& r = srt_refusals();
+    std::lock_guard lock(r.mu);
+    if (r.on_refused) {
+      r.on_refused(why);
+      return;
+    }
+  }
+  std::fputs(m.c_str(), stderr); // as libsrt prints without a handler
+  if (m.empty() || m.back() != '\n') std::fputc('\n', stderr);
+}
+
 // The key a publisher presented: OBS sends it as the stream name (server
 // rtmp://HOST:PORT/live, stream key KEY); an ffmpeg-style URL carries it as
 // rtmp://HOST:PORT/live/NAME?key=KEY.
@@ -321,7 +356,21 @@ void Ingest::run() {
   std::call_once(once, [] {
     avdevice_register_all();
     av_log_set_callback(log_callback);
+    srt_setloghandler(nullptr, &srt_log);
   });
+  const bool srt_listener = m_options.source.rfind("srt://", 0) == 0 && m_options.on_refused;
+  if (srt_listener) {
+    std::lock_guard lock(srt_refusals().mu);
+    srt_refusals().on_refused = m_options.on_refused;
+  }
+  struct ClearRefusals {
+    bool active;
+    ~ClearRefusals() {
+      if (!active) return;
+      std::lock_guard lock(srt_refusals().mu);
+      srt_refusals().on_refused = nullptr;
+    }
+  } clear_refusals{srt_listener};
   av_log_set_level(AV_LOG_ERROR);
   try {
     const IngestOptions& o = m_options;

@@ -28,8 +28,11 @@
 // has connected and sent its name, and a refused one is disconnected before a
 // single part is cut. For SRT the caller must use the key as its passphrase
 // (AES encryption; 10-79 characters): libsrt rejects any other caller in the
-// handshake, so those refusals never reach the ingest (FFmpeg's SRT listener
-// does not expose the caller's streamid).
+// handshake, before FFmpeg sees it (FFmpeg's SRT listener does not expose the
+// caller's streamid), and the listener keeps waiting for the rightful one.
+// Those refusals are read from libsrt's log (its handler is set once per
+// process; other libsrt messages still go to stderr) and reported through
+// IngestOptions::on_refused, so SRT refusals are counted like RTMP ones.
 #pragma once
 
 #include "core/bytes.h"
@@ -53,6 +56,10 @@ struct IngestOptions {
   bool realtime = true;      // pace reading to media time (files, testsrc)
   bool push = false;         // a listener for a publisher (RTMP, SRT): its disconnect ends the broadcast
   std::string stream_key;    // RTMP listener: what a publisher must present (see above); empty: anyone
+  // SRT listener: called for each caller libsrt refused for a wrong or missing
+  // passphrase, with libsrt's reason. Called on a libsrt thread: must be
+  // thread-safe. (An RTMP refusal ends the ingest with kPublishRefused instead.)
+  std::function<void(const std::string& why)> on_refused;
 };
 
 // How the message of a refused publisher begins.

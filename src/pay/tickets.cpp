@@ -40,9 +40,10 @@ Result<ReceivedTicket> TicketReceiver::receive(const SignedTicket& st, const U25
   const Ticket& t = st.ticket;
   auto bad = [](const std::string& why) { return make_error(Errc::invalid_input, "ticket rejected: " + why); };
   if (t.recipient != m_self) return bad("for another recipient (" + t.recipient.to_checksum_hex() + ")");
-  // Cheap checks first (rounds and the block hash are look-ups), so junk
-  // tickets mostly cost no curve operation; nothing is stored until every
-  // check passed (a rejected ticket leaves no state behind).
+  // Cheap checks first (rounds, block hash, seen nonces and funds are look-ups,
+  // the recipientRand one HMAC and one Keccak), the signature recovery last, so
+  // junk tickets cost no curve operation; nothing is stored until every check
+  // passed (a rejected ticket leaves no state behind).
   if (t.creation_round > U256(UINT64_MAX)) return bad("creation round out of range");
   auto round = static_cast<uint64_t>(t.creation_round);
   uint64_t now = ledger.current_round();
@@ -50,8 +51,6 @@ Result<ReceivedTicket> TicketReceiver::receive(const SignedTicket& st, const U25
   if (round + m_valid_rounds < now) return bad("expired (round " + std::to_string(round) + ", now " + std::to_string(now) + ")");
   auto hash = ledger.round_block_hash(round);
   if (!hash || *hash != t.creation_round_block_hash) return bad("creationRoundBlockHash does not match the ledger");
-  auto signer = ticket_signer(st, m_domain);
-  if (!signer || *signer != t.sender) return bad("signature is not the sender's");
   auto seen = m_seen_nonces.find(t.recipient_rand_hash);
   if (seen != m_seen_nonces.end() && seen->second.nonces.count(t.sender_nonce))
     return bad("replayed (nonce " + t.sender_nonce.str() + ")");
@@ -63,6 +62,10 @@ Result<ReceivedTicket> TicketReceiver::receive(const SignedTicket& st, const U25
   core::U256 share = funds->reserve.wei() / std::max<uint64_t>(1, funds->reserve_recipients);
   core::U256 cover = funds->deposit.wei() + share;
   if (cover < pending.wei() + t.face_value) return bad("the sender's funds cannot cover it");
+  // The one curve operation, once everything a look-up or a hash can refuse was
+  // refused: a replayed, expired, stale-round or not-for-us ticket costs none.
+  auto signer = m_recover(st, m_domain);
+  if (!signer || *signer != t.sender) return bad("signature is not the sender's");
   // Nonces of parameters whose round can no longer be accepted are forgotten:
   // a ticket from those rounds is refused as expired before the look-up above.
   std::erase_if(m_seen_nonces, [&](const auto& e) { return e.second.round + m_valid_rounds < now; });

@@ -16,6 +16,7 @@
 
 #include "pay/ticket.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -58,15 +59,21 @@ struct ReceivedTicket {
 
 class TicketReceiver {
 public:
-  TicketReceiver(core::Address self, Hash256 secret, TicketDomain domain, uint64_t valid_rounds = 2)
-      : m_self(self), m_secret(secret), m_domain(std::move(domain)), m_valid_rounds(valid_rounds) {}
+  // How a ticket's signer is recovered (ticket_signer; tests count the calls).
+  using SignerRecovery = std::function<Result<core::Address>(const SignedTicket&, const TicketDomain&)>;
+  TicketReceiver(core::Address self, Hash256 secret, TicketDomain domain, uint64_t valid_rounds = 2,
+                 SignerRecovery recover = ticket_signer)
+      : m_self(self), m_secret(secret), m_domain(std::move(domain)), m_valid_rounds(valid_rounds),
+        m_recover(std::move(recover)) {}
 
   Hash256 recipient_rand(const core::Address& sender, const U256& face_value, const U256& win_prob, uint64_t round,
                          const Hash256& block_hash, const U256& seed) const;
   TicketParams params(const core::Address& sender, const U256& face_value, const U256& win_prob, uint64_t round,
                       const Hash256& block_hash, const U256& seed) const;
 
-  // Checks a ticket; `pending` is what winners already queued against this sender are worth.
+  // Checks a ticket; `pending` is what winners already queued against this sender
+  // are worth. Every check but the signature runs first: a ticket refused for
+  // anything else costs no ECDSA recovery.
   Result<ReceivedTicket> receive(const SignedTicket& st, const U256& seed, const LedgerView& ledger, const core::Amount& pending);
   const TicketDomain& domain() const { return m_domain; }
 
@@ -75,6 +82,7 @@ private:
   Hash256 m_secret;
   TicketDomain m_domain;
   uint64_t m_valid_rounds;
+  SignerRecovery m_recover;
   struct Seen {
     uint64_t round = 0; // creation round of the parameters behind this rand hash
     std::set<U256> nonces;

@@ -1,6 +1,7 @@
 // Publish authentication with a real ffmpeg publisher: an RTMP push without the
 // stream key is refused, logged and counted, and the listener stays up for the
-// rightful publisher, who presents the key as ?key=KEY or as the stream name.
+// rightful publisher, who presents the key as ?key=KEY or as the stream name;
+// an SRT caller without the key as its passphrase likewise.
 #include "support/node_process.h"
 #include "support/wait.h"
 
@@ -107,6 +108,71 @@ TEST(MediaIngestAuth, RtmpPushesWithoutTheKeyAreRefusedAndTheRightfulPublisherIs
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(wait_until([&] { return parts_of(v) >= 4; }, 15s)) << parts_of(v);
   EXPECT_EQ(b.metric("openstreaming_ingest_refused_total"), 3);
+}
+
+// A UDP port that was free a moment ago (SRT listens on UDP).
+uint16_t free_udp_port() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::vector<std::string> srt_push_to(const std::string& url, int seconds) {
+  return {"ffmpeg",  "-v",
+          "error",   "-re",
+          "-f",      "lavfi",
+          "-i",      "testsrc2=size=320x240:rate=25",
+          "-t",      std::to_string(seconds),
+          "-c:v",    "libx264",
+          "-preset", "veryfast",
+          "-g",      "25",
+          "-f",      "mpegts",
+          url};
+}
+
+TEST(MediaIngestAuth, SrtCallersWithoutTheKeyAreRefusedCountedAndTheRightfulPublisherIsServed) {
+  test::TempDir dir;
+  const std::string key = "srt-passphrase-42";
+  std::string key_file = dir.write("stream.key", key + "\n");
+  std::string srt = "127.0.0.1:" + std::to_string(free_udp_port());
+  NodeSpec bspec;
+  bspec.extra_args = {"--srt-listen", srt, "--stream", "show", "--stream-key-file", key_file};
+  bspec.config_toml = test::kFastTiming;
+  NodeProcess b(dir, "b", 35, bspec);
+  b.start();
+  ASSERT_TRUE(b.process().wait_for_line("listening srt", 5s));
+  std::this_thread::sleep_for(1s); // the ingest thread opens the listener
+  NodeSpec vspec;
+  vspec.bootstrap = {b.p2p()};
+  vspec.extra_args = {"--watch", "show"};
+  vspec.config_toml = test::kFastTiming;
+  NodeProcess v(dir, "v", 36, vspec);
+  v.start();
+
+  // No passphrase, and a wrong one: refused in the handshake, counted, logged.
+  double expected = 0;
+  for (const std::string& url : {"srt://" + srt, "srt://" + srt + "?passphrase=wrong-passphrase"}) {
+    auto r = test::run(srt_push_to(url, 2), {}, 60s);
+    EXPECT_NE(r.exit_code, 0) << url << " was not refused";
+    ++expected;
+    EXPECT_TRUE(wait_until([&] { return b.metric("openstreaming_ingest_refused_total") >= expected; }, 10s))
+        << url << "\n"
+        << b.process().err();
+  }
+  EXPECT_NE(b.process().err().find("srt ingest: publish refused"), std::string::npos) << b.process().err();
+  EXPECT_EQ(parts_of(v), 0u);
+
+  // The rightful publisher, the key as its passphrase: served to the viewer, and not counted.
+  auto ok = test::run(srt_push_to("srt://" + srt + "?passphrase=" + key, 5), {}, 60s);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(wait_until([&] { return parts_of(v) >= 4; }, 15s)) << parts_of(v) << "\n" << b.process().err();
+  EXPECT_EQ(b.metric("openstreaming_ingest_refused_total"), 2);
 }
 
 TEST(MediaIngestAuth, ObsStyleTheKeyAsTheStreamNameIsAccepted) {

@@ -77,6 +77,28 @@ void HostilePeer::ticket_params(const pay::TicketParams& params) {
   send(agent::ticket_params_frame(params, core::Amount()));
 }
 
+void HostilePeer::state(uint64_t seq, uint64_t capacity_kbps) {
+  wire::StateBody body;
+  body.set_seq(seq);
+  body.set_capacity_kbps(capacity_kbps);
+  std::string bytes = body.SerializeAsString();
+  core::Keccak256 h;
+  h.update(as_bytes(std::string_view("openstreaming/state/v1"))).update(as_bytes(bytes));
+  auto sig = core::sign_hash(m_key, h.finalize());
+  wire::NeighbourState msg;
+  msg.set_body(bytes);
+  msg.set_signature(std::string(sig.bytes().begin(), sig.bytes().end()));
+  send(media(MediaFrameType::neighbour_state, msg));
+}
+
+void HostilePeer::tickets(const pay::TicketParams& params, std::size_t n) {
+  pay::TicketSender sender(m_key, pay::TicketDomain{});
+  for (std::size_t i = 0; i < n; ++i)
+    sender.owe(params.recipient, pay::expected_value(params.face_value, params.win_prob));
+  auto batch = sender.pay(params, n);
+  if (batch) send(agent::tickets_frame(params.seed, *batch));
+}
+
 void HostilePeer::part(const core::StreamId& id, uint64_t segment, uint32_t part, std::size_t bytes,
                        int64_t ingest_unix_ms) {
   core::PartInfo info;

@@ -2,7 +2,8 @@
 // real identity (it proves its key in the Hello like any node), speaking the
 // wire protocol by hand so a test can send exactly the frames an attacker
 // would — announcements under its own key, acceptances nobody asked for,
-// greedy ticket parameters, validly signed parts pushed unasked, floods.
+// greedy ticket parameters, validly signed parts pushed unasked, neighbour
+// states and tickets, floods.
 // It answers pings so an idle timeout does not end an attack early.
 #pragma once
 
@@ -36,6 +37,11 @@ public:
   void subscribe_result(const core::StreamId& id, bool accepted, const std::string& quote_wei_per_mb);
   void subscribe(const core::StreamId& id, bool resume = false);
   void ticket_params(const pay::TicketParams& params);
+  // A neighbour state signed by us, as a node sends them (`seq` must grow for
+  // the node to take it; a repeated seq is a replay).
+  void state(uint64_t seq, uint64_t capacity_kbps);
+  // `n` tickets signed by us against `params` (as if we owed their value).
+  void tickets(const pay::TicketParams& params, std::size_t n);
   // A part of our own stream `id`, signed by us (valid for whoever takes it).
   void part(const core::StreamId& id, uint64_t segment, uint32_t part, std::size_t bytes, int64_t ingest_unix_ms);
   void send(const core::Frame& f);

@@ -61,15 +61,16 @@ void Payments::set_ledger(LedgerSnapshot snapshot) {
   }
 }
 
-std::vector<core::Address> Payments::watched() const {
+std::vector<core::Address> Payments::watched(const std::vector<core::Address>& connected) const {
   std::vector<core::Address> out{m_self};
-  for (const auto& [a, r] : m_rel) {
-    if (r.price_charged.wei() > 0 || r.tickets_received > 0) out.push_back(a);
+  auto add = [&](const core::Address& a) {
+    if (out.size() < m_o.max_watched && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  };
+  for (const auto& a : connected) {
+    auto it = m_rel.find(a);
+    if (it != m_rel.end() && it->second.price_charged.wei() > 0) add(a);
   }
-  for (const auto& w : m_winners.pending()) out.push_back(w.ticket.ticket.sender);
-  for (const auto& [a, w] : m_waiting) out.push_back(a);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  for (const auto& [a, w] : m_waiting) add(a);
   return out;
 }
 

@@ -66,6 +66,9 @@ struct PaymentOptions {
   // with accepted tickets) before its subscriptions are refused with
   // `payment_overdue`; it may subscribe again once it has paid.
   uint64_t credit_bytes = 8ull << 20;
+  // The most addresses watch() returns (and the runtime asks the ledger about
+  // per poll), ourselves included.
+  std::size_t max_watched = 256;
 };
 
 // The ledger as the runtime last saw it.
@@ -126,8 +129,14 @@ public:
 
   void set_ledger(LedgerSnapshot snapshot);
   const std::optional<LedgerSnapshot>& ledger() const { return m_ledger; }
-  // Whose funds the snapshot must carry: everyone who pays us, and ourselves.
-  std::vector<core::Address> watched() const;
+  // Whose funds the next snapshot must carry, at most options().max_watched
+  // addresses, in this order: ourselves; the payers among `connected` that we
+  // charge (only a connected payer can send tickets to judge against its
+  // funds); payers whose tickets wait for a snapshot that shows their funds.
+  // A payer that disconnected drops out (its tickets were judged; redeeming
+  // its winners needs no snapshot of it), so the set is bounded by the
+  // connections, not by everyone ever served.
+  std::vector<core::Address> watched(const std::vector<core::Address>& connected) const;
 
   // ---- We are paid ----
   void agree_charge(const core::Address& payer, const core::Amount& price_per_mb);

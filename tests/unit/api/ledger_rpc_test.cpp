@@ -1,5 +1,7 @@
 // The ledger's JSON-RPC server without sockets: every method against a real
-// LedgerStore (SQLite in memory), and every kind of bad request.
+// LedgerStore (SQLite in memory), and every kind of bad request; and the node's
+// ledger poll (poll_ledger) against it.
+#include "api/ledger_link.h"
 #include "api/ledger_rpc.h"
 #include "core/hex.h"
 #include "core/keccak.h"
@@ -181,6 +183,117 @@ TEST(LedgerRpc, RoundBlockHash) {
   }
 }
 
+TEST(LedgerRpc, RoundBlockHashesAreTheRoundsWhoseTicketsAreHonoured) {
+  Ledger l;
+  json early = l.call("ledger_roundBlockHashes")["result"];
+  ASSERT_EQ(early.size(), 1u) << early.dump(); // round 0 only
+  EXPECT_EQ(early[0]["round"], 0);
+  for (int i = 0; i < 40; ++i) l.store->seal_block(1000 * (i + 1)); // into round 10
+  const uint64_t round = l.state().round(), valid = l.state().params().ticket_valid_rounds;
+  json r = l.call("ledger_roundBlockHashes")["result"];
+  ASSERT_EQ(r.size(), valid + 1) << r.dump();
+  for (uint64_t i = 0; i <= valid; ++i) {
+    EXPECT_EQ(r[i]["round"], round - i);
+    EXPECT_EQ(r[i]["hash"], core::to_hex(*l.state().round_block_hash(round - i)));
+  }
+}
+
+TEST(LedgerRpc, GetAccountsAnswersInTheOrderAsked) {
+  Ledger l;
+  std::string stranger = core::PrivateKey::generate(l.rng).address().to_checksum_hex();
+  json r = l.call("ledger_getAccounts", {{"addresses", {l.addr(3), stranger, l.addr(0)}}})["result"];
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0], l.call("ledger_getAccount", {{"address", l.addr(3)}})["result"]);
+  EXPECT_EQ(r[1]["address"], stranger);
+  EXPECT_EQ(r[1]["balance"], "0");
+  EXPECT_EQ(r[2]["address"], l.addr(0));
+  EXPECT_EQ(l.call("ledger_getAccounts", {{"addresses", json::array()}})["result"], json::array());
+  for (json bad : {json(), json("0xab"), json::array({"0x12"}), json::array({1})}) {
+    json params = json::object();
+    if (!bad.is_null()) params["addresses"] = bad;
+    EXPECT_EQ(error_code(l.call("ledger_getAccounts", params)), kRpcInvalidParams) << params.dump();
+  }
+  json many = json::array();
+  for (std::size_t i = 0; i <= kMaxAccountsPerCall; ++i) many.push_back(l.addr(0));
+  json over = l.call("ledger_getAccounts", {{"addresses", many}});
+  EXPECT_EQ(error_code(over), kRpcInvalidParams);
+  EXPECT_NE(error_message(over).find("at most 256"), std::string::npos) << error_message(over);
+}
+
+TEST(LedgerRpc, ABatchIsAnsweredCallByCallInOrder) {
+  Ledger l;
+  json batch = json::array({
+      {{"jsonrpc", "2.0"}, {"id", 7}, {"method", "ledger_status"}},
+      {{"jsonrpc", "2.0"}, {"id", "b"}, {"method", "ledger_getAccount"}, {"params", {{"address", l.addr(1)}}}},
+      {{"jsonrpc", "2.0"}, {"id", 9}, {"method", "ledger_nope"}},
+      json::array({{{"id", 1}, {"method", "ledger_status"}}}), // nested: not a request
+      {{"jsonrpc", "2.0"}, {"method", "ledger_genesis"}},      // no id: answered too
+  });
+  json r = json::parse(handle_ledger_rpc_body(*l.store, batch.dump()));
+  ASSERT_TRUE(r.is_array()) << r.dump();
+  ASSERT_EQ(r.size(), 5u);
+  expect_shape(r[0], 7);
+  EXPECT_EQ(r[0]["result"], ledger_status(l.state()));
+  expect_shape(r[1], "b");
+  EXPECT_EQ(r[1]["result"]["address"], l.addr(1));
+  EXPECT_EQ(error_code(r[2]), kRpcMethodNotFound);
+  EXPECT_EQ(error_code(r[3]), kRpcInvalidRequest);
+  expect_shape(r[4], nullptr);
+  EXPECT_EQ(r[4]["result"], l.genesis.to_json());
+  // An empty batch and one beyond the limit are a single error.
+  json empty = json::parse(handle_ledger_rpc_body(*l.store, "[]"));
+  expect_shape(empty, nullptr);
+  EXPECT_EQ(error_code(empty), kRpcInvalidRequest);
+  json big = json::array();
+  for (std::size_t i = 0; i <= kMaxBatchCalls; ++i) big.push_back({{"id", i}, {"method", "ledger_status"}});
+  json over = json::parse(handle_ledger_rpc_body(*l.store, big.dump()));
+  ASSERT_TRUE(over.is_object()) << "an oversized batch is not run call by call";
+  EXPECT_EQ(error_code(over), kRpcInvalidRequest);
+}
+
+// A node's ledger poll costs one request, whether it watches one payer or hundreds.
+TEST(LedgerPoll, OnePollIsOneRequestWhateverTheWatchSet) {
+  Ledger l;
+  ASSERT_TRUE(l.send(1, "fund", {{"deposit", "2ether"}, {"reserve", "1ether"}})["result"].is_object());
+  for (int i = 0; i < 30; ++i) l.store->seal_block(1000 * (i + 1)); // into round 7
+  int requests = 0;
+  LedgerPost post = [&](const std::string& body) -> Result<std::string> {
+    ++requests;
+    return handle_ledger_rpc_body(*l.store, body);
+  };
+  const core::Address self = l.keys[0].address(), payer = l.keys[1].address();
+  for (std::size_t n : {0u, 1u, 40u, 255u, 1000u}) {
+    std::vector<core::Address> watched{payer};
+    while (watched.size() < n) watched.push_back(core::PrivateKey::generate(l.rng).address());
+    if (n == 0) watched.clear();
+    requests = 0;
+    auto p = poll_ledger(post, self, watched);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(requests, 1) << n << " watched";
+    const agent::LedgerSnapshot& s = p->snapshot;
+    EXPECT_EQ(s.accounts.size(), std::min<std::size_t>(n + 1, kMaxAccountsPerCall)) << n << " watched";
+    EXPECT_EQ(s.self.balance, l.state().account(self).balance);
+    EXPECT_EQ(s.round, l.state().round());
+    EXPECT_EQ(s.chain_id, l.genesis.chain_id);
+    for (uint64_t back = 0; back <= s.ticket_valid_rounds; ++back)
+      EXPECT_EQ(s.round_block_hash(s.round - back), l.state().round_block_hash(s.round - back)) << back;
+    if (n > 0) {
+      auto f = s.funds(payer);
+      ASSERT_TRUE(f);
+      EXPECT_EQ(f->deposit, *core::Amount::parse("2ether"));
+      EXPECT_EQ(f->reserve, *core::Amount::parse("1ether"));
+    }
+    EXPECT_TRUE(p->channels.is_array());
+  }
+  // The ledger's refusal of the batch, and a transport error, are errors.
+  LedgerPost refused = [](const std::string&) -> Result<std::string> {
+    return std::string(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"empty batch"}})");
+  };
+  EXPECT_FALSE(poll_ledger(refused, self, {}));
+  LedgerPost down = [](const std::string&) -> Result<std::string> { return make_error(Errc::io, "down"); };
+  EXPECT_FALSE(poll_ledger(down, self, {}));
+}
+
 TEST(LedgerRpc, TicketsListsTheRecipientsRedeemedTickets) {
   Ledger l;
   ASSERT_TRUE(l.send(0, "fund", {{"deposit", "1ether"}, {"reserve", "1ether"}}).contains("result"));
@@ -265,11 +378,7 @@ TEST(LedgerRpc, BadRequestsAreAnsweredNotThrown) {
        .code = kRpcParseError,
        .id = nullptr,
        .message = "parse error"},
-      {.body = "[]", .code = kRpcInvalidRequest, .id = nullptr, .message = "invalid request"},
-      {.body = R"([{"id": 1, "method": "ledger_status"}])",
-       .code = kRpcInvalidRequest,
-       .id = nullptr,
-       .message = "invalid request"}, // no batches
+      {.body = "[]", .code = kRpcInvalidRequest, .id = nullptr, .message = "empty batch"}, // batches: see below
       {.body = "42", .code = kRpcInvalidRequest, .id = nullptr, .message = "invalid request"},
       {.body = R"("ledger_status")", .code = kRpcInvalidRequest, .id = nullptr, .message = "invalid request"},
       {.body = "null", .code = kRpcInvalidRequest, .id = nullptr, .message = "invalid request"},

@@ -198,9 +198,10 @@ TEST(NodePayments, AttacksFromANeighbourAreRejected) {
   };
   // Replay of a ticket already accepted.
   rejected_with(w.payer, params.seed, {t[0]}, "replayed");
-  // Forged signature: the payer's ticket with a changed face value.
+  // Forged signature: the payer's ticket with a changed nonce (a changed face
+  // value is already refused by its recipientRandHash).
   pay::SignedTicket forged = t[1];
-  forged.ticket.face_value += 1;
+  forged.ticket.sender_nonce += 1000;
   rejected_with(w.payer, params.seed, {forged}, "signature");
   // A neighbour passing on someone else's ticket (sender is not who sent it).
   rejected_with(w.other, params.seed, {t[1]}, "sender is not the neighbour");
@@ -229,6 +230,50 @@ TEST(NodePayments, AttacksFromANeighbourAreRejected) {
   payer.set_ledger(w.snapshot({w.payer}));
   payer.received(w.payee, 100'000);
   EXPECT_TRUE(payer.tickets_due(w.payee).empty());
+}
+
+// The ledger poll reads the watch set's funds: it must not grow with everyone
+// ever served, only with who can send tickets now (the connected payers).
+TEST(NodePayments, TheWatchSetHoldsOnlyConnectedPayersAndIsBounded) {
+  World w;
+  PaymentOptions o = World::options();
+  o.max_watched = 8;
+  Payments payee(w.payee_key, o);
+  payee.set_ledger(w.snapshot({w.payee}));
+  core::DeterministicRandom rng{77};
+  std::vector<core::Address> payers;
+  for (int i = 0; i < 300; ++i) {
+    payers.push_back(core::PrivateKey::generate(rng).address());
+    payee.agree_charge(payers.back(), w.price); // each subscribed once and was charged
+  }
+  // None connected any more: only ourselves is watched.
+  EXPECT_EQ(payee.watched({}), std::vector<core::Address>{w.payee});
+  // Three connected, one of them never charged (a neighbour that does not pay us).
+  auto watched = payee.watched({payers[5], w.other, payers[200]});
+  EXPECT_EQ(watched, (std::vector<core::Address>{w.payee, payers[5], payers[200]}));
+  // Everyone connected at once: never more than max_watched, ourselves first.
+  watched = payee.watched(payers);
+  EXPECT_EQ(watched.size(), o.max_watched);
+  EXPECT_EQ(watched.front(), w.payee);
+  // Tickets from a payer the snapshot does not show yet keep it watched after it
+  // disconnected, until the snapshot that judges them.
+  Payments fresh(w.payee_key, o);
+  fresh.set_ledger(w.snapshot({w.payee}));
+  fresh.agree_charge(w.payer, w.price);
+  auto params = *fresh.params_due(w.payer, U256(3));
+  Payments payer(w.payer_key, World::options());
+  w.tx(w.payer_key, "fund", {{"deposit", "1ether"}, {"reserve", "0ether"}});
+  payer.set_ledger(w.snapshot({w.payer}));
+  payer.agree_price(w.payee, w.price);
+  ASSERT_TRUE(payer.on_params(w.payee, params));
+  payer.received(w.payee, 50'000);
+  auto t = payer.tickets_due(w.payee);
+  ASSERT_FALSE(t.empty());
+  EXPECT_EQ(fresh.on_tickets(w.payer, params.seed, t), 0u); // held: funds unknown
+  EXPECT_EQ(fresh.watched({}), (std::vector<core::Address>{w.payee, w.payer}));
+  fresh.set_ledger(w.snapshot({w.payee, w.payer}));
+  EXPECT_EQ(fresh.watched({}), std::vector<core::Address>{w.payee});
+  EXPECT_EQ(fresh.relations().at(w.payer).tickets_received, t.size());
 }
 
 TEST(NodePayments, MalformedFramesAreRejected) {

@@ -123,20 +123,52 @@ TEST(Tickets, AttacksAreRejectedWithAReason) {
     const char* reason;
   } cases[] = {
       {"replayed", [](SignedTicket&, U256&, FakeLedger&, core::Amount&) {}, "replayed"},
-      {"forged signature", [&](SignedTicket& t, U256&, FakeLedger&, core::Amount&) {
+      {"forged signature",
+       [&](SignedTicket& t, U256&, FakeLedger&, core::Amount&) {
          core::DeterministicRandom r(9);
          t.ticket.sender_nonce = 99;
-         t.signature = sign_ticket(core::PrivateKey::generate(r), t.ticket, w.domain).signature; }, "signature"},
-      {"edited after signing", [](SignedTicket& t, U256&, FakeLedger&, core::Amount&) { t.ticket.face_value += 1; }, "signature"},
-      {"wrong seed", [&](SignedTicket& t, U256& seed, FakeLedger&, core::Amount&) {
-         t = w.one(w.params()); seed = 8; }, "recipientRandHash"},
-      {"expired", [&](SignedTicket& t, U256&, FakeLedger& l, core::Amount&) { t = w.one(w.params()); l.round = 8; }, "expired"},
-      {"wrong block hash", [&](SignedTicket& t, U256&, FakeLedger& l, core::Amount&) {
-         t = w.one(w.params()); l.hashes[5][0] ^= 1; }, "BlockHash"},
-      {"overspending sender", [&](SignedTicket& t, U256&, FakeLedger&, core::Amount& pending) {
-         t = w.one(w.params()); pending = core::Amount::from_wei(14'500); }, "cannot cover"},
-      {"withdrawing sender", [&](SignedTicket& t, U256&, FakeLedger& l, core::Amount&) {
-         t = w.one(w.params()); l.accounts[w.sender_key.address()].withdraw_round = 9; }, "withdrawing"},
+         t.signature = sign_ticket(core::PrivateKey::generate(r), t.ticket, w.domain).signature;
+       },
+       "signature"},
+      {"edited after signing",
+       [](SignedTicket& t, U256&, FakeLedger&, core::Amount&) { t.ticket.sender_nonce += 1000; }, "signature"},
+      // A field recipientRand binds: refused by the hash, before the signature.
+      {"face value edited",
+       [&](SignedTicket& t, U256&, FakeLedger&, core::Amount&) {
+         t = w.one(w.params());
+         t.ticket.face_value += 1;
+       },
+       "recipientRandHash"},
+      {"wrong seed",
+       [&](SignedTicket& t, U256& seed, FakeLedger&, core::Amount&) {
+         t = w.one(w.params());
+         seed = 8;
+       },
+       "recipientRandHash"},
+      {"expired",
+       [&](SignedTicket& t, U256&, FakeLedger& l, core::Amount&) {
+         t = w.one(w.params());
+         l.round = 8;
+       },
+       "expired"},
+      {"wrong block hash",
+       [&](SignedTicket& t, U256&, FakeLedger& l, core::Amount&) {
+         t = w.one(w.params());
+         l.hashes[5][0] ^= 1;
+       },
+       "BlockHash"},
+      {"overspending sender",
+       [&](SignedTicket& t, U256&, FakeLedger&, core::Amount& pending) {
+         t = w.one(w.params());
+         pending = core::Amount::from_wei(14'500);
+       },
+       "cannot cover"},
+      {"withdrawing sender",
+       [&](SignedTicket& t, U256&, FakeLedger& l, core::Amount&) {
+         t = w.one(w.params());
+         l.accounts[w.sender_key.address()].withdraw_round = 9;
+       },
+       "withdrawing"},
   };
   for (const auto& c : cases) {
     SignedTicket t = good;
@@ -154,6 +186,60 @@ TEST(Tickets, AttacksAreRejectedWithAReason) {
   auto rejected = other.receive(w.one(w.params()), p.seed, w.ledger, {});
   ASSERT_FALSE(rejected);
   EXPECT_NE(rejected.error().message.find("another recipient"), std::string::npos);
+}
+
+// Junk costs no curve operation: every ticket refused for a reason a look-up or
+// a hash can find is refused before the signer is recovered.
+TEST(Tickets, ARefusedTicketCostsNoSignatureRecoveryUnlessForged) {
+  World w;
+  int recoveries = 0;
+  TicketReceiver receiver(w.recipient_key.address(), Hash256{1, 2, 3}, w.domain, 2,
+                          [&](const SignedTicket& st, const TicketDomain& d) {
+                            ++recoveries;
+                            return ticket_signer(st, d);
+                          });
+  auto p = w.params();
+  SignedTicket good = w.one(p);
+  ASSERT_TRUE(receiver.receive(good, p.seed, w.ledger, {}));
+  ASSERT_EQ(recoveries, 1);
+  struct Case {
+    const char* name;
+    std::function<void(SignedTicket&, U256&, FakeLedger&, core::Amount&)> attack;
+    const char* reason;
+  } cheap[] = {
+      {"replayed", [&](SignedTicket& t, U256&, FakeLedger&, core::Amount&) { t = good; }, "replayed"},
+      {"wrong seed", [](SignedTicket&, U256& seed, FakeLedger&, core::Amount&) { seed += 1; }, "recipientRandHash"},
+      {"face value edited", [](SignedTicket& t, U256&, FakeLedger&, core::Amount&) { t.ticket.face_value += 1; },
+       "recipientRandHash"},
+      {"expired", [](SignedTicket&, U256&, FakeLedger& l, core::Amount&) { l.round = 8; }, "expired"},
+      {"future round", [](SignedTicket& t, U256&, FakeLedger&, core::Amount&) { t.ticket.creation_round = 6; },
+       "future round"},
+      {"wrong block hash", [](SignedTicket&, U256&, FakeLedger& l, core::Amount&) { l.hashes[5][0] ^= 1; },
+       "BlockHash"},
+      {"sender without funds", [](SignedTicket&, U256&, FakeLedger& l, core::Amount&) { l.accounts.clear(); },
+       "no account"},
+      {"overspending sender",
+       [](SignedTicket&, U256&, FakeLedger&, core::Amount& pending) { pending = core::Amount::from_wei(14'500); },
+       "cannot cover"},
+  };
+  for (const auto& c : cheap) {
+    SignedTicket t = w.one(p); // a fresh nonce: valid until attacked
+    U256 seed = p.seed;
+    FakeLedger ledger = w.ledger;
+    core::Amount pending;
+    c.attack(t, seed, ledger, pending);
+    auto r = receiver.receive(t, seed, ledger, pending);
+    ASSERT_FALSE(r) << c.name;
+    EXPECT_NE(r.error().message.find(c.reason), std::string::npos) << c.name << ": " << r.error().message;
+    EXPECT_EQ(recoveries, 1) << c.name << " cost a signature recovery";
+  }
+  // Only a ticket that passes every other check is worth one, and a forgery is then caught.
+  SignedTicket forged = good;
+  forged.ticket.sender_nonce = 77;
+  auto r = receiver.receive(forged, p.seed, w.ledger, {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("signature"), std::string::npos) << r.error().message;
+  EXPECT_EQ(recoveries, 2);
 }
 
 TEST(Tickets, SenderPaysWhatItOwesAndRefusesBadParameters) {
