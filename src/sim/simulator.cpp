@@ -287,7 +287,7 @@ void Simulator::ledger_block() {
     SimNode& s = *m_nodes[i];
     if (!s.alive) continue;
     agent::Payments& p = s.node->payments();
-    p.set_ledger(m_ledger->snapshot(s.address, p.watched()));
+    p.set_ledger(m_ledger->snapshot(s.address, s.node->ledger_watch()));
     s.node->pay_due();
     pump(i);
   }
