@@ -9,10 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <dirent.h>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 namespace openstreaming {
 namespace {
@@ -48,12 +48,14 @@ TEST(Demo, HeadlessRunExitsZeroPrintsTheSummaryAndLeavesNothingBehind) {
   // Outcomes, not labels: tickets were won and redeemed, and what one side
   // gained the others paid. (Whether the dropping relay is found out depends on
   // whether a viewer's route runs through it in a 4-relay mesh: not asserted.)
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(won (\d+), redeemed (\d+))"))) << r.out;
-  EXPECT_GT(std::stoull(m[1]), 0u);
-  EXPECT_GT(std::stoull(m[2]), 0u);
-  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(value conserved: (\w+))"))) << r.out;
-  EXPECT_EQ(m[1], "yes") << r.out;
+  unsigned long long won = 0, redeemed = 0;
+  bool found = false; // the first "won N, redeemed M" in the summary
+  for (auto at = r.out.find("won "); !found && at != std::string::npos; at = r.out.find("won ", at + 1))
+    found = std::sscanf(r.out.c_str() + at, "won %llu, redeemed %llu", &won, &redeemed) == 2;
+  ASSERT_TRUE(found) << r.out;
+  EXPECT_GT(won, 0u);
+  EXPECT_GT(redeemed, 0u);
+  EXPECT_NE(r.out.find("value conserved: yes"), std::string::npos) << r.out;
   EXPECT_TRUE(test::wait_until([&] { return processes_mentioning(data).empty(); }, std::chrono::seconds(5)))
       << "left behind: " << processes_mentioning(data).size();
 }
