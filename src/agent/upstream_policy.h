@@ -55,7 +55,7 @@ public:
   virtual const char* name() const = 0;
 };
 
-// Issue #4's policy: fewest hops, then lowest RTT; the current upstream is kept
+// The rule-based policy: fewest hops, then lowest RTT; the current upstream is kept
 // while no candidate is fewer hops away (no flapping on RTT noise); the backup
 // is the best of the rest.
 class NearestUpstream final : public UpstreamPolicy {
