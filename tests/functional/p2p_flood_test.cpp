@@ -65,19 +65,9 @@ std::optional<ViewerProgress> progress_of(const NodeProcess& viewer, const std::
 
 TEST(P2pFlood, AMultiKindFloodLeavesTheHonestViewerWholeAndTheFlooderCutOff) {
   test::TempDir dir;
-  NodeSpec bs;
-  bs.peer_exchange = false;
-  bs.config_toml = test::kFastTiming;
-  bs.extra_args = {"--ingest", "testsrc", "--stream", "show"};
-  NodeProcess target(dir, "target", 1701, bs);
-  target.start();
-  NodeSpec vs;
-  vs.peer_exchange = false;
-  vs.config_toml = test::kFastTiming;
-  vs.bootstrap = {target.p2p()};
-  vs.extra_args = {"--watch", "show"};
-  NodeProcess viewer(dir, "viewer", 1702, vs);
-  viewer.start();
+  test::BroadcasterAndViewer pair(dir, 1701);
+  NodeProcess& target = *pair.broadcaster;
+  NodeProcess& viewer = *pair.viewer;
   std::optional<ViewerProgress> start;
   ASSERT_TRUE(wait_until(
       [&] {

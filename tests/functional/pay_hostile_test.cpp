@@ -128,19 +128,9 @@ TEST_F(PayHostile, AStrangerWhoAnnouncesAcceptsAndPushesPartsIsPaidNothing) {
 // send them, plus oversized part indexes: the broadcaster keeps at most its
 // stream cap, cuts the flooder off, and its honest viewer keeps every part.
 TEST_F(PayHostile, AnAnnouncementFloodIsCappedAndTheFlooderCutOff) {
-  NodeSpec bs;
-  bs.peer_exchange = false;
-  bs.config_toml = test::kFastTiming;
-  bs.extra_args = {"--ingest", "testsrc", "--stream", "show"};
-  NodeProcess target(dir, "target", 1601, bs);
-  target.start();
-  NodeSpec vs;
-  vs.peer_exchange = false;
-  vs.config_toml = test::kFastTiming;
-  vs.bootstrap = {target.p2p()};
-  vs.extra_args = {"--watch", "show"};
-  NodeProcess viewer(dir, "viewer", 1602, vs);
-  viewer.start();
+  test::BroadcasterAndViewer pair(dir, 1601);
+  NodeProcess& target = *pair.broadcaster;
+  NodeProcess& viewer = *pair.viewer;
   auto viewer_parts = [&]() -> uint64_t {
     for (const auto& s : viewer.get_json("/api/streams")) {
       if (s["name"] == "show") return s["stats"]["parts_received"].get<uint64_t>();

@@ -67,4 +67,26 @@ inline constexpr const char* kFastTiming =
     "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 3000\nhandshake_timeout_ms = 3000\n"
     "reconnect_base_ms = 200\nreconnect_max_ms = 2000\n";
 
+// A broadcaster ingesting testsrc as "show" and a viewer watching it over a
+// direct link, both started, fast timing, no peer exchange: the target and
+// witness of the hostile-peer tests. Keys come from `seed` and `seed + 1`.
+struct BroadcasterAndViewer {
+  std::unique_ptr<NodeProcess> broadcaster, viewer;
+  BroadcasterAndViewer(const TempDir& dir, uint64_t seed) {
+    NodeSpec bs;
+    bs.peer_exchange = false;
+    bs.config_toml = kFastTiming;
+    bs.extra_args = {"--ingest", "testsrc", "--stream", "show"};
+    broadcaster = std::make_unique<NodeProcess>(dir, "target", seed, bs);
+    broadcaster->start();
+    NodeSpec vs;
+    vs.peer_exchange = false;
+    vs.config_toml = kFastTiming;
+    vs.bootstrap = {broadcaster->p2p()};
+    vs.extra_args = {"--watch", "show"};
+    viewer = std::make_unique<NodeProcess>(dir, "viewer", seed + 1, vs);
+    viewer->start();
+  }
+};
+
 } // namespace openstreaming::test
