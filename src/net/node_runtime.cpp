@@ -356,7 +356,7 @@ void NodeRuntime::save_memory() {
   if (m_store) m_store->save(m_node->agent().memory.snapshot());
 }
 
-void NodeRuntime::request_close(const ConnPtr& c) {
+void NodeRuntime::request_close(ConnPtr c) {
   c->closing = true;
   if (c->finished || c->writing) return; // flush() comes back here when the queue is empty
   if (!c->registered) {
@@ -375,7 +375,7 @@ void NodeRuntime::request_close(const ConnPtr& c) {
   });
 }
 
-void NodeRuntime::finish(const ConnPtr& c) {
+void NodeRuntime::finish(ConnPtr c) {
   if (c->finished) return;
   c->finished = true;
   boost::system::error_code ignore;
@@ -405,7 +405,9 @@ public:
   }
   void transmit(agent::Transmit t) override {
     auto it = m_rt.m_conns.find(t.conn);
-    if (it != m_rt.m_conns.end() && !it->second->finished) m_rt.write(it->second, std::move(t.frame));
+    if (it == m_rt.m_conns.end() || it->second->finished) return;
+    ConnPtr conn = it->second; // a failed write may erase the map entry
+    m_rt.write(conn, std::move(t.frame));
   }
   void connect(const agent::ConnectRequest& c) override { m_rt.connect(c.conn, c.endpoint); }
   void close(const agent::CloseRequest& c) override {

@@ -97,8 +97,10 @@ private:
   void write_done(const ConnPtr& c, boost::system::error_code ec, std::size_t bytes);
   void paced_write(const ConnPtr& c, std::vector<asio::const_buffer> bufs, std::size_t bytes);
   void paced_chunk(const ConnPtr& c);
-  void request_close(const ConnPtr& c);
-  void finish(const ConnPtr& c);
+  // Both take the pointer by value: they may erase the connection's entry in
+  // m_conns, and a reference into that map would dangle mid-call.
+  void request_close(ConnPtr c);
+  void finish(ConnPtr c);
   void pump();
   void arm_timer(Timestamp at);
   void log_event(const agent::Event& e);

@@ -2,8 +2,9 @@
 
 #include "core/keystore.h"
 
-
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -24,7 +25,8 @@ void NodeProcess::start() {
       << "data_dir = \"" << m_dir.file(m_name + ".data") << "\"\n"
       << "peer_exchange = " << (m_spec.peer_exchange ? "true" : "false") << "\n"
       << "bootstrap = [";
-  for (std::size_t i = 0; i < m_spec.bootstrap.size(); ++i) cfg << (i ? ", " : "") << "\"" << m_spec.bootstrap[i] << "\"";
+  for (std::size_t i = 0; i < m_spec.bootstrap.size(); ++i)
+    cfg << (i ? ", " : "") << "\"" << m_spec.bootstrap[i] << "\"";
   cfg << "]\n" << m_spec.config_toml << "\n";
   m_config_file = m_dir.write(m_name + ".toml", cfg.str());
   std::vector<std::string> argv = {OPENSTREAMING_BIN, "--log-level", "debug", "node", "--config", m_config_file};
@@ -54,6 +56,22 @@ int NodeProcess::stop() {
   int result = code.value_or(-1);
   m_last_err = m_proc->err();
   m_proc.reset();
+  if (result != 0) {
+    // A node that did not exit cleanly says why on stderr; the last lines are
+    // what a failing test's log needs (ASan reports and aborts end there).
+    // A sanitizer report is printed whole (from its first line, up to 40 KB).
+    constexpr std::size_t kTail = 6000, kReport = 40000;
+    auto from = m_last_err.size() > kTail ? m_last_err.size() - kTail : 0;
+    for (const char* mark : {"ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"}) {
+      if (auto at = m_last_err.find(mark); at != std::string::npos) {
+        from = std::min(from, m_last_err.rfind('\n', at) == std::string::npos ? 0 : m_last_err.rfind('\n', at) + 1);
+        from = std::max(from, m_last_err.size() > kReport ? m_last_err.size() - kReport : std::size_t{0});
+        break;
+      }
+    }
+    std::fprintf(stderr, "node %s exited with %d; the end of its stderr:\n%s\n", m_name.c_str(), result,
+                 m_last_err.substr(from).c_str());
+  }
   return result;
 }
 
@@ -71,7 +89,9 @@ std::vector<std::string> NodeProcess::peer_addresses() const {
   return out;
 }
 
-std::string NodeProcess::metrics() const { return http_get(m_api, "/metrics").body; }
+std::string NodeProcess::metrics() const {
+  return http_get(m_api, "/metrics").body;
+}
 
 double NodeProcess::metric(const std::string& family, const std::vector<std::string>& label_filter) const {
   std::istringstream in(metrics());
