@@ -50,7 +50,7 @@ try {
 } catch (e) {
   result.error = String(e);
   try { await browser.pages()[0].screenshot({ path: screenshot }); } catch (_) { /* the page is gone */ }
-  try { result.video = await browser.pages()[0].evaluate(() => { const v = document.getElementById('video'); return { t: v.currentTime, rs: v.readyState, err: v.error && v.error.message, src: v.src }; }); } catch (_) {}
+  try { result.video = await browser.pages()[0].evaluate(() => { const v = document.getElementById('video'); const b = []; for (let i = 0; i < v.buffered.length; ++i) b.push([v.buffered.start(i), v.buffered.end(i)]); return { t: v.currentTime, rs: v.readyState, paused: v.paused, buffered: b, err: v.error && v.error.message, src: v.src }; }); } catch (_) {}
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });

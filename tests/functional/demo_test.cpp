@@ -127,7 +127,12 @@ TEST(Demo, DashboardShowsTheMeshPlaysTheVideoAndOpensANodePanelInChromium) {
   std::string shot = std::string(OPENSTREAMING_ARTIFACTS_DIR) + "/dashboard.png";
   auto r = test::run({"node", std::string(OPENSTREAMING_BROWSER_DIR) + "/dashboard.mjs", url, shot, "8", "5"}, {},
                      std::chrono::seconds(120));
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // On failure, the end of the demo's own log too: a node that died or a stall shows there.
+  auto demo_tail = [&] {
+    std::string e = demo.err();
+    return e.size() > 8000 ? e.substr(e.size() - 8000) : e;
+  };
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\n--- demo stderr (end) ---\n" << demo_tail();
   EXPECT_NE(r.out.find("\"ok\":true"), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::exists(shot));
   demo.signal(SIGTERM);
