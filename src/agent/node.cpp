@@ -630,6 +630,19 @@ void Node::handle_sent(ConnId conn, std::size_t bytes, Timestamp /*now*/) {
   }
 }
 
+namespace {
+// The addresses of the established sessions among `peers`.
+template <typename Peers>
+std::vector<core::Address> established_addresses(const Peers& peers) {
+  std::vector<core::Address> connected;
+  for (const auto& [id, p] : peers) {
+    if (p->state == std::remove_cvref_t<decltype(*p)>::State::established && p->address)
+      connected.push_back(*p->address);
+  }
+  return connected;
+}
+} // namespace
+
 void Node::handle_closed(ConnId conn, Timestamp now) {
   Peer* p = find(conn);
   if (!p) return;
@@ -654,6 +667,10 @@ void Node::remove_peer(ConnId conn, Timestamp now) {
   m_in_ready.erase(conn);
   m_peers.erase(conn);
   if (was_up) m_streams->on_peer_down(conn, now);
+  // Payment relationships of departed payers are bounded (a flood of throwaway
+  // identities cannot grow them); connected ones are kept.
+  if (m_payments->relations().size() > m_payments->options().max_relations)
+    m_payments->forget_disconnected(established_addresses(m_peers));
 }
 
 void Node::handle_timeout(Timestamp now) {
@@ -1275,11 +1292,7 @@ void Node::pay_due() {
 }
 
 std::vector<core::Address> Node::ledger_watch() const {
-  std::vector<core::Address> connected;
-  for (const auto& [id, p] : m_peers) {
-    if (p->state == Peer::State::established && p->address) connected.push_back(*p->address);
-  }
-  return m_payments->watched(connected);
+  return m_payments->watched(established_addresses(m_peers));
 }
 
 void Node::offer_ticket_params(Timestamp now) {

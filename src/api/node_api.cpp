@@ -383,6 +383,20 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
     metered_in += r.metered_in.wei();
     metered_out += r.metered_out.wei();
   }
+  // Relationships forgotten after their payer left still count (totals never go down).
+  const agent::PaymentRelation& gone = p.retired();
+  sent += gone.tickets_sent;
+  received += gone.tickets_received;
+  rejected += gone.tickets_rejected;
+  won += gone.won;
+  redeemed += gone.redeemed;
+  ev_sent += gone.ev_sent.wei();
+  ev_received += gone.ev_received.wei();
+  won_value += gone.won_value.wei();
+  redeemed_value += gone.redeemed_value.wei();
+  metered_in += gone.metered_in.wei();
+  metered_out += gone.metered_out.wei();
+  out["relationships_forgotten"] = p.relations_forgotten();
   out["tickets"] = {
       {"sent", sent}, {"received", received}, {"rejected", rejected}, {"won", won}, {"redeemed", redeemed}};
   out["totals"] = {{"metered_in_wei", metered_in.str()},

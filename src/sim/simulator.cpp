@@ -856,6 +856,16 @@ nlohmann::json Simulator::payments_summary() const {
   uint64_t sent = 0, received = 0, rejected = 0, won_n = 0, redeemed_n = 0, relationships = 0, within = 0, binomial = 0;
   double worst_z = 0;
   for (const auto& sp : m_nodes) {
+    const agent::PaymentRelation& gone = sp->node->payments().retired(); // forgotten after their payer left
+    sent += gone.tickets_sent;
+    received += gone.tickets_received;
+    rejected += gone.tickets_rejected;
+    won_n += gone.won;
+    redeemed_n += gone.redeemed;
+    metered += gone.metered_out.wei();
+    ev += gone.ev_received.wei();
+    won += gone.won_value.wei();
+    redeemed += gone.redeemed_value.wei();
     for (const auto& [payer, r] : sp->node->payments().relations()) {
       sent += r.tickets_sent;
       if (r.price_charged.wei() == 0 && r.tickets_received == 0) continue; // we never served them

@@ -74,6 +74,46 @@ std::vector<core::Address> Payments::watched(const std::vector<core::Address>& c
   return out;
 }
 
+std::size_t Payments::forget_disconnected(const std::vector<core::Address>& connected) {
+  if (m_rel.size() <= m_o.max_relations) return 0;
+  const uint64_t round = m_ledger ? m_ledger->round : 0;
+  auto at_stake = [](const PaymentRelation& r) {
+    return r.metered_out > r.ev_received ? r.metered_out.wei() - r.ev_received.wei() : U256(0);
+  };
+  std::vector<std::pair<U256, core::Address>> candidates;
+  for (const auto& [a, r] : m_rel) {
+    if (std::find(connected.begin(), connected.end(), a) != connected.end()) continue;
+    if (m_waiting.count(a)) continue;                                   // tickets still to judge
+    if (r.metered_in > r.ev_sent) continue;                             // we owe them: a debt we do not forget
+    if (r.spend_round == round && r.spent_in_round.wei() > 0) continue; // this round's spending cap holds
+    candidates.emplace_back(at_stake(r), a);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  std::size_t forgotten = 0;
+  for (const auto& [stake, a] : candidates) {
+    if (m_rel.size() <= m_o.max_relations) break;
+    auto it = m_rel.find(a);
+    const PaymentRelation& r = it->second;
+    add_to(m_retired.metered_in, r.metered_in);
+    add_to(m_retired.metered_out, r.metered_out);
+    add_to(m_retired.ev_sent, r.ev_sent);
+    add_to(m_retired.ev_received, r.ev_received);
+    add_to(m_retired.won_value, r.won_value);
+    add_to(m_retired.redeemed_value, r.redeemed_value);
+    m_retired.tickets_sent += r.tickets_sent;
+    m_retired.tickets_received += r.tickets_received;
+    m_retired.tickets_rejected += r.tickets_rejected;
+    m_retired.won += r.won;
+    m_retired.redeemed += r.redeemed;
+    m_retired.overdue_refusals += r.overdue_refusals;
+    m_retired.params_unsolicited += r.params_unsolicited;
+    m_rel.erase(it);
+    ++forgotten;
+  }
+  m_forgotten += forgotten;
+  return forgotten;
+}
+
 // ---- We are paid ------------------------------------------------------------------
 
 void Payments::agree_charge(const core::Address& payer, const core::Amount& price_per_mb) {

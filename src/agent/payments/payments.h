@@ -69,6 +69,10 @@ struct PaymentOptions {
   // The most addresses watch() returns (and the runtime asks the ledger about
   // per poll), ourselves included.
   std::size_t max_watched = 256;
+  // The relationships kept in memory. Beyond it, forget_disconnected() folds
+  // disconnected ones into retired() — those we owe nothing and have not paid
+  // this round — least money at stake first. Connected ones are always kept.
+  std::size_t max_relations = 1024;
 };
 
 // The ledger as the runtime last saw it.
@@ -183,7 +187,17 @@ public:
   void restore(const std::vector<pay::Winner>& winners);
   std::optional<StoreOp> poll_store_op();
 
+  // Bounds relations() by options().max_relations (see there): a stream of
+  // throwaway payer identities cannot grow it. A forgotten payer that comes
+  // back starts a new relationship (its unpaid debt was at most the credit
+  // limit). Returns how many were forgotten.
+  std::size_t forget_disconnected(const std::vector<core::Address>& connected);
+
   const std::map<core::Address, PaymentRelation>& relations() const { return m_rel; }
+  // The counters of every forgotten relationship, summed (prices and params
+  // empty): totals over relations() plus this never go down.
+  const PaymentRelation& retired() const { return m_retired; }
+  uint64_t relations_forgotten() const { return m_forgotten; }
   std::size_t winners_queued() const { return m_winners.size() + m_restored.size(); }
   std::vector<pay::Winner> winners() const; // queued, not yet redeemed
   uint64_t winners_expired() const { return m_winners.expired(); }
@@ -203,6 +217,8 @@ private:
   pay::WinnersQueue m_winners;
   std::vector<pay::Winner> m_restored; // loaded before the ledger was known
   std::map<core::Address, PaymentRelation> m_rel;
+  PaymentRelation m_retired;
+  uint64_t m_forgotten = 0;
   // Tickets from a payer whose funds the snapshot does not show yet (a new
   // relationship): judged when the next snapshot, which watches it, arrives.
   struct Waiting {

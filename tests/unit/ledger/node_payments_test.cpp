@@ -276,6 +276,51 @@ TEST(NodePayments, TheWatchSetHoldsOnlyConnectedPayersAndIsBounded) {
   EXPECT_EQ(fresh.relations().at(w.payer).tickets_received, t.size());
 }
 
+// A stream of throwaway payer identities, each served once and gone, cannot
+// grow the relationships without bound; what is forgotten still counts in the
+// totals, and nothing we owe or that is still connected is forgotten.
+TEST(NodePayments, RelationshipsOfDepartedPayersAreBoundedAndTheirTotalsKept) {
+  World w;
+  PaymentOptions o = World::options();
+  o.max_relations = 64;
+  Payments node(w.payee_key, o);
+  node.set_ledger(w.snapshot({w.payee}));
+  core::DeterministicRandom rng{91};
+  std::vector<core::Address> payers;
+  core::U256 metered_out = 0;
+  for (int i = 0; i < 1000; ++i) {
+    payers.push_back(core::PrivateKey::generate(rng).address());
+    node.agree_charge(payers.back(), w.price);
+    metered_out += node.served(payers.back(), 10'000 + static_cast<uint64_t>(i)).wei();
+  }
+  // We pay one neighbour and owe it for bytes not yet ticketed (no parameters yet).
+  node.agree_price(w.other, w.price);
+  const core::U256 owed = node.received(w.other, 30'000).wei();
+  ASSERT_GT(owed, core::U256(0));
+  const std::vector<core::Address> connected = {payers[3], payers[999]};
+  const std::size_t forgotten = node.forget_disconnected(connected);
+  EXPECT_EQ(node.relations().size(), o.max_relations);
+  EXPECT_EQ(forgotten, 1001 - o.max_relations);
+  EXPECT_EQ(node.relations_forgotten(), forgotten);
+  EXPECT_TRUE(node.relations().count(payers[3]));   // connected
+  EXPECT_TRUE(node.relations().count(payers[999])); // connected
+  EXPECT_TRUE(node.relations().count(w.other));     // we owe it
+  EXPECT_EQ(node.relations().at(w.other).metered_in.wei(), owed);
+  // Least at stake goes first: the payers kept owe the most.
+  core::U256 kept = 0;
+  for (const auto& [a, r] : node.relations()) kept += r.metered_out.wei();
+  EXPECT_EQ(kept + node.retired().metered_out.wei(), metered_out); // totals never go down
+  for (int i = 0; i < 900; ++i) {
+    if (i == 3) continue;
+    EXPECT_FALSE(node.relations().count(payers[i])) << i; // owed the least
+  }
+  // Under the limit, nothing more is forgotten.
+  EXPECT_EQ(node.forget_disconnected({}), 0u);
+  // A forgotten payer that comes back starts afresh.
+  node.agree_charge(payers[0], w.price);
+  EXPECT_EQ(node.unpaid(payers[0]).wei(), core::U256(0));
+}
+
 TEST(NodePayments, MalformedFramesAreRejected) {
   core::Frame f;
   f.type = static_cast<uint16_t>(core::MediaFrameType::tickets);
