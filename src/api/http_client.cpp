@@ -5,7 +5,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <future>
 #include <optional>
+#include <thread>
 #include <utility>
 
 namespace openstreaming::api {
@@ -39,6 +41,33 @@ Result<HttpUrl> HttpUrl::parse(const std::string& url) {
   return u;
 }
 
+Result<std::vector<tcp::endpoint>> resolve_within(const std::string& host, uint16_t port,
+                                                  std::chrono::milliseconds timeout, const Lookup& lookup) {
+  boost::system::error_code addr_ec;
+  auto addr = boost::asio::ip::make_address(host, addr_ec);
+  if (!addr_ec) return std::vector<tcp::endpoint>{tcp::endpoint(addr, port)};
+  using Answer = Result<std::vector<tcp::endpoint>>;
+  auto promise = std::make_shared<std::promise<Answer>>();
+  auto answer = promise->get_future();
+  Lookup run = lookup ? lookup : [](const std::string& h, uint16_t p) -> Answer {
+    boost::asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    auto results = resolver.resolve(h, std::to_string(p), ec);
+    if (ec) return make_error(Errc::io, "cannot resolve " + h + ": " + ec.message());
+    std::vector<tcp::endpoint> out;
+    for (const auto& r : results) out.push_back(r.endpoint());
+    if (out.empty()) return make_error(Errc::io, "cannot resolve " + h + ": no address");
+    return out;
+  };
+  // Detached: the thread owns everything it touches (the promise is shared).
+  std::thread([promise, run = std::move(run), host, port] { promise->set_value(run(host, port)); }).detach();
+  if (answer.wait_for(timeout) != std::future_status::ready)
+    return make_error(Errc::io,
+                      "cannot resolve " + host + ": no answer within " + std::to_string(timeout.count()) + " ms");
+  return answer.get();
+}
+
 namespace {
 
 // Every step runs asynchronously on a private io_context, and run_for() bounds
@@ -49,7 +78,6 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
                            std::chrono::milliseconds timeout) {
   const std::string where = url.host + ":" + std::to_string(url.port);
   boost::asio::io_context io;
-  tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
   http::request<http::string_body> req{verb, url.target, 11};
   req.set(http::field::host, url.host);
@@ -62,7 +90,8 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
   std::optional<Result<HttpReply>> out;
-  const std::string no_answer = "cannot reach " + where + ": no answer within " + std::to_string(timeout.count()) + " ms";
+  const std::string no_answer =
+      "cannot reach " + where + ": no answer within " + std::to_string(timeout.count()) + " ms";
   auto failed = [&](const char* step, beast::error_code ec) {
     // Beast's own expiry and run_for() bound the same deadline: whichever ends
     // it first, the caller reads the same reason.
@@ -84,19 +113,14 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
       });
     });
   };
-  stream.expires_after(timeout);
-  boost::system::error_code addr_ec;
-  auto addr = boost::asio::ip::make_address(url.host, addr_ec);
-  if (!addr_ec) { // an IP address: no resolver (its thread could outlive the deadline)
-    stream.async_connect(tcp::endpoint(addr, url.port), on_connected);
-  } else {
-    resolver.async_resolve(
-        url.host, std::to_string(url.port), [&](beast::error_code ec, const tcp::resolver::results_type& results) {
-          if (ec) return failed("resolve", ec);
-          stream.async_connect(results, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
-        });
-  }
-  io.run_for(timeout);
+  const auto started = std::chrono::steady_clock::now();
+  auto endpoints = resolve_within(url.host, url.port, timeout);
+  if (!endpoints) return endpoints.error();
+  const auto left =
+      timeout - std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  stream.expires_after(left);
+  stream.async_connect(*endpoints, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
+  io.run_for(left);
   if (!out) return make_error(Errc::io, no_answer);
   return std::move(*out);
 }
@@ -165,33 +189,28 @@ struct HttpConnection::Impl {
       if (ec) return failed("connect", ec);
       send_and_read();
     };
-    stream->expires_after(total);
-    tcp::resolver resolver(io);
     if (reused) {
+      stream->expires_after(total);
       send_and_read();
     } else {
       ++opened;
-      boost::system::error_code addr_ec;
-      auto addr = boost::asio::ip::make_address(url.host, addr_ec);
-      if (!addr_ec) {
-        stream->async_connect(tcp::endpoint(addr, url.port), on_connected);
-      } else {
-        resolver.async_resolve(
-            url.host, std::to_string(url.port), [&](beast::error_code ec, const tcp::resolver::results_type& results) {
-              if (ec) return failed("resolve", ec);
-              stream->async_connect(results, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
-            });
+      auto endpoints = resolve_within(url.host, url.port, total);
+      if (!endpoints) {
+        close();
+        return endpoints.error();
       }
+      stream->expires_at(deadline);
+      stream->async_connect(*endpoints, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
     }
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     io.restart();
-    io.run_for(total);
+    io.run_for(std::max(left, milliseconds(0)));
     if (!out) {
       // The deadline passed with an operation pending: abort it and let its
       // handler run now, while what it refers to still exists (a handler that
       // starts another operation finds the socket closed and fails at once).
       beast::error_code ignore;
       stream->socket().close(ignore);
-      resolver.cancel();
       io.restart();
       io.run();
       close();

@@ -4,16 +4,18 @@
 //
 // Each call returns within `timeout` (plus scheduling slack), answered or not:
 // a server that accepts and never answers is an Errc::io error ("no answer
-// within N ms"), never a hang. The one exception: a host name (not an IP
-// address) is looked up by the system resolver, which the deadline cannot
-// interrupt; give an IP address where a hard bound matters.
+// within N ms"), never a hang — host-name lookups included (resolve_within).
 #pragma once
 
 #include "core/result.h"
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace openstreaming::api {
 
@@ -61,5 +63,14 @@ private:
   struct Impl;
   std::unique_ptr<Impl> m;
 };
+
+// Looks up `host` within `timeout`. The system resolver (getaddrinfo) cannot
+// be interrupted, so it runs on a thread of its own and the caller waits at
+// most `timeout`; a late answer is dropped when that thread ends. An IP
+// address is returned at once. `lookup` replaces the system resolver in tests.
+using Lookup =
+    std::function<Result<std::vector<boost::asio::ip::tcp::endpoint>>(const std::string& host, uint16_t port)>;
+Result<std::vector<boost::asio::ip::tcp::endpoint>>
+resolve_within(const std::string& host, uint16_t port, std::chrono::milliseconds timeout, const Lookup& lookup = {});
 
 } // namespace openstreaming::api

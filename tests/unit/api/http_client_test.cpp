@@ -75,6 +75,38 @@ TEST(HttpClient, AServerThatNeverAnswersIsATimeoutWithinTheDeadline) {
   }
 }
 
+// getaddrinfo cannot be interrupted: a resolver that hangs (here a lookup that
+// answers after 3 s) still ends the call at its deadline, and the late answer
+// is dropped safely.
+TEST(HttpClient, AHostNameLookupThatHangsEndsAtTheDeadline) {
+  auto slow = [](const std::string&, uint16_t port) -> Result<std::vector<tcp::endpoint>> {
+    std::this_thread::sleep_for(3s);
+    return std::vector<tcp::endpoint>{tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port)};
+  };
+  auto start = std::chrono::steady_clock::now();
+  auto r = resolve_within("ledger.example", 8545, 200ms, slow);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_NE(r.error().message.find("cannot resolve ledger.example: no answer within 200 ms"), std::string::npos)
+      << r.error().message;
+  EXPECT_LT(took, 2s) << "the lookup was waited for";
+  // An IP address needs no lookup; a quick lookup's answer is returned.
+  auto ip = resolve_within("127.0.0.1", 9, 1ms, slow);
+  ASSERT_TRUE(ip) << ip.error().message;
+  EXPECT_EQ(ip->front().port(), 9);
+  auto quick = [](const std::string&, uint16_t port) -> Result<std::vector<tcp::endpoint>> {
+    return std::vector<tcp::endpoint>{tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port)};
+  };
+  auto named = resolve_within("ledger.example", 8545, 2s, quick);
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_EQ(named->front().port(), 8545);
+  // localhost through the system resolver (no network needed).
+  auto local = resolve_within("localhost", 80, 5s);
+  ASSERT_TRUE(local) << local.error().message;
+  EXPECT_TRUE(local->front().address().is_loopback());
+}
+
 TEST(HttpClient, AnAnsweringServerIsRead) {
   Server ok("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}");
   auto r = http_post_json(url_of(ok.port()), "{}", 2s);
