@@ -19,6 +19,12 @@
 
 namespace openstreaming::test {
 
+// The `openstreaming` binary under test. Its path is compiled into one
+// generated file only, so no other object depends on where the tree is checked
+// out (a fresh clone elsewhere reuses ccache's objects).
+const char* openstreaming_bin();
+#define OPENSTREAMING_BIN (::openstreaming::test::openstreaming_bin())
+
 struct RunResult {
   int exit_code = -1; // -signal if killed by a signal
   std::string out;
@@ -50,7 +56,8 @@ public:
   std::string err() const;
 
 private:
-  bool pump(std::chrono::milliseconds timeout); // reader thread: reads what is available; false if nothing more can come
+  bool
+  pump(std::chrono::milliseconds timeout); // reader thread: reads what is available; false if nothing more can come
   pid_t m_pid = -1;
   int m_out_fd = -1;
   int m_err_fd = -1;
