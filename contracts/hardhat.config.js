@@ -5,6 +5,7 @@
 // node_modules/solc/soljson.js, and any other version asked for is an error. So a
 // build is reproducible from the lock file alone, offline.
 require("@nomicfoundation/hardhat-ethers");
+require("@nomicfoundation/hardhat-chai-matchers");
 
 const path = require("node:path");
 const { subtask } = require("hardhat/config");
