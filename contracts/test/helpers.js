@@ -2,6 +2,7 @@
 const { ethers, network } = require("hardhat");
 
 const MAX_WIN_PROB = ethers.MaxUint256; // always wins
+const HALF_N = BigInt("0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0");
 const N = BigInt("0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141");
 
 const TICKET_TYPES = {
@@ -79,10 +80,12 @@ let nonceCounter = 1n;
 // A ticket from `sender` (a signer) to `recipient` for the current round, signed with
 // signTypedData under the broker's domain. Returns {ticket, sig, rand, hash}.
 async function signTicket(broker, sender, recipient, opts = {}) {
-  const round = opts.creationRound ?? (await broker.currentRound());
-  // A payee initialises the round before it issues parameters citing its hash.
-  if (opts.creationRound === undefined && (await broker.roundBlockHash(round)) === ethers.ZeroHash) {
+  let round = opts.creationRound ?? (await broker.currentRound());
+  // A payee initialises the round before it issues parameters citing its hash (the
+  // initialising transaction may land in the next round: then cite that one).
+  while (opts.creationRound === undefined && (await broker.roundBlockHash(round)) === ethers.ZeroHash) {
     await (await broker.initializeRound()).wait();
+    round = await broker.currentRound();
   }
   const rand = opts.rand ?? ethers.hexlify(ethers.randomBytes(32));
   const ticket = {
@@ -135,6 +138,7 @@ function prng(seed) {
 
 module.exports = {
   MAX_WIN_PROB,
+  HALF_N,
   TICKET_TYPES,
   VOUCHER_TYPES,
   Outcome,
