@@ -17,8 +17,10 @@
 #include "agent/propagation/propagation.h"
 #include "core/result.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace openstreaming::agent {
 
@@ -48,6 +50,25 @@ struct AgentOptions {
   std::optional<core::Amount> max_price_wei_per_mb = core::Amount::from_wei(1'000'000'000'000);
 };
 
+// What the node observed since the last reflect step: the agent's inputs.
+struct Observation {
+  double seconds = 0;                    // since the last step (at least 1 ms)
+  uint64_t part_bytes_out = 0;           // media bytes sent since the last step
+  uint64_t queue_bytes = 0;              // waiting in send queues now
+  std::size_t subscribers = 0;           // downstream subscriptions now
+  double overprice = 1;                  // quote multiplier (fault injection; 1 when honest)
+  std::vector<core::Address> neighbours; // established sessions, candidates for shunning
+};
+
+// What the agent decided in one step.
+struct Reflection {
+  struct Shun {
+    core::Address address;
+    std::string reason;
+  };
+  std::vector<Shun> shun; // neighbours to disconnect (DisconnectReason::shunned)
+};
+
 struct Agent {
   explicit Agent(const AgentOptions& o)
       : options(o), empathy(memory, o.empathy), economics(memory, o.economics),
@@ -56,11 +77,22 @@ struct Agent {
   }
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
+  // One step of the loop for the node as a whole: observe (self metrics from
+  // `o`), learn (last step's load prediction against the load now), predict
+  // (the load at the next step), choose (the quote; trust and shunning from the
+  // claims judged so far). Routes are reflected by the node's router with the
+  // same memory. No I/O: `now` and `wall_ms` are the only clocks.
+  Reflection reflect(const Observation& o, Timestamp now, int64_t wall_ms);
+
   AgentOptions options;
   Memory memory;
   Empathy empathy;
   Economics economics;
   PropagationEngine propagation;
+
+private:
+  Ewma m_load_ewma;
+  std::optional<uint64_t> m_load_prediction;
 };
 
 } // namespace openstreaming::agent

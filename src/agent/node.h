@@ -255,8 +255,6 @@ private:
   bool m_snapshot_due = false;
   uint64_t m_state_seq = 0;
   uint64_t m_part_bytes_out_at_reflect = 0;
-  Ewma m_load_ewma;
-  std::optional<uint64_t> m_load_prediction;
   struct RoutePredictions {
     std::optional<uint64_t> latency, on_time;
   };
