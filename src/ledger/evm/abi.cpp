@@ -526,6 +526,8 @@ std::string display(const Value& v) {
   return "?";
 }
 
+static_assert(sizeof(Value) <= 96, "abi.h promises at most 96 bytes per decoded Value");
+
 } // namespace
 
 // ---- Type --------------------------------------------------------------------

@@ -22,11 +22,13 @@
 // - values must be clean: uintN/address/bool with zero high bits (bool 0 or 1),
 //   intN sign-extended, bytesN zero-padded — the checks Solidity's own decoder
 //   makes, so a value has one meaning;
-// - the work and memory are bounded by the data's size: each decoded word and each
+// - the work and memory are linear in the data's size: each decoded word and each
 //   byte of bytes/string is charged against a budget of data.size() bytes, so
 //   offsets that point many elements at one region (a decoding "zip bomb") fail
 //   with Errc::overflow instead of expanding; an honest, non-overlapping encoding
-//   always fits. Recursion is bounded by the type's depth, never by the data.
+//   always fits. The output then holds at most depth() Values (each <= 96 bytes)
+//   per 32 bytes of data, plus the payload bytes. Recursion is bounded by the
+//   type's depth (kMaxTypeDepth), never by the data.
 // Trailing bytes after the encoded values are ignored, as by Solidity and ethers.
 #pragma once
 
