@@ -12,7 +12,8 @@ using namespace openstreaming::ledger::evm;
 namespace {
 
 const char* const kShapes[] = {
-    "((address,address,uint256,uint256,uint256,bytes32,uint256,bytes32)[],bytes[],uint256[])",
+    "(((address,address,uint256,uint256,uint256,bytes32,uint256,bytes32),bytes,bytes32)[])", // TicketBroker batch
+    "(uint8[])",                                                                             // its outcomes
     "(uint256[][],string[])",
     "((uint256,bytes)[],(address,string)[2])",
     "(string)",
@@ -37,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto back = abi::decode(type->components(), *again);
     if (!back || !(*back == *values)) std::abort();
   }
-  auto custom = abi::Function::parse("InsufficientDeposit(address,uint256,uint256)");
+  auto custom = abi::Function::parse("Locked(uint256,uint256)");
   if (!custom) std::abort();
   auto revert = abi::decode_revert(body, std::span<const abi::Function>(&*custom, 1));
   if (revert) (void)abi::describe(*revert);
