@@ -1,5 +1,7 @@
 #include "media/ingest.h"
 
+#include "media/part_cutter.h"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavdevice/avdevice.h>
@@ -40,7 +42,8 @@ std::string av_err(int e) {
 }
 
 int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 struct InputCloser {
@@ -68,8 +71,9 @@ constexpr int kAudioRate = 48000;
 class Cutter {
 public:
   Cutter(const IngestOptions& o, const AVCodecContext* enc, const AVCodecContext* audio_enc, Ingest::PartCallback& cb)
-      : m_o(o), m_cb(cb) {
-    if (avformat_alloc_output_context2(&m_oc, nullptr, "mpegts", nullptr) < 0 || !m_oc) throw Fail("cannot create the MPEG-TS muxer");
+      : m_cb(cb), m_cutter(o.segment_s, o.part_s) {
+    if (avformat_alloc_output_context2(&m_oc, nullptr, "mpegts", nullptr) < 0 || !m_oc)
+      throw Fail("cannot create the MPEG-TS muxer");
     m_buf = static_cast<uint8_t*>(av_malloc(kIoBuffer));
     m_oc->pb = avio_alloc_context(m_buf, kIoBuffer, 1, this, nullptr, &Cutter::write_cb, nullptr);
     if (!m_oc->pb) throw Fail("cannot create the muxer's output");
@@ -113,13 +117,13 @@ public:
 
   void finish(int64_t frame_us) {
     pump(true);
-    if (!m_started) throw Fail("the source produced no decodable video frames (no keyframe?)");
+    if (!m_cutter.started()) throw Fail("the source produced no decodable video frames (no keyframe?)");
     pump(true);
     av_write_trailer(m_oc); // flushes the muxer; it must not be written to again
     m_trailer_written = true;
-    emit(m_last_pts + frame_us, false);
+    emit(m_cutter.current(), m_last_pts + frame_us, false);
     IngestedPart end;
-    end.segment = m_segment + 1;
+    end.segment = m_cutter.current().segment + 1;
     end.end_of_stream = true;
     end.unix_ms = unix_ms_now();
     m_cb(std::move(end));
@@ -157,8 +161,10 @@ private:
       bool v = !m_video_queue.empty(), a = !m_audio_queue.empty();
       if (!v && !a) return;
       bool take_video;
-      if (v && a) take_video = pts_of(m_video_queue) <= pts_of(m_audio_queue);
-      else take_video = v;
+      if (v && a)
+        take_video = pts_of(m_video_queue) <= pts_of(m_audio_queue);
+      else
+        take_video = v;
       if (!(v && a) && !all && m_audio) {
         // One stream waits: write it only once the other (in pts order) has passed
         // its time, or it has waited long enough.
@@ -172,31 +178,21 @@ private:
       if (take_video) {
         m_last_video90 = std::max(m_last_video90, p->pts);
         mux_video(p.get());
-      } else if (m_last_audio90 = std::max(m_last_audio90, p->pts); m_started) {
+      } else if (m_last_audio90 = std::max(m_last_audio90, p->pts); m_cutter.started()) {
         int r = av_write_frame(m_oc, p.get());
         if (r < 0) throw Fail("muxing audio failed: " + av_err(r));
       }
     }
   }
 
-  // A video packet (90 kHz, offset applied): cut parts and segments, then mux.
+  // A video packet (90 kHz, offset applied): cut parts and segments (PartCutter), then mux.
   void mux_video(AVPacket* pkt) {
     int64_t pts = av_rescale_q(pkt->pts - kMuxOffset, AVRational{1, 90000}, AVRational{1, 1'000'000});
-    bool key = pkt->flags & AV_PKT_FLAG_KEY;
-    if (!m_started) {
-      if (!key) return; // a segment must start with a keyframe
-      m_started = true;
-      start_segment(pts);
-    } else if (key && pts - m_segment_start >= static_cast<int64_t>(m_o.segment_s * 1e6 * 0.9)) {
-      emit(pts, false);
-      ++m_segment;
-      start_segment(pts);
-    } else if (pts - m_part_start >= static_cast<int64_t>(m_o.part_s * 1e6) - 1000) {
-      emit(pts, false);
-      ++m_part;
-      m_part_start = pts;
-      m_independent = false;
-    }
+    const PartCutter::Decision d = m_cutter.on_frame(pts, pkt->flags & AV_PKT_FLAG_KEY);
+    if (d.cut == PartCutter::Cut::skip) return;
+    if (d.closed) emit(*d.closed, pts, false);
+    if (d.cut == PartCutter::Cut::start || d.cut == PartCutter::Cut::new_segment)
+      av_opt_set(m_oc->priv_data, "mpegts_flags", "+resend_headers", 0); // PAT/PMT at the start of every segment
     m_last_pts = pts;
     int r = av_write_frame(m_oc, pkt);
     if (r < 0) throw Fail("muxing failed: " + av_err(r));
@@ -207,23 +203,16 @@ private:
     return size;
   }
 
-  void start_segment(int64_t pts) {
-    m_part = 0;
-    m_segment_start = m_part_start = pts;
-    m_independent = true;
-    av_opt_set(m_oc->priv_data, "mpegts_flags", "+resend_headers", 0); // PAT/PMT at the start of every segment
-  }
-
-  void emit(int64_t next_pts, bool end) {
+  void emit(const PartSpan& span, int64_t next_pts, bool end) {
     if (!m_trailer_written) av_write_frame(m_oc, nullptr); // flush the muxer's queued PES data
     avio_flush(m_oc->pb);
     if (m_current.empty()) return;
     IngestedPart p;
-    p.segment = m_segment;
-    p.part = m_part;
-    p.independent = m_independent;
-    p.pts_us = m_part_start;
-    p.duration_us = static_cast<uint32_t>(std::max<int64_t>(0, next_pts - m_part_start));
+    p.segment = span.segment;
+    p.part = span.part;
+    p.independent = span.independent;
+    p.pts_us = span.start_us;
+    p.duration_us = static_cast<uint32_t>(std::max<int64_t>(0, next_pts - span.start_us));
     p.unix_ms = unix_ms_now();
     p.payload = std::move(m_current);
     p.end_of_stream = end;
@@ -231,7 +220,6 @@ private:
     m_cb(std::move(p));
   }
 
-  const IngestOptions& m_o;
   Ingest::PartCallback& m_cb;
   AVFormatContext* m_oc = nullptr;
   AVStream* m_st = nullptr;
@@ -240,15 +228,14 @@ private:
   int64_t m_last_video90 = INT64_MIN, m_last_audio90 = INT64_MIN; // last muxed pts per stream
   uint8_t* m_buf = nullptr;
   Bytes m_current;
-  bool m_started = false;
   bool m_trailer_written = false;
-  bool m_independent = true;
-  uint64_t m_segment = 0;
-  uint32_t m_part = 0;
-  int64_t m_segment_start = 0, m_part_start = 0, m_last_pts = 0;
+  PartCutter m_cutter;
+  int64_t m_last_pts = 0;
 };
 
-int interrupt_cb(void* opaque) { return static_cast<std::atomic<bool>*>(opaque)->load() ? 1 : 0; }
+int interrupt_cb(void* opaque) {
+  return static_cast<std::atomic<bool>*>(opaque)->load() ? 1 : 0;
+}
 
 // FFmpeg's RTMP listener accepts whatever stream name the publisher sends and
 // exposes it nowhere: it only warns "Unexpected stream NAME, expecting X" when
@@ -337,7 +324,9 @@ bool key_presented(const std::string& published, const std::string& expected_nam
 Ingest::Ingest(IngestOptions options, PartCallback on_part, ErrorCallback on_error)
     : m_options(std::move(options)), m_on_part(std::move(on_part)), m_on_error(std::move(on_error)) {}
 
-Ingest::~Ingest() { stop(); }
+Ingest::~Ingest() {
+  stop();
+}
 
 void Ingest::start() {
   m_thread = std::thread([this] {
@@ -382,7 +371,8 @@ void Ingest::run() {
       if (!ifmt) throw Fail("FFmpeg has no lavfi input (libavdevice missing)");
       // A moving pattern from lavfi; the 440 Hz tone is synthesised below (a
       // two-output lavfi graph leaks its buffered frames when closed in FFmpeg 5.1).
-      url = "testsrc2=size=" + std::to_string(o.width) + "x" + std::to_string(o.height) + ":rate=" + std::to_string(fps);
+      url =
+          "testsrc2=size=" + std::to_string(o.width) + "x" + std::to_string(o.height) + ":rate=" + std::to_string(fps);
     }
     AVDictionary* opts = nullptr;
     for (const auto& [k, v] : o.input_options) av_dict_set(&opts, k.c_str(), v.c_str(), 0);
@@ -415,7 +405,8 @@ void Ingest::run() {
         throw Fail(std::string(kPublishRefused) + "a push to stream '" + name + "' without the right stream key");
       }
     }
-    if ((r = avformat_find_stream_info(in.get(), nullptr)) < 0) throw Fail("cannot read '" + o.source + "': " + av_err(r));
+    if ((r = avformat_find_stream_info(in.get(), nullptr)) < 0)
+      throw Fail("cannot read '" + o.source + "': " + av_err(r));
     int vidx = av_find_best_stream(in.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
     if (vidx < 0) throw Fail("'" + o.source + "' has no video stream");
     AVStream* vst = in->streams[vidx];
@@ -567,9 +558,11 @@ void Ingest::run() {
     auto drain_audio_decoder = [&] {
       while (avcodec_receive_frame(adec.get(), aframe.get()) == 0) {
         int max_out = swr_get_out_samples(swr.get(), aframe->nb_samples);
-        if (!audio_started && n > 0 && video_origin_us != AV_NOPTS_VALUE && aframe->best_effort_timestamp != AV_NOPTS_VALUE) {
+        if (!audio_started && n > 0 && video_origin_us != AV_NOPTS_VALUE &&
+            aframe->best_effort_timestamp != AV_NOPTS_VALUE) {
           // Place the audio on the video's clock: both count from the first video frame.
-          int64_t at_us = av_rescale_q(aframe->best_effort_timestamp, in->streams[aidx]->time_base, AVRational{1, 1'000'000});
+          int64_t at_us =
+              av_rescale_q(aframe->best_effort_timestamp, in->streams[aidx]->time_base, AVRational{1, 1'000'000});
           if (at_us >= video_origin_us) {
             audio_started = true;
             audio_samples = av_rescale(at_us - video_origin_us, kAudioRate, 1'000'000);
@@ -595,7 +588,9 @@ void Ingest::run() {
       if (target <= tone_pos) return;
       std::vector<float> samples(static_cast<std::size_t>(target - tone_pos));
       for (std::size_t i = 0; i < samples.size(); ++i) {
-        samples[i] = 0.2f * static_cast<float>(std::sin(6.283185307179586 * 440.0 * static_cast<double>(tone_pos + static_cast<int64_t>(i)) / kAudioRate));
+        samples[i] =
+            0.2f * static_cast<float>(std::sin(6.283185307179586 * 440.0 *
+                                               static_cast<double>(tone_pos + static_cast<int64_t>(i)) / kAudioRate));
       }
       void* planes[2] = {samples.data(), samples.data()};
       av_audio_fifo_write(fifo.get(), planes, static_cast<int>(samples.size()));
@@ -635,8 +630,8 @@ void Ingest::run() {
       }
       av_packet_unref(pkt.get());
       if (n == 0 && video_packets >= kMaxPacketsWithoutFrame) {
-        throw Fail("no keyframe in the first " + std::to_string(kMaxPacketsWithoutFrame) + " video packets of '" + o.source +
-                   "': nothing can be decoded");
+        throw Fail("no keyframe in the first " + std::to_string(kMaxPacketsWithoutFrame) + " video packets of '" +
+                   o.source + "': nothing can be decoded");
       }
     }
     avcodec_send_packet(dctx.get(), nullptr);
