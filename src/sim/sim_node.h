@@ -1,11 +1,18 @@
 // The simulator's per-node record (internal to src/sim): the agent node and
-// what the simulator measures and models around it.
+// what the simulator measures and models around it, shared by the pieces of
+// the simulator (network, measurement, churn, gossip), and NodeHost, what those
+// pieces ask of the composition that owns the nodes (Simulator).
 #pragma once
 
-#include "sim/simulator.h"
+#include "agent/environment.h"
+#include "agent/node.h"
 
 #include <deque>
 #include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace openstreaming::sim {
 
@@ -13,7 +20,14 @@ inline double unit(core::RandomSource& rng) {
   return static_cast<double>(rng.next_u64() >> 11) / 9007199254740992.0;
 }
 
-// The gossip baseline's state of one node (src/sim/gossip.cpp).
+// A simulated node's host name: n<index> (its listen endpoint is n<index>:7000).
+inline std::string host_of(std::size_t i) {
+  std::string h(1, 'n');
+  h += std::to_string(i);
+  return h;
+}
+
+// The gossip baseline's state of one node (src/sim/gossip.h).
 struct GossipState {
   bool joined = false;                               // subscribed to the topic (in the mesh)
   std::vector<uint32_t> mesh;                        // full-message peers
@@ -22,7 +36,7 @@ struct GossipState {
   uint64_t served_bytes = 0;                         // part payload bytes it sent
 };
 
-struct Simulator::SimNode {
+struct SimNode {
   enum class Role { relay, viewer, broadcaster };
   std::optional<core::PrivateKey> key; // set in build()
   core::Address address;               // key's
@@ -34,7 +48,7 @@ struct Simulator::SimNode {
   int adversary = -1;
   std::size_t stream = 0; // the stream a viewer watches / a broadcaster produces
   bool alive = false;
-  uint64_t generation = 0;
+  uint64_t generation = 0; // bumped on every kill: events for an earlier life are dropped
   std::optional<Timestamp> wake;
   double bandwidth_bps = 50e6;
   double stake = 1; // bonded stake (the stake-weighted baseline's input)
@@ -54,6 +68,22 @@ struct Simulator::SimNode {
   // Payments: the winners this node holds, as its SQLite store would (kept
   // across a restart, dropped with the key when a sybil re-keys).
   std::map<Hash256, pay::Winner> winners;
+};
+
+using SimNodes = std::vector<std::unique_ptr<SimNode>>;
+
+// What the simulator's pieces ask of the composition that owns the agent nodes.
+class NodeHost {
+public:
+  virtual ~NodeHost() = default;
+  // Takes node i's outputs (agent::drain) after an input; a dead node's are left.
+  virtual void pump(std::size_t i) = 0;
+  // Node i is alive: its agent node started (or, under gossip, joined the mesh).
+  virtual void start_node(std::size_t i) = 0;
+  // Viewer i asks for its stream.
+  virtual void watch(std::size_t i) = 0;
+  // Node i has a new key; `old` is the address it had.
+  virtual void readdressed(std::size_t i, const core::Address& old) = 0;
 };
 
 } // namespace openstreaming::sim
