@@ -3,14 +3,18 @@
 // scripts/setup), started on 127.0.0.1 with an OS-chosen port and killed by PID.
 #include "api/evm_client.h"
 #include "core/hex.h"
+#include "core/keystore.h"
 #include "core/random.h"
 #include "ledger/evm/tx.h"
 #include "support/process.h"
+#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace openstreaming::api {
 namespace {
@@ -114,6 +118,50 @@ TEST(EvmAnvil, ACreatedContractsRevertReasonIsDecodedAndRefusalsAreClearErrors) 
   sent = client.send_raw(ledger::evm::encode(ledger::evm::sign(stale, key)));
   ASSERT_FALSE(sent);
   EXPECT_FALSE(sent.error().message.empty());
+}
+
+// `openstreaming contracts deploy` puts the four contracts on the chain with the
+// parameters given as flags, and records where they are.
+TEST(EvmAnvil, ContractsDeployRecordsFourContractsWithTheirParameters) {
+  Anvil anvil;
+  test::TempDir dir;
+  core::DeterministicRandom rng(9);
+  const std::string key_file = dir.write("dev.key.json", core::keystore::encrypt(dev_key(), "test", rng, {1024, 8, 1}));
+  const std::string out = dir.file("deployments.json");
+  const std::string rpc = "http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
+  test::SpawnOptions opts;
+  opts.env["OPENSTREAMING_PASSWORD"] = "test";
+  auto r = test::run({OPENSTREAMING_BIN, "contracts", "deploy", "--rpc", rpc, "--key", key_file, "--out", out,
+                      "--round-blocks", "7", "--challenge-blocks", "11", "--unbonding-blocks", "13"},
+                     opts, std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto d = nlohmann::json::parse(text.str());
+  EXPECT_EQ(d["chain_id"], "31337");
+  EXPECT_EQ(d["deployer"], dev_key().address().to_checksum_hex());
+  EvmClient client(anvil.url);
+  auto getter = [&](const std::string& contract, const std::string& fn) -> U256 {
+    auto address = core::Address::parse(d["contracts"][contract]["address"].get<std::string>());
+    EXPECT_TRUE(address) << contract;
+    auto f = ledger::evm::abi::Function::parse(fn + "()");
+    auto call = client.call(EvmCall{std::nullopt, *address, 0, *f->encode_call({})});
+    EXPECT_TRUE(call) << contract << "." << fn << ": " << (call ? "" : call.error().message);
+    auto word = ledger::evm::abi::decode(ledger::evm::abi::Type::uint(), call ? *call : Bytes{});
+    return word ? word->as_uint() : U256(0);
+  };
+  EXPECT_EQ(getter("TicketBroker", "roundLength"), U256(7));
+  EXPECT_EQ(getter("TicketBroker", "unlockRounds"), U256(2));
+  EXPECT_EQ(getter("TicketBroker", "ticketValidRounds"), U256(4));
+  EXPECT_EQ(getter("StreamChannels", "challengeBlocks"), U256(11));
+  EXPECT_EQ(getter("Staking", "unbondingBlocks"), U256(13));
+  ASSERT_TRUE(d["contracts"].contains("ServiceRegistry"));
+  // A deployment is never overwritten.
+  r = test::run({OPENSTREAMING_BIN, "contracts", "deploy", "--rpc", rpc, "--key", key_file, "--out", out}, opts,
+                std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("exists"), std::string::npos) << r.err;
 }
 
 TEST(EvmAnvil, AnUnreachableNodeIsAnErrorWithinTheDeadline) {

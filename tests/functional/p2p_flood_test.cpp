@@ -38,7 +38,7 @@ struct ViewerProgress {
 // Parts a stream `name` has per segment: 2 s segments of 0.5 s parts (the ingest defaults).
 constexpr uint64_t kPartsPerSegment = 4;
 
-std::optional<ViewerProgress> progress_of(const NodeProcess& viewer, const std::string& name) {
+std::optional<ViewerProgress> progress_once(const NodeProcess& viewer, const std::string& name) {
   std::string id;
   ViewerProgress p;
   for (const auto& s : viewer.get_json("/api/streams")) {
@@ -61,6 +61,26 @@ std::optional<ViewerProgress> progress_of(const NodeProcess& viewer, const std::
   }
   if (!any) return std::nullopt;
   return p;
+}
+
+uint64_t parts_received(const NodeProcess& viewer, const std::string& name) {
+  for (const auto& s : viewer.get_json("/api/streams")) {
+    if (s["name"] == name) return s["stats"]["parts_received"].get<uint64_t>();
+  }
+  return 0;
+}
+
+// The count and the playlist are read by two requests: a part arriving between
+// them would make the newest part one ahead of the count. A sample is taken only
+// when the count did not move across the playlist read, so both describe the
+// same moment (one part is 1.5 % of a 30 s window: the race alone could fail it).
+std::optional<ViewerProgress> progress_of(const NodeProcess& viewer, const std::string& name) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto p = progress_once(viewer, name);
+    if (!p) return p;
+    if (parts_received(viewer, name) == p->received) return p;
+  }
+  return std::nullopt;
 }
 
 TEST(P2pFlood, AMultiKindFloodLeavesTheHonestViewerWholeAndTheFlooderCutOff) {
