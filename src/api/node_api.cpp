@@ -324,8 +324,8 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
     out["balance"] = {
         {"balance", wei(l->self.balance)}, {"deposit", wei(l->self.deposit)}, {"reserve", wei(l->self.reserve)}};
   }
-  uint64_t sent = 0, received = 0, rejected = 0, won = 0, redeemed = 0;
-  core::U256 ev_sent = 0, ev_received = 0, won_value = 0, redeemed_value = 0, metered_in = 0, metered_out = 0;
+  // Relationships forgotten after their payer left still count (totals never go down).
+  agent::PaymentRelation total = p.retired();
   json rel = json::array();
   for (const auto& [addr, r] : p.relations()) {
     json j = {{"address", addr.to_checksum_hex()}};
@@ -371,40 +371,20 @@ json payments_json(net::NodeRuntime& rt, const NodeApiInfo& info) {
     }
     if (!r.last_error.empty()) j["last_error"] = r.last_error;
     rel.push_back(std::move(j));
-    sent += r.tickets_sent;
-    received += r.tickets_received;
-    rejected += r.tickets_rejected;
-    won += r.won;
-    redeemed += r.redeemed;
-    ev_sent += r.ev_sent.wei();
-    ev_received += r.ev_received.wei();
-    won_value += r.won_value.wei();
-    redeemed_value += r.redeemed_value.wei();
-    metered_in += r.metered_in.wei();
-    metered_out += r.metered_out.wei();
+    total.add_counters(r);
   }
-  // Relationships forgotten after their payer left still count (totals never go down).
-  const agent::PaymentRelation& gone = p.retired();
-  sent += gone.tickets_sent;
-  received += gone.tickets_received;
-  rejected += gone.tickets_rejected;
-  won += gone.won;
-  redeemed += gone.redeemed;
-  ev_sent += gone.ev_sent.wei();
-  ev_received += gone.ev_received.wei();
-  won_value += gone.won_value.wei();
-  redeemed_value += gone.redeemed_value.wei();
-  metered_in += gone.metered_in.wei();
-  metered_out += gone.metered_out.wei();
   out["relationships_forgotten"] = p.relations_forgotten();
-  out["tickets"] = {
-      {"sent", sent}, {"received", received}, {"rejected", rejected}, {"won", won}, {"redeemed", redeemed}};
-  out["totals"] = {{"metered_in_wei", metered_in.str()},
-                   {"metered_out_wei", metered_out.str()},
-                   {"expected_value_sent_wei", ev_sent.str()},
-                   {"expected_value_received_wei", ev_received.str()},
-                   {"won_wei", won_value.str()},
-                   {"redeemed_wei", redeemed_value.str()}};
+  out["tickets"] = {{"sent", total.tickets_sent},
+                    {"received", total.tickets_received},
+                    {"rejected", total.tickets_rejected},
+                    {"won", total.won},
+                    {"redeemed", total.redeemed}};
+  out["totals"] = {{"metered_in_wei", wei(total.metered_in)},
+                   {"metered_out_wei", wei(total.metered_out)},
+                   {"expected_value_sent_wei", wei(total.ev_sent)},
+                   {"expected_value_received_wei", wei(total.ev_received)},
+                   {"won_wei", wei(total.won_value)},
+                   {"redeemed_wei", wei(total.redeemed_value)}};
   out["winners_queued"] = p.winners_queued();
   json queued = json::array();
   for (const auto& w : p.winners()) {

@@ -74,6 +74,22 @@ std::vector<core::Address> Payments::watched(const std::vector<core::Address>& c
   return out;
 }
 
+void PaymentRelation::add_counters(const PaymentRelation& r) {
+  add_to(metered_in, r.metered_in);
+  add_to(metered_out, r.metered_out);
+  add_to(ev_sent, r.ev_sent);
+  add_to(ev_received, r.ev_received);
+  add_to(won_value, r.won_value);
+  add_to(redeemed_value, r.redeemed_value);
+  tickets_sent += r.tickets_sent;
+  tickets_received += r.tickets_received;
+  tickets_rejected += r.tickets_rejected;
+  won += r.won;
+  redeemed += r.redeemed;
+  overdue_refusals += r.overdue_refusals;
+  params_unsolicited += r.params_unsolicited;
+}
+
 std::size_t Payments::forget_disconnected(const std::vector<core::Address>& connected) {
   if (m_rel.size() <= m_o.max_relations) return 0;
   const uint64_t round = m_ledger ? m_ledger->round : 0;
@@ -93,20 +109,7 @@ std::size_t Payments::forget_disconnected(const std::vector<core::Address>& conn
   for (const auto& [stake, a] : candidates) {
     if (m_rel.size() <= m_o.max_relations) break;
     auto it = m_rel.find(a);
-    const PaymentRelation& r = it->second;
-    add_to(m_retired.metered_in, r.metered_in);
-    add_to(m_retired.metered_out, r.metered_out);
-    add_to(m_retired.ev_sent, r.ev_sent);
-    add_to(m_retired.ev_received, r.ev_received);
-    add_to(m_retired.won_value, r.won_value);
-    add_to(m_retired.redeemed_value, r.redeemed_value);
-    m_retired.tickets_sent += r.tickets_sent;
-    m_retired.tickets_received += r.tickets_received;
-    m_retired.tickets_rejected += r.tickets_rejected;
-    m_retired.won += r.won;
-    m_retired.redeemed += r.redeemed;
-    m_retired.overdue_refusals += r.overdue_refusals;
-    m_retired.params_unsolicited += r.params_unsolicited;
+    m_retired.add_counters(it->second);
     m_rel.erase(it);
     ++forgotten;
   }

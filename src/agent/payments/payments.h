@@ -114,6 +114,11 @@ struct PaymentRelation {
   uint64_t overdue_refusals = 0;                   // subscriptions refused because they owed more than the credit limit
   U256 issued_face_value = 0, issued_win_prob = 0; // the parameters we last gave them
   std::string last_error;                          // the last rejected ticket or refused parameters
+
+  // Adds `other`'s counters (bytes, values, tickets) to these, saturating;
+  // prices, parameters and errors are left as they are. Totals over many
+  // relationships (and the forgotten ones) are sums made with it.
+  void add_counters(const PaymentRelation& other);
 };
 
 struct RedeemOutcome {
