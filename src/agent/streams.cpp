@@ -340,8 +340,12 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
     m_host.agent().empathy.on_rate_sample(from, kbps);
   }
   const PartKey key = key_of(info);
-  // The upstream is judged on the rendition we subscribe to.
-  const bool judged = conn == s.upstream && !info.end_of_stream && info.rendition == kSourceRendition;
+  // The upstream is judged on the rendition we subscribe to, and only while we
+  // are subscribed: a relay that carries nothing still names an upstream (the
+  // distance it advertises), and the odd part it pulls through from there for
+  // a neighbour's fetch says nothing about the parts in between, which nobody
+  // asked it for.
+  const bool judged = conn == s.upstream && s.subscribed && !info.end_of_stream && info.rendition == kSourceRendition;
   if (!s.seen.insert(key).second) { // a duplicate
     if (s.second && (conn == s.upstream || conn == s.second)) {
       // Dual feed: we asked both for it, so we owe both; and what the upstream

@@ -1,6 +1,7 @@
 // Media through the node core on the in-memory network: announcements,
 // pull-through subscription along a line, verification, playlists.
 #include "agent/node.h"
+#include "agent/stream_frames.h"
 #include "core/hex.h"
 #include "support/mem_network.h"
 
@@ -514,6 +515,47 @@ TEST(Streams, LeasedInterestEndsWhenNotRenewedAndWatchedInterestDoesNot) {
   net.run_for(1s);
   EXPECT_FALSE(watched->wanted);
   EXPECT_FALSE(watched->subscribed);
+}
+
+// A relay that carries nothing still names an upstream (the distance it
+// advertises) and pulls single parts through from it for a neighbour's fetch.
+// Those parts say nothing about the ones in between, which nobody asked for:
+// judging them as a feed charged an honest broadcaster with missing parts until
+// the relay took it for incoherent and routed through its own viewer instead.
+TEST(Streams, PartsPulledThroughForAFetchDoNotJudgeAnUnsubscribedUpstream) {
+  MemNetwork net(29);
+  for (std::size_t i = 0; i < 3; ++i) net.add(line_opts(i ? std::optional<std::size_t>(i - 1) : std::nullopt));
+  net.start_all(); // b(0) - r(1) - x(2); nobody watches
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  core::StreamId id{};
+  net.with(0, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.run_for(2s);
+  broadcast(net, 0, id, 2, /*end=*/false);
+  const Stream* relayed = net.node(1).streams().find(id);
+  ASSERT_NE(relayed, nullptr);
+  ASSERT_FALSE(relayed->subscribed);
+  ASSERT_TRUE(relayed->upstream.has_value()); // the route it advertises
+  ASSERT_EQ(relayed->stats.parts_received, 0u);
+  auto fetch = [&](uint64_t segment, uint32_t part) {
+    net.with(2, [&](Node& n) {
+      auto conns = n.established_conns();
+      ASSERT_EQ(conns.size(), 1u);
+      stream_frames::wire::Fetch req;
+      req.set_stream_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
+      req.set_rendition("source");
+      req.set_segment(segment);
+      req.set_part(part);
+      n.send_app_frame(conns[0], stream_frames::media_frame(core::MediaFrameType::fetch, req));
+    });
+    net.run_for(500ms);
+  };
+  fetch(1, 0);
+  fetch(1, 3); // parts 1 and 2 of segment 1 were never asked of the broadcaster
+  EXPECT_EQ(relayed->stats.parts_received, 2u) << "the fetches were not pulled through";
+  const NeighbourProfile* b = net.node(1).agent().memory.find(net.key(0).address());
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->parts_missing, 0u);
+  EXPECT_EQ(relayed->parts_missing, 0u);
 }
 
 } // namespace
