@@ -21,7 +21,7 @@ struct NodeFlags {
   std::string misbehave;
   // Which flags were given (flags override the file only when present).
   CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers, *ingest, *stream,
-      *rtmp_listen, *srt_listen, *watch, *ledger, *api_token_file, *stream_key_file;
+      *rtmp_listen, *srt_listen, *watch, *ledger, *contracts, *api_token_file, *stream_key_file;
 };
 
 int run_node(const NodeFlags& f) {
@@ -50,6 +50,7 @@ int run_node(const NodeFlags& f) {
   if (*f.srt_listen) c.srt_listen = o.srt_listen;
   if (*f.watch) c.watch = o.watch;
   if (*f.ledger) c.ledger = o.ledger;
+  if (*f.contracts) c.contracts = o.contracts;
   if (*f.api_token_file) c.api_token_file = o.api_token_file;
   if (*f.stream_key_file) c.stream_key_file = o.stream_key_file;
   return daemon::run_node(std::move(c), {OPENSTREAMING_VERSION, f.misbehave});
@@ -84,7 +85,10 @@ void add_node_command(CLI::App& app, Runner& runner) {
       "TEST AND DEMO ONLY: drop:P, delay:MS, corrupt:P, lie-capacity:F, overprice:F, after:S (comma-separated)");
   f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
   f->ledger = cmd->add_option("--ledger", f->overrides.ledger,
-                              "Settlement ledger JSON-RPC URL: pay and get paid (docs/payments.md)");
+                              "Settlement ledger: http://HOST:PORT (embedded) or evm+http://HOST:PORT (an EVM "
+                              "chain, with --contracts); pay and get paid (docs/payments.md)");
+  f->contracts = cmd->add_option("--contracts", f->overrides.contracts,
+                                 "deployments.json of `openstreaming contracts deploy` (EVM ledger only)");
   f->api_token_file = cmd->add_option("--api-token-file", f->overrides.api_token_file,
                                       "Bearer token for state-changing API requests (default: a fresh one in "
                                       "DATA_DIR/api-token; required when --api is not loopback)");

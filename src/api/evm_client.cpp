@@ -78,6 +78,25 @@ json call_object(const EvmCall& c) {
 
 EvmClient::EvmClient(HttpUrl url, std::chrono::milliseconds timeout) : m_conn(std::move(url)), m_timeout(timeout) {}
 
+namespace {
+
+// A JSON-RPC error object as our error: the node's message, or the revert
+// reason decoded from its data.
+Error rpc_error(const std::string& method, const json& e) {
+  std::string msg = e.is_object() && e.contains("message") && e["message"].is_string()
+                        ? e["message"].get<std::string>().substr(0, 512)
+                        : std::string("error");
+  if (e.is_object() && e.contains("data")) {
+    if (auto data = parse_data(e["data"])) {
+      if (auto revert = ledger::evm::abi::decode_revert(*data))
+        return Error{Errc::io, method + ": " + ledger::evm::abi::describe(*revert)};
+    }
+  }
+  return Error{Errc::io, method + ": " + msg};
+}
+
+} // namespace
+
 Result<json> EvmClient::rpc(const std::string& method, json params) {
   json req = {{"jsonrpc", "2.0"}, {"id", ++m_id}, {"method", method}, {"params", std::move(params)}};
   auto reply = m_conn.post_json(req.dump(), m_timeout);
@@ -85,21 +104,43 @@ Result<json> EvmClient::rpc(const std::string& method, json params) {
   if (reply->status != 200) return make_error(Errc::io, method + ": HTTP " + std::to_string(reply->status));
   json r = json::parse(reply->body, nullptr, false);
   if (!r.is_object()) return make_error(Errc::invalid_input, method + ": the answer is not a JSON-RPC object");
-  if (r.contains("error")) {
-    const json& e = r["error"];
-    std::string msg = e.is_object() && e.contains("message") && e["message"].is_string()
-                          ? e["message"].get<std::string>().substr(0, 512)
-                          : std::string("error");
-    if (e.is_object() && e.contains("data")) {
-      if (auto data = parse_data(e["data"])) {
-        if (auto revert = ledger::evm::abi::decode_revert(*data))
-          return make_error(Errc::io, method + ": " + ledger::evm::abi::describe(*revert));
-      }
-    }
-    return make_error(Errc::io, method + ": " + msg);
-  }
+  if (r.contains("error")) return rpc_error(method, r["error"]);
   if (!r.contains("result")) return make_error(Errc::invalid_input, method + ": no result");
   return r["result"];
+}
+
+Result<std::vector<Result<json>>> EvmClient::batch(const std::vector<std::pair<std::string, json>>& calls) {
+  if (calls.empty()) return std::vector<Result<json>>{};
+  json req = json::array();
+  const uint64_t first = m_id + 1;
+  for (const auto& [method, params] : calls)
+    req.push_back({{"jsonrpc", "2.0"}, {"id", ++m_id}, {"method", method}, {"params", params}});
+  auto reply = m_conn.post_json(req.dump(), m_timeout);
+  if (!reply) return reply.error();
+  if (reply->status != 200) return make_error(Errc::io, "batch: HTTP " + std::to_string(reply->status));
+  json r = json::parse(reply->body, nullptr, false);
+  if (r.is_object() && r.contains("error")) return rpc_error("batch", r["error"]); // refused as a whole
+  if (!r.is_array() || r.size() != calls.size())
+    return make_error(Errc::invalid_input, "batch: not one answer per call");
+  std::vector<std::optional<Result<json>>> slots(calls.size());
+  for (auto& a : r) { // matched by id, whatever the order
+    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_unsigned())
+      return make_error(Errc::invalid_input, "batch: an answer without its id");
+    const uint64_t id = a["id"].get<uint64_t>();
+    if (id < first || id - first >= calls.size() || slots[id - first])
+      return make_error(Errc::invalid_input, "batch: an answer to no call, or a second answer");
+    const std::size_t i = id - first;
+    if (a.contains("error"))
+      slots[i] = Result<json>(rpc_error(calls[i].first, a["error"]));
+    else if (!a.contains("result"))
+      slots[i] = Result<json>(make_error(Errc::invalid_input, calls[i].first + ": no result"));
+    else
+      slots[i] = Result<json>(std::move(a["result"]));
+  }
+  std::vector<Result<json>> out;
+  out.reserve(calls.size());
+  for (auto& s : slots) out.push_back(std::move(*s)); // all filled: as many distinct ids as calls
+  return out;
 }
 
 Result<U256> EvmClient::chain_id() {

@@ -89,6 +89,10 @@ public:
   // One request: {"jsonrpc","id","method","params"} -> its result, or an error
   // with the node's message (and a decoded revert reason when it carries data).
   Result<nlohmann::json> rpc(const std::string& method, nlohmann::json params);
+  // Several calls in one request (a JSON-RPC batch): each call's result or its
+  // own error, in the order given; an error when the answer as a whole is not
+  // one answer per call, matched by id.
+  Result<std::vector<Result<nlohmann::json>>> batch(const std::vector<std::pair<std::string, nlohmann::json>>& calls);
 
 private:
   HttpConnection m_conn;

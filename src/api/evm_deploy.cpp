@@ -29,6 +29,65 @@ json Deployment::to_json() const {
   return out;
 }
 
+Result<Deployment> Deployment::from_json(const json& j) {
+  auto bad = [](const std::string& why) { return make_error(Errc::invalid_input, "deployments.json: " + why); };
+  if (!j.is_object()) return bad("not an object");
+  Deployment d;
+  if (!j.contains("chain_id") || !j["chain_id"].is_string()) return bad("no chain_id");
+  auto id = core::Amount::from_decimal_wei(j["chain_id"].get<std::string>());
+  if (!id || id->wei() == 0) return bad("chain_id is not a positive decimal number");
+  d.chain_id = id->wei();
+  if (j.contains("deployer") && j["deployer"].is_string()) {
+    if (auto a = core::Address::parse(j["deployer"].get<std::string>())) d.deployer = *a;
+  }
+  if (j.contains("params") && j["params"].is_object()) {
+    const json& p = j["params"];
+    auto number = [&](const char* key, uint64_t& out) {
+      if (p.contains(key) && p[key].is_number_unsigned()) out = p[key].get<uint64_t>();
+    };
+    number("round_blocks", d.params.round_blocks);
+    number("unlock_rounds", d.params.unlock_rounds);
+    number("ticket_valid_rounds", d.params.ticket_valid_rounds);
+    number("challenge_blocks", d.params.challenge_blocks);
+    number("unbonding_blocks", d.params.unbonding_blocks);
+  }
+  if (!j.contains("contracts") || !j["contracts"].is_object()) return bad("no contracts");
+  for (const auto& [name, c] : j["contracts"].items()) {
+    if (name.empty() || name.size() > 64) return bad("a contract name is empty or too long");
+    if (!c.is_object() || !c.contains("address") || !c["address"].is_string()) return bad(name + ": no address");
+    auto a = core::Address::parse(c["address"].get<std::string>());
+    if (!a) return bad(name + ": " + a.error().message);
+    DeployedContract dc;
+    dc.name = name;
+    dc.address = *a;
+    if (c.contains("block") && c["block"].is_number_unsigned()) dc.block = c["block"].get<uint64_t>();
+    if (c.contains("gas_used") && c["gas_used"].is_number_unsigned()) dc.gas_used = c["gas_used"].get<uint64_t>();
+    if (c.contains("transaction") && c["transaction"].is_string()) {
+      if (auto h = core::from_hex_fixed<32>(c["transaction"].get<std::string>()))
+        std::copy(h->begin(), h->end(), dc.transaction.begin());
+    }
+    d.contracts.push_back(std::move(dc));
+  }
+  return d;
+}
+
+const DeployedContract* Deployment::find(std::string_view name) const {
+  for (const auto& c : contracts) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+Result<Deployment> load_deployment(const std::string& path) {
+  auto text = platform::read_file(path, 1 << 20);
+  if (!text) return make_error(text.error().code, path + ": " + text.error().message);
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return make_error(Errc::invalid_input, path + ": not JSON");
+  auto d = Deployment::from_json(j);
+  if (!d) return make_error(d.error().code, path + ": " + d.error().message);
+  return d;
+}
+
 Result<Bytes> creation_bytecode(const std::string& artifacts_dir, const std::string& name) {
   const auto path = std::filesystem::path(artifacts_dir) / "contracts" / (name + ".sol") / (name + ".json");
   auto text = platform::read_file(path.string(), 16 << 20);

@@ -35,7 +35,13 @@ struct Deployment {
   DeployParams params;
   std::vector<DeployedContract> contracts; // TicketBroker, StreamChannels, ServiceRegistry, Staking
   nlohmann::json to_json() const;
+  // The inverse of to_json(), checked (a file is untrusted input).
+  static Result<Deployment> from_json(const nlohmann::json& j);
+  const DeployedContract* find(std::string_view name) const;
 };
+
+// Reads and checks a deployments.json (at most 1 MiB).
+Result<Deployment> load_deployment(const std::string& path);
 
 // The creation bytecode of `name` from Hardhat's artifacts under `artifacts_dir`
 // (artifacts_dir/contracts/NAME.sol/NAME.json). An error when missing, not hex,

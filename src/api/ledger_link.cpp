@@ -1,5 +1,6 @@
 #include "api/ledger_link.h"
 
+#include "api/evm_ledger.h"
 #include "core/hex.h"
 #include "ledger/state.h"
 
@@ -84,19 +85,81 @@ Result<json> ledger_submit(const HttpUrl& url, const core::PrivateKey& key, cons
       key, kind, std::move(args));
 }
 
-LedgerLink::LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, HttpUrl url,
+namespace {
+
+// The embedded ledger (`openstreaming ledger`) over its JSON-RPC.
+class EmbeddedLedger final : public LedgerBackend {
+public:
+  EmbeddedLedger(HttpUrl url, std::string text, const core::PrivateKey& key)
+      : m_conn(std::move(url)), m_text(std::move(text)), m_key(key) {}
+
+  Result<LedgerPoll> poll(const core::Address& self, const std::vector<core::Address>& watched) override {
+    return poll_ledger([this](const std::string& body) { return post(body); }, self, watched);
+  }
+  Result<std::vector<agent::RedeemOutcome>> redeem(const std::vector<pay::Winner>& batch) override {
+    auto r =
+        submit_tx([this](const std::string& body) { return post(body); }, m_key, "redeem", agent::redeem_args(batch));
+    if (!r) return r.error();
+    return agent::redeem_outcomes(batch, *r);
+  }
+  std::string kind() const override { return "embedded"; }
+  std::string url() const override { return m_text; }
+
+private:
+  Result<std::string> post(const std::string& body) {
+    auto reply = m_conn.post_json(body, std::chrono::seconds(5));
+    if (!reply) return reply.error();
+    return std::move(reply->body);
+  }
+
+  HttpConnection m_conn;
+  std::string m_text;
+  core::PrivateKey m_key;
+};
+
+} // namespace
+
+Result<std::unique_ptr<LedgerBackend>> open_ledger_backend(const std::string& url, const std::string& contracts,
+                                                           const core::PrivateKey& key, uint64_t confirmations) {
+  static constexpr std::string_view kEvm = "evm+";
+  const bool evm = url.rfind(kEvm, 0) == 0;
+  const std::string plain = evm ? url.substr(kEvm.size()) : url;
+  if (plain.rfind("https://", 0) == 0)
+    return make_error(Errc::unsupported,
+                      "--ledger " + url + ": https is not supported yet (use http:// on a trusted link)");
+  auto u = HttpUrl::parse(plain);
+  if (!u) return make_error(Errc::invalid_input, "--ledger: " + u.error().message);
+  if (!evm) {
+    if (!contracts.empty())
+      return make_error(Errc::invalid_input, "--contracts is for an EVM ledger (--ledger evm+http://HOST:PORT)");
+    return std::unique_ptr<LedgerBackend>(std::make_unique<EmbeddedLedger>(*u, url, key));
+  }
+  if (contracts.empty())
+    return make_error(Errc::invalid_input,
+                      "--ledger " + url +
+                          " needs --contracts deployments.json (from `openstreaming contracts deploy`)");
+  auto d = load_deployment(contracts);
+  if (!d) return make_error(d.error().code, "--contracts " + d.error().message);
+  if (!d->find("TicketBroker"))
+    return make_error(Errc::invalid_input, "--contracts " + contracts + ": no TicketBroker");
+  if (d->chain_id > U256(UINT64_MAX))
+    return make_error(Errc::invalid_input, "--contracts " + contracts + ": chain id beyond 64 bits");
+  EvmLedgerOptions o;
+  o.confirmations = std::max<uint64_t>(1, confirmations);
+  return std::unique_ptr<LedgerBackend>(std::make_unique<EvmLedger>(*u, url, std::move(*d), key, o));
+}
+
+LedgerLink::LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, std::unique_ptr<LedgerBackend> backend,
                        std::unique_ptr<platform::SqliteWinnerStore> store, std::chrono::milliseconds poll)
-    : m_runtime(runtime), m_key(key), m_url(url), m_conn(std::move(url)), m_store(std::move(store)), m_poll(poll) {}
+    : m_runtime(runtime), m_key(key), m_backend(std::move(backend)), m_store(std::move(store)), m_poll(poll) {}
 
 Result<std::unique_ptr<LedgerLink>> LedgerLink::start(net::NodeRuntime& runtime, const core::PrivateKey& key,
-                                                      const std::string& url,
+                                                      std::unique_ptr<LedgerBackend> backend,
                                                       std::unique_ptr<platform::SqliteWinnerStore> store,
                                                       std::chrono::milliseconds poll) {
-  auto u = HttpUrl::parse(url);
-  if (!u) return make_error(Errc::invalid_input, "--ledger: " + u.error().message);
   auto stored = store->load();
   if (!stored) return stored.error();
-  std::unique_ptr<LedgerLink> link(new LedgerLink(runtime, key, *u, std::move(store), poll));
+  std::unique_ptr<LedgerLink> link(new LedgerLink(runtime, key, std::move(backend), std::move(store), poll));
   if (!stored->empty())
     spdlog::info("payments: {} winning ticket(s) from before the restart still to redeem", stored->size());
   runtime.post([&](agent::Node& n) { n.payments().restore(*stored); });
@@ -131,11 +194,9 @@ void LedgerLink::redeem(std::vector<pay::Winner> batch) {
 
 json LedgerLink::status() const {
   std::lock_guard lock(m_mu);
-  return {{"url", "http://" + m_url.host + ":" + std::to_string(m_url.port) + m_url.target},
-          {"reachable", m_reachable},
-          {"last_error", m_last_error},
-          {"polls", m_polls},
-          {"channels", m_channels}};
+  return {{"url", m_backend->url()},  {"backend", m_backend->kind()},
+          {"reachable", m_reachable}, {"last_error", m_last_error},
+          {"polls", m_polls},         {"channels", m_channels}};
 }
 
 Result<std::vector<json>> ledger_rpc_batch(const LedgerPost& post,
@@ -231,26 +292,6 @@ Result<LedgerPoll> poll_ledger(const LedgerPost& post, const core::Address& self
   return out;
 }
 
-Result<std::string> LedgerLink::post(const std::string& body) {
-  auto reply = m_conn.post_json(body, std::chrono::seconds(5));
-  if (!reply) return reply.error();
-  return std::move(reply->body);
-}
-
-std::vector<agent::RedeemOutcome> LedgerLink::submit(const std::vector<pay::Winner>& batch, std::string& error) {
-  auto r = submit_tx([this](const std::string& body) { return post(body); }, m_key, "redeem", agent::redeem_args(batch));
-  if (!r) {
-    error = r.error().message;
-    return {};
-  }
-  auto outcomes = agent::redeem_outcomes(batch, *r);
-  if (!outcomes) {
-    error = outcomes.error().message;
-    return {};
-  }
-  return std::move(*outcomes);
-}
-
 void LedgerLink::run() {
   auto next_poll = std::chrono::steady_clock::now();
   for (;;) {
@@ -265,7 +306,11 @@ void LedgerLink::run() {
     }
     if (batch) {
       std::string error;
-      auto outcomes = submit(*batch, error);
+      std::vector<agent::RedeemOutcome> outcomes;
+      if (auto r = m_backend->redeem(*batch))
+        outcomes = std::move(*r);
+      else
+        error = r.error().message;
       uint64_t paid = 0;
       for (const auto& o : outcomes) paid += o.paid ? 1 : 0;
       if (error.empty())
@@ -284,7 +329,7 @@ void LedgerLink::run() {
       continue;
     }
     next_poll = std::chrono::steady_clock::now() + m_poll;
-    auto snap = poll_ledger([this](const std::string& body) { return post(body); }, m_key.address(), watched);
+    auto snap = m_backend->poll(m_key.address(), watched);
     {
       std::lock_guard lock(m_mu);
       ++m_polls;
@@ -293,7 +338,7 @@ void LedgerLink::run() {
       if (snap) m_channels = snap->channels;
       if (!snap) {
         if (was || m_last_error != snap.error().message)
-          spdlog::warn("payments: ledger {}: {}", m_url.host, snap.error().message);
+          spdlog::warn("payments: ledger {}: {}", m_backend->url(), snap.error().message);
         m_last_error = snap.error().message;
         continue;
       }

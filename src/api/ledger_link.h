@@ -1,13 +1,13 @@
 // LedgerLink: a node's connection to its settlement ledger (`--ledger URL`,
-// JSON-RPC, docs/ledger.md). The I/O half of agent::Payments:
+// docs/ledger.md), through a LedgerBackend (the embedded ledger or an EVM
+// chain). The I/O half of agent::Payments:
 //
 //  - a worker thread polls the ledger (status, recent round hashes, the funds
 //    of every payer the node watches, this node's channels) every `poll` and
-//    hands the snapshot to the node on its event loop. A poll is one HTTP
-//    request (a JSON-RPC batch, poll_ledger) over one kept-alive connection
-//    (HttpConnection), whatever the number of watched payers; the watch set is
-//    Node::ledger_watch(): ourselves and the connected payers, at most
-//    PaymentOptions::max_watched;
+//    hands the snapshot to the node on its event loop. A poll is one or two
+//    HTTP requests (JSON-RPC batches) over one kept-alive connection, whatever
+//    the number of watched payers; the watch set is Node::ledger_watch():
+//    ourselves and the connected payers, at most PaymentOptions::max_watched;
 //  - winners the node queues or settles are written to SqliteWinnerStore on
 //    the event loop, before the runtime sends anything (NodeRuntime::PaymentsIo);
 //  - redemption batches are signed with the node key and submitted by the
@@ -18,6 +18,7 @@
 #pragma once
 
 #include "api/http_client.h"
+#include "api/ledger_backend.h"
 #include "api/ledger_rpc.h"
 #include "net/node_runtime.h"
 #include "platform/sqlite_winner_store.h"
@@ -50,15 +51,10 @@ using LedgerPost = std::function<Result<std::string>(const std::string& body)>;
 Result<std::vector<nlohmann::json>> ledger_rpc_batch(const LedgerPost& post,
                                                      const std::vector<std::pair<std::string, nlohmann::json>>& calls);
 
-// What one poll reads.
-struct LedgerPoll {
-  agent::LedgerSnapshot snapshot; // accounts: every address of `watched`; self: `self`'s
-  nlohmann::json channels;        // `self`'s channels (ledger_channels)
-};
-
-// One poll: ledger_status, ledger_roundBlockHashes, ledger_getAccounts (self and
-// `watched`, at most kMaxAccountsPerCall) and ledger_channels in one batch, so
-// exactly one call of `post` however many addresses are watched.
+// One poll of the embedded ledger: ledger_status, ledger_roundBlockHashes,
+// ledger_getAccounts (self and `watched`, at most kMaxAccountsPerCall) and
+// ledger_channels in one batch, so exactly one call of `post` however many
+// addresses are watched.
 Result<LedgerPoll> poll_ledger(const LedgerPost& post, const core::Address& self,
                                const std::vector<core::Address>& watched);
 
@@ -66,7 +62,7 @@ class LedgerLink final : public net::PaymentsIo {
 public:
   // Loads the stored winners into the node, then starts polling.
   static Result<std::unique_ptr<LedgerLink>> start(net::NodeRuntime& runtime, const core::PrivateKey& key,
-                                                   const std::string& url,
+                                                   std::unique_ptr<LedgerBackend> backend,
                                                    std::unique_ptr<platform::SqliteWinnerStore> store,
                                                    std::chrono::milliseconds poll = std::chrono::milliseconds(500));
   ~LedgerLink() override; // stops and joins the worker
@@ -79,16 +75,13 @@ public:
   nlohmann::json status() const;
 
 private:
-  LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, HttpUrl url,
+  LedgerLink(net::NodeRuntime& runtime, const core::PrivateKey& key, std::unique_ptr<LedgerBackend> backend,
              std::unique_ptr<platform::SqliteWinnerStore> store, std::chrono::milliseconds poll);
   void run();
-  Result<std::string> post(const std::string& body);
-  std::vector<agent::RedeemOutcome> submit(const std::vector<pay::Winner>& batch, std::string& error);
 
   net::NodeRuntime& m_runtime;
   core::PrivateKey m_key;
-  HttpUrl m_url;
-  HttpConnection m_conn; // worker only
+  std::unique_ptr<LedgerBackend> m_backend; // worker only (kind() and url() are constant)
   std::unique_ptr<platform::SqliteWinnerStore> m_store;
   std::chrono::milliseconds m_poll;
 

@@ -61,10 +61,10 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source,
                         "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
-  if (auto r = check_keys(t, {"key",      "password_file",  "data_dir",       "listen",        "api",    "bootstrap",
-                              "roles",    "max_peers",      "target_peers",   "peer_exchange", "timing", "ingest",
-                              "stream",   "rtmp_listen",    "srt_listen",     "watch",         "agent",  "ledger",
-                              "payments", "api_token_file", "stream_key_file"},
+  if (auto r = check_keys(t, {"key",      "password_file",  "data_dir",        "listen",        "api",    "bootstrap",
+                              "roles",    "max_peers",      "target_peers",    "peer_exchange", "timing", "ingest",
+                              "stream",   "rtmp_listen",    "srt_listen",      "watch",         "agent",  "ledger",
+                              "payments", "api_token_file", "stream_key_file", "contracts"},
                           "", source);
       !r) {
     return r;
@@ -86,14 +86,16 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "srt_listen", source, c.srt_listen))) return r;
   if (!(r = get(t, "watch", source, c.watch))) return r;
   if (!(r = get(t, "ledger", source, c.ledger))) return r;
+  if (!(r = get(t, "contracts", source, c.contracts))) return r;
   if (!(r = get(t, "api_token_file", source, c.api_token_file))) return r;
   if (!(r = get(t, "stream_key_file", source, c.stream_key_file))) return r;
   if (const toml::node* pay = t.get("payments")) {
     const toml::table* pt = pay->as_table();
     if (!pt) return config_error(source, "'payments' must be a table");
-    if (auto k = check_keys(
-            *pt, {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms", "max_spend_per_round", "credit_kb"},
-            "payments.", source);
+    if (auto k = check_keys(*pt,
+                            {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms", "max_spend_per_round",
+                             "credit_kb", "confirmations"},
+                            "payments.", source);
         !k)
       return k;
     if (!(r = get(*pt, "redeem_cost", source, c.payments.redeem_cost))) return r;
@@ -102,6 +104,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!(r = get(*pt, "poll_ms", source, c.payments.poll_ms))) return r;
     if (!(r = get(*pt, "max_spend_per_round", source, c.payments.max_spend_per_round))) return r;
     if (!(r = get(*pt, "credit_kb", source, c.payments.credit_kb))) return r;
+    if (!(r = get(*pt, "confirmations", source, c.payments.confirmations))) return r;
   }
   if (const toml::node* agent = t.get("agent")) {
     const toml::table* at = agent->as_table();
@@ -207,6 +210,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   }
   const PaymentsConfig& pc = c.payments;
   o.payments.enabled = !c.ledger.empty();
+  if (!c.contracts.empty() && c.ledger.empty()) return bad("contracts: needs a ledger (--ledger evm+http://HOST:PORT)");
   auto redeem = core::Amount::parse(pc.redeem_cost);
   if (!redeem || redeem->wei() == 0)
     return bad("payments.redeem_cost: " + (redeem ? std::string("must be above 0") : redeem.error().message));
@@ -223,6 +227,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   o.payments.max_spend_per_round = *spend;
   if (pc.credit_kb < 1 || pc.credit_kb > 16'777'216) return bad("payments.credit_kb must be 1..16777216");
   o.payments.credit_bytes = static_cast<uint64_t>(pc.credit_kb) * 1024;
+  if (pc.confirmations < 1 || pc.confirmations > 1000) return bad("payments.confirmations must be 1..1000");
   o.agent_config.propagation.w_latency = a.w_latency;
   o.agent_config.propagation.w_bandwidth = a.w_bandwidth;
   o.agent_config.propagation.w_economics = a.w_economics;

@@ -36,6 +36,7 @@ struct PaymentsConfig {
   int64_t poll_ms = 500;                        // how often the ledger is read
   std::string max_spend_per_round = "0.1ether"; // as a payer: expected value signed per relationship per round
   int64_t credit_kb = 8192;                     // as a payee: media a payer may owe before it is refused
+  int64_t confirmations = 2;                    // EVM ledger: blocks deep before a redemption counts
 };
 
 struct NodeConfig {
@@ -61,7 +62,8 @@ struct NodeConfig {
   std::string stream_key_file; // RTMP/SRT pushes must present this key (docs/cli.md)
   std::vector<std::string> watch;
   AgentConfig agent;
-  std::string ledger; // JSON-RPC URL of the settlement ledger; empty: no payments
+  std::string ledger;    // JSON-RPC URL of the settlement ledger; empty: no payments
+  std::string contracts; // deployments.json of an EVM ledger (--ledger evm+http://...)
   PaymentsConfig payments;
   // [timing], in milliseconds; defaults suit real networks, tests shorten them.
   int64_t ping_interval_ms = 5000;

@@ -144,8 +144,11 @@ int run_node(NodeConfig c, const RunOptions& run) {
       std::cerr << "error: " << winners.error().message << "\n";
       return kCheckFailed;
     }
-    auto link =
-        api::LedgerLink::start(rt, *key, c.ledger, std::move(*winners), std::chrono::milliseconds(c.payments.poll_ms));
+    auto backend =
+        api::open_ledger_backend(c.ledger, c.contracts, *key, static_cast<uint64_t>(c.payments.confirmations));
+    if (!backend) return fail(backend.error());
+    auto link = api::LedgerLink::start(rt, *key, std::move(*backend), std::move(*winners),
+                                       std::chrono::milliseconds(c.payments.poll_ms));
     if (!link) return fail(link.error());
     ledger = std::move(*link);
     spdlog::info("payments: settling on {}", c.ledger);

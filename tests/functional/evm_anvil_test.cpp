@@ -6,8 +6,10 @@
 #include "core/keystore.h"
 #include "core/random.h"
 #include "ledger/evm/tx.h"
+#include "support/node_process.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 #include <gtest/gtest.h>
 
@@ -25,9 +27,11 @@ constexpr const char* kDevKey = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5ef
 struct Anvil {
   std::unique_ptr<test::Process> proc;
   HttpUrl url;
-  Anvil() {
-    proc = std::make_unique<test::Process>(
-        std::vector<std::string>{OPENSTREAMING_ANVIL, "--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"});
+  // `extra`: e.g. {"--block-time", "1"} (blocks on a clock, not per transaction).
+  explicit Anvil(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{OPENSTREAMING_ANVIL, "--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc = std::make_unique<test::Process>(argv);
     auto line = proc->wait_for_line("Listening on ", std::chrono::seconds(30));
     if (!line) throw std::runtime_error("anvil did not start: " + proc->err());
     url = *HttpUrl::parse("http://" + line->substr(line->find("Listening on ") + 13) + "/");
@@ -176,6 +180,250 @@ TEST(EvmAnvil, AnUnreachableNodeIsAnErrorWithinTheDeadline) {
   auto id = client.chain_id();
   ASSERT_FALSE(id);
   EXPECT_EQ(id.error().code, Errc::io);
+}
+
+// ---- The EVM ledger backend: nodes settle on the chain ------------------------
+
+using nlohmann::json;
+namespace abi = ledger::evm::abi;
+
+U256 ether(uint64_t n) {
+  return U256(n) * U256(1'000'000'000'000'000'000ULL);
+}
+
+// Deploys the contracts with `openstreaming contracts deploy`; the path of deployments.json.
+std::string deploy(const Anvil& anvil, test::TempDir& dir, const std::vector<std::string>& flags) {
+  core::DeterministicRandom rng(9);
+  const std::string key_file = dir.write("dev.key.json", core::keystore::encrypt(dev_key(), "test", rng, {1024, 8, 1}));
+  const std::string out = dir.file("deployments.json");
+  std::vector<std::string> argv{OPENSTREAMING_BIN,
+                                "contracts",
+                                "deploy",
+                                "--rpc",
+                                "http://" + anvil.url.host + ":" + std::to_string(anvil.url.port),
+                                "--key",
+                                key_file,
+                                "--out",
+                                out};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  test::SpawnOptions opts;
+  opts.env["OPENSTREAMING_PASSWORD"] = "test";
+  auto r = test::run(argv, opts, std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  return out;
+}
+
+core::Address broker_of(const std::string& deployments) {
+  std::ifstream in(deployments);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto d = json::parse(text.str());
+  return *core::Address::parse(d["contracts"]["TicketBroker"]["address"].get<std::string>());
+}
+
+// The key NodeProcess makes from `seed`.
+core::PrivateKey node_key(uint64_t seed) {
+  core::DeterministicRandom rng(seed);
+  return core::PrivateKey::generate(rng);
+}
+
+void pay(EvmClient& client, const core::PrivateKey& from, const core::Address& to, const U256& value,
+         const Bytes& data = {}) {
+  auto tx = client.transact(from, to, value, data);
+  ASSERT_TRUE(tx) << tx.error().message;
+  auto receipt = client.wait(*tx, 1, std::chrono::seconds(30));
+  ASSERT_TRUE(receipt) << receipt.error().message;
+  ASSERT_TRUE(receipt->success);
+}
+
+// Every wei `who` spent on gas, from the receipts of its transactions in blocks 0..head.
+U256 gas_spent(EvmClient& client, const core::Address& who) {
+  U256 total = 0;
+  auto head = client.block_number();
+  EXPECT_TRUE(head);
+  for (uint64_t b = 0; head && b <= *head; ++b) {
+    auto block = client.rpc("eth_getBlockByNumber", {to_quantity(U256(b)), true});
+    EXPECT_TRUE(block) << block.error().message;
+    if (!block || !block->is_object()) continue;
+    for (const auto& tx : (*block)["transactions"]) {
+      auto from = core::Address::parse(tx["from"].get<std::string>());
+      if (!from || *from != who) continue;
+      auto hash = core::from_hex_fixed<32>(tx["hash"].get<std::string>());
+      auto receipt = client.receipt(*hash);
+      EXPECT_TRUE(receipt && *receipt);
+      if (receipt && *receipt) total += U256((*receipt)->gas_used) * (*receipt)->effective_gas_price;
+    }
+  }
+  return total;
+}
+
+U256 funds_of(EvmClient& client, const core::Address& broker, const core::Address& sender) {
+  auto f = abi::Function::parse("getSender(address)");
+  auto r = client.call(EvmCall{std::nullopt, broker, 0, *f->encode_call(std::vector{abi::Value::address(sender)})});
+  EXPECT_TRUE(r) << r.error().message;
+  auto v = abi::decode(std::vector{abi::Type::uint(), abi::Type::uint(), abi::Type::uint()}, r ? *r : Bytes{});
+  EXPECT_TRUE(v);
+  return v ? (*v)[0].as_uint() + (*v)[1].as_uint() : U256(0);
+}
+
+json relation(const json& payments, const core::Address& other) {
+  for (const auto& r : payments["relationships"]) {
+    if (r["address"] == other.to_checksum_hex()) return r;
+  }
+  return nullptr;
+}
+
+U256 wei(const json& j) {
+  return j.is_string() ? core::Amount::from_decimal_wei(j.get<std::string>())->wei() : U256(0);
+}
+
+// As in the embedded ledger's paid line: a ticket per 64 KiB, face value 0.002
+// ether, so a 2.5 Mbit/s stream wins several times a second.
+constexpr const char* kPaidEvmToml =
+    "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
+    "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
+    "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\n"
+    "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 300\nconfirmations = 1\n";
+
+// A broadcaster and a paying viewer settle on Anvil through TicketBroker: the
+// viewer's tickets (signed by our C++ payer under the broker's EIP-712 domain)
+// redeem in the Solidity contract, and on chain every party's funds changed by
+// exactly what the broadcaster redeemed (its gas aside, counted from receipts).
+TEST(EvmLedger, APaidPairSettlesOnAnvilAndTheChainAgreesWithTheNodes) {
+  Anvil anvil({"--block-time", "1"});
+  test::TempDir dir;
+  const std::string deployments = deploy(anvil, dir, {"--round-blocks", "3"});
+  const core::Address broker = broker_of(deployments);
+  const std::string ledger = "evm+http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
+  const core::PrivateKey bk = node_key(931), vk = node_key(932);
+  EvmClient client(anvil.url);
+  ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), bk.address(), ether(5)));
+  ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), vk.address(), ether(5)));
+  auto fund = abi::Function::parse("fundDepositAndReserve(uint256,uint256)");
+  ASSERT_NO_FATAL_FAILURE(pay(client, vk, broker, ether(3),
+                              *fund->encode_call(std::vector{abi::Value::uint(ether(2)), abi::Value::uint(ether(1))})));
+  const U256 b_before = *client.balance(bk.address());
+  const U256 v_funds_before = funds_of(client, broker, vk.address());
+  ASSERT_EQ(v_funds_before, ether(3));
+
+  test::NodeSpec s;
+  s.peer_exchange = false;
+  s.config_toml = kPaidEvmToml;
+  test::NodeProcess b(dir, "b", 931, s), v(dir, "v", 932, s);
+  b.spec().extra_args = {"--ingest", "testsrc", "--stream", "show", "--ledger", ledger, "--contracts", deployments};
+  b.start();
+  v.spec().bootstrap = {b.p2p()};
+  v.spec().extra_args = {"--watch", "show", "--role", "viewer", "--ledger", ledger, "--contracts", deployments};
+  v.start();
+  EXPECT_EQ(b.get_json("/api/payments")["ledger"]["backend"], "evm");
+
+  // Winners are redeemed on chain while the stream plays.
+  json seen;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        seen = relation(b.get_json("/api/payments"), vk.address());
+        return !seen.is_null() && seen["they_pay"]["redeemed"].get<uint64_t>() >= 3;
+      },
+      std::chrono::seconds(120)))
+      << b.get_json("/api/payments").dump(1) << "\n"
+      << b.process().err().substr(0, 4000);
+  EXPECT_EQ(v.stop(), 0);
+  ASSERT_TRUE(
+      test::wait_until([&] { return b.get_json("/api/payments")["winners_queued"] == 0; }, std::chrono::seconds(90)))
+      << b.get_json("/api/payments").dump(1);
+  json in = relation(b.get_json("/api/payments"), vk.address())["they_pay"];
+  EXPECT_EQ(in["tickets_rejected"], 0) << in.dump(1);
+  EXPECT_EQ(in["redeemed"], in["won"]) << in.dump(1);
+  const U256 redeemed = wei(in["redeemed_wei"]);
+  ASSERT_GT(redeemed, U256(0));
+
+  // The chain's own record: the TicketOutcome events paid to the broadcaster.
+  auto topic = abi::event_topic("TicketOutcome(bytes32,address,address,uint8,uint256,uint256)");
+  Hash256 to_b{};
+  const core::Address b_address = bk.address();
+  std::copy(b_address.bytes().begin(), b_address.bytes().end(), to_b.begin() + 12);
+  auto logs =
+      client.rpc("eth_getLogs", {json{{"fromBlock", "0x0"},
+                                      {"toBlock", "latest"},
+                                      {"address", broker.to_checksum_hex()},
+                                      {"topics", {core::to_hex(*topic), nullptr, nullptr, core::to_hex(to_b)}}}});
+  ASSERT_TRUE(logs) << logs.error().message;
+  U256 paid_on_chain = 0;
+  uint64_t paid_tickets = 0;
+  for (const auto& l : *logs) {
+    auto data = parse_data(l["data"]);
+    auto v3 = abi::decode(std::vector{abi::Type::uint(8), abi::Type::uint(), abi::Type::uint()}, *data);
+    ASSERT_TRUE(v3);
+    if ((*v3)[0].as_uint() == 0) {
+      paid_on_chain += (*v3)[1].as_uint();
+      ++paid_tickets;
+    }
+  }
+  std::cout << "[ measured ] " << paid_tickets << " tickets redeemed on Anvil, " << redeemed.str() << " wei\n";
+  EXPECT_EQ(paid_on_chain, redeemed);
+  EXPECT_EQ(paid_tickets, in["redeemed"].get<uint64_t>());
+  // The viewer's deposit and reserve lost exactly that; the broadcaster's
+  // balance gained it, less the gas of its own transactions.
+  EXPECT_EQ(funds_of(client, broker, vk.address()), v_funds_before - redeemed);
+  EXPECT_EQ(*client.balance(bk.address()) + gas_spent(client, bk.address()), b_before + redeemed);
+}
+
+// A deployment for another chain, or a chain that is not there: the node runs,
+// pays nothing, and says why.
+TEST(EvmLedger, AWrongChainOrAnUnreachableOneIsAClearErrorAndNothingMoves) {
+  Anvil anvil;
+  test::TempDir dir;
+  const std::string deployments = deploy(anvil, dir, {});
+  std::ifstream in(deployments);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto d = json::parse(text.str());
+  d["chain_id"] = "1";
+  const std::string other = dir.write("other-chain.json", d.dump());
+  const std::string ledger = "evm+http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
+  test::NodeSpec s;
+  s.peer_exchange = false;
+  s.config_toml = kPaidEvmToml;
+  test::NodeProcess n(dir, "n", 941, s);
+  n.spec().extra_args = {"--ledger", ledger, "--contracts", other};
+  n.start();
+  json status;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        status = n.get_json("/api/payments")["ledger"];
+        return status["last_error"].get<std::string>().find("wrong chain") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << status.dump(1);
+  EXPECT_EQ(status["reachable"], false);
+  EXPECT_EQ(n.stop(), 0);
+
+  // No contracts file, or one with an embedded ledger: refused at start.
+  core::DeterministicRandom rng(942);
+  const std::string kf = dir.write("m.key.json", core::keystore::encrypt(node_key(942), "test", rng, {1024, 8, 1}));
+  test::SpawnOptions opts;
+  opts.env["OPENSTREAMING_PASSWORD"] = "test";
+  auto r = test::run({OPENSTREAMING_BIN, "node", "--key", kf, "--data-dir", dir.file("m.data"), "--ledger", ledger},
+                     opts, std::chrono::seconds(30));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("needs --contracts"), std::string::npos) << r.err;
+  r = test::run({OPENSTREAMING_BIN, "node", "--key", kf, "--data-dir", dir.file("m.data"), "--ledger",
+                 "http://127.0.0.1:1", "--contracts", deployments},
+                opts, std::chrono::seconds(30));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("EVM ledger"), std::string::npos) << r.err;
+
+  // The chain goes away: the poll's error says so, and the node keeps running.
+  n.spec().extra_args = {"--ledger", ledger, "--contracts", deployments};
+  n.start();
+  ASSERT_TRUE(test::wait_until([&] { return n.get_json("/api/payments")["ledger"]["reachable"] == true; },
+                               std::chrono::seconds(20)))
+      << n.get_json("/api/payments")["ledger"].dump(1);
+  anvil.proc->signal(SIGKILL);
+  anvil.proc->wait(std::chrono::seconds(10));
+  ASSERT_TRUE(test::wait_until([&] { return n.get_json("/api/payments")["ledger"]["reachable"] == false; },
+                               std::chrono::seconds(30)));
+  EXPECT_EQ(n.stop(), 0);
 }
 
 } // namespace
