@@ -1,6 +1,7 @@
-// openstreaming wallet: accounts on a ledger (
-// docs/cli.md, docs/ledger.md). Every subcommand talks JSON-RPC to --ledger;
-// the ones that sign load --key.
+// openstreaming wallet: accounts on a ledger (docs/cli.md, docs/ledger.md).
+// Every subcommand talks JSON-RPC to --ledger: the embedded ledger, or an EVM
+// chain (evm+http://… with --contracts); the ones that sign load --key.
+#include "api/evm_ledger.h"
 #include "api/http_client.h"
 #include "api/ledger_link.h"
 #include "apps/openstreaming/cli.h"
@@ -24,7 +25,29 @@ struct WalletFlags {
   bool json_out = false;
   std::string deposit = "0wei", reserve = "0wei";
   std::string to, amount;
+  std::string contracts; // deployments.json, for an evm+ ledger
 };
+
+bool is_evm(const WalletFlags& f) {
+  return f.ledger.rfind("evm+", 0) == 0;
+}
+
+// The EVM wallet for an evm+ ledger (checked flags).
+Result<std::unique_ptr<api::EvmWallet>> evm_wallet(const WalletFlags& f) {
+  if (f.contracts.empty())
+    return make_error(Errc::invalid_input, "--ledger " + f.ledger + " needs --contracts deployments.json");
+  auto url = api::HttpUrl::parse(f.ledger.substr(4));
+  if (!url) return url.error();
+  auto d = api::load_deployment(f.contracts);
+  if (!d) return make_error(d.error().code, "--contracts " + d.error().message);
+  return std::make_unique<api::EvmWallet>(*url, std::move(*d));
+}
+
+Result<void> check_flags(const WalletFlags& f) {
+  if (!is_evm(f) && !f.contracts.empty())
+    return make_error(Errc::invalid_input, "--contracts is for an EVM ledger (--ledger evm+http://HOST:PORT)");
+  return {};
+}
 
 Result<json> rpc(const std::string& url, const std::string& method, json params) {
   auto u = api::HttpUrl::parse(url);
@@ -41,8 +64,17 @@ Result<core::PrivateKey> key_of(const WalletFlags& f) {
 
 // Signs and submits one transaction with the account's next nonce.
 int submit(const WalletFlags& f, const std::string& kind, json args) {
+  if (auto c = check_flags(f); !c) return fail(c.error());
   auto key = key_of(f);
   if (!key) return fail(key.error());
+  if (is_evm(f)) {
+    auto w = evm_wallet(f);
+    if (!w) return fail(w.error());
+    auto r = (*w)->send(*key, kind, args);
+    if (!r) return fail(r.error());
+    std::cout << r->dump() << "\n";
+    return kOk;
+  }
   auto url = api::HttpUrl::parse(f.ledger);
   if (!url) return fail(url.error());
   auto r = api::ledger_submit(*url, *key, kind, std::move(args));
@@ -80,7 +112,9 @@ void add_wallet_command(CLI::App& app, Runner& runner) {
   CLI::App* cmd = app.add_subcommand("wallet", "Accounts on a ledger: balances, deposits, transfers, tickets");
   cmd->require_subcommand(1);
   auto common = [&](CLI::App* sub, bool signs) {
-    sub->add_option("--ledger", f->ledger, "Ledger JSON-RPC URL")->capture_default_str();
+    sub->add_option("--ledger", f->ledger, "Ledger: http://HOST:PORT (embedded) or evm+http://HOST:PORT")
+        ->capture_default_str();
+    sub->add_option("--contracts", f->contracts, "deployments.json of `contracts deploy` (EVM ledger only)");
     if (signs) {
       sub->add_option("--key", f->key, "Keystore file of the account")->required();
       sub->add_option("--password-file", f->password_file,
@@ -93,9 +127,17 @@ void add_wallet_command(CLI::App& app, Runner& runner) {
   common(balance, false);
   balance->callback([f, &runner] {
     runner.run = [f]() -> int {
+      if (auto c = check_flags(*f); !c) return fail(c.error());
       auto a = core::Address::parse(f->address);
       if (!a) return fail(a.error());
-      auto r = rpc(f->ledger, "ledger_getAccount", {{"address", a->to_checksum_hex()}});
+      Result<json> r = json();
+      if (is_evm(*f)) {
+        auto w = evm_wallet(*f);
+        if (!w) return fail(w.error());
+        r = (*w)->account(*a);
+      } else {
+        r = rpc(f->ledger, "ledger_getAccount", {{"address", a->to_checksum_hex()}});
+      }
       if (!r) return fail(r.error());
       print_account(*r, f->json_out);
       return kOk;
@@ -137,6 +179,10 @@ void add_wallet_command(CLI::App& app, Runner& runner) {
   common(accounts, false);
   accounts->callback([f, &runner] {
     runner.run = [f]() -> int {
+      if (auto c = check_flags(*f); !c) return fail(c.error());
+      if (is_evm(*f))
+        return fail(
+            make_error(Errc::unsupported, "an EVM chain keeps no list of accounts: use `wallet balance ADDRESS`"));
       auto r = rpc(f->ledger, "ledger_accounts", json::object());
       if (!r) return fail(r.error());
       json out = json::array();
@@ -156,9 +202,17 @@ void add_wallet_command(CLI::App& app, Runner& runner) {
   common(tickets, true);
   tickets->callback([f, &runner] {
     runner.run = [f]() -> int {
+      if (auto c = check_flags(*f); !c) return fail(c.error());
       auto key = key_of(*f);
       if (!key) return fail(key.error());
-      auto r = rpc(f->ledger, "ledger_tickets", {{"address", key->address().to_checksum_hex()}});
+      Result<json> r = json();
+      if (is_evm(*f)) {
+        auto w = evm_wallet(*f);
+        if (!w) return fail(w.error());
+        r = (*w)->tickets(key->address());
+      } else {
+        r = rpc(f->ledger, "ledger_tickets", {{"address", key->address().to_checksum_hex()}});
+      }
       if (!r) return fail(r.error());
       std::cout << r->dump() << "\n";
       return kOk;

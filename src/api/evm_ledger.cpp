@@ -273,4 +273,132 @@ Result<std::vector<agent::RedeemOutcome>> EvmLedger::redeem(const std::vector<pa
   return out;
 }
 
+// ---- The wallet ------------------------------------------------------------------
+
+EvmWallet::EvmWallet(HttpUrl rpc, Deployment deployment)
+    : m_client(std::move(rpc)), m_deployment(std::move(deployment)) {}
+
+Result<core::Address> EvmWallet::contract(std::string_view name) const {
+  const auto* c = m_deployment.find(name);
+  if (!c) return make_error(Errc::invalid_input, "the deployment has no " + std::string(name));
+  return c->address;
+}
+
+Result<json> EvmWallet::account(const core::Address& a) {
+  auto broker = contract("TicketBroker");
+  if (!broker) return broker.error();
+  auto staking = contract("Staking");
+  auto height = m_client.block_number();
+  if (!height) return height.error();
+  const std::string at = to_quantity(U256(*height));
+  std::vector<std::pair<std::string, json>> calls = {
+      {"eth_getBalance", {a.to_checksum_hex(), at}},
+      {"eth_call", call_at(*broker, call_data("getSender(address)", {Value::address(a)}), at)}};
+  if (staking) calls.push_back({"eth_call", call_at(*staking, call_data("stakeOf(address)", {Value::address(a)}), at)});
+  auto got = m_client.batch(calls);
+  if (!got) return got.error();
+  if (!(*got)[0]) return (*got)[0].error();
+  auto balance = parse_quantity(*(*got)[0]);
+  if (!balance) return balance.error();
+  auto funds = uints((*got)[1], 3, "getSender");
+  if (!funds) return funds.error();
+  U256 stake = 0;
+  if (staking) {
+    auto st = uints((*got)[2], 1, "stakeOf");
+    if (!st) return st.error();
+    stake = st->at(0);
+  }
+  auto withdraw = small(funds->at(2), "withdrawRound");
+  if (!withdraw) return withdraw.error();
+  return json{{"balance", balance->str()},
+              {"deposit", funds->at(0).str()},
+              {"reserve", funds->at(1).str()},
+              {"stake", stake.str()},
+              {"withdraw_round", *withdraw}};
+}
+
+Result<json> EvmWallet::send(const core::PrivateKey& key, const std::string& kind, const json& args) {
+  auto broker = contract("TicketBroker");
+  if (!broker) return broker.error();
+  auto wei = [&](const char* field) -> Result<U256> {
+    if (!args.contains(field) || !args[field].is_string())
+      return make_error(Errc::invalid_input, std::string(field) + ": missing");
+    auto a = core::Amount::parse(args[field].get<std::string>());
+    if (!a) return a.error();
+    return a->wei();
+  };
+  core::Address to = *broker;
+  U256 value = 0;
+  Bytes data;
+  if (kind == "fund") {
+    auto d = wei("deposit"), r = wei("reserve");
+    if (!d) return d.error();
+    if (!r) return r.error();
+    value = *d + *r;
+    data = call_data("fundDepositAndReserve(uint256,uint256)", {Value::uint(*d), Value::uint(*r)});
+  } else if (kind == "unlock" || kind == "withdraw") {
+    data = call_data(kind + "()");
+  } else if (kind == "transfer") {
+    auto amount = wei("amount");
+    if (!amount) return amount.error();
+    if (!args.contains("to") || !args["to"].is_string()) return make_error(Errc::invalid_input, "to: missing");
+    auto t = core::Address::parse(args["to"].get<std::string>());
+    if (!t) return t.error();
+    to = *t;
+    value = *amount;
+  } else {
+    return make_error(Errc::unsupported, kind + ": not a wallet operation on an EVM chain");
+  }
+  auto tx = m_client.transact(key, to, value, data);
+  if (!tx) return tx.error();
+  auto receipt = m_client.wait(*tx, 1, std::chrono::seconds(120));
+  if (!receipt) return make_error(receipt.error().code, core::to_hex(*tx) + ": " + receipt.error().message);
+  if (!receipt->success) return make_error(Errc::io, kind + ": transaction " + core::to_hex(*tx) + " reverted");
+  return json{{"transaction", core::to_hex(*tx)}, {"block", receipt->block}, {"gas_used", receipt->gas_used}};
+}
+
+Result<json> EvmWallet::tickets(const core::Address& recipient) {
+  auto broker = contract("TicketBroker");
+  if (!broker) return broker.error();
+  static const Hash256 kOutcome = *abi::event_topic("TicketOutcome(bytes32,address,address,uint8,uint256,uint256)");
+  auto logs = m_client.rpc(
+      "eth_getLogs",
+      {json{{"fromBlock", "0x0"},
+            {"toBlock", "latest"},
+            {"address", broker->to_checksum_hex()},
+            {"topics", {core::to_hex(kOutcome), nullptr, nullptr, core::to_hex(address_topic(recipient))}}}});
+  if (!logs) return logs.error();
+  if (!logs->is_array()) return make_error(Errc::invalid_input, "eth_getLogs: not a list");
+  json list = json::array();
+  for (const auto& l : *logs) {
+    if (!l.is_object() || !l.contains("topics") || !l["topics"].is_array() || l["topics"].size() != 4)
+      return make_error(Errc::invalid_input, "eth_getLogs: a malformed TicketOutcome");
+    auto data = parse_data(l.value("data", json()));
+    if (!data) return data.error();
+    auto v = abi::decode(std::vector<Type>{Type::uint(8), Type::uint(), Type::uint()}, *data);
+    if (!v) return make_error(Errc::invalid_input, "eth_getLogs: a malformed TicketOutcome");
+    if ((*v)[0].as_uint() != 0) continue; // not paid
+    auto hash = parse_data(l["topics"][1]);
+    auto sender = parse_data(l["topics"][2]);
+    if (!hash || hash->size() != 32 || !sender || sender->size() != 32)
+      return make_error(Errc::invalid_input, "eth_getLogs: a malformed topic");
+    FixedBytes<20> s20{};
+    std::copy(sender->begin() + 12, sender->end(), s20.begin());
+    auto block = parse_quantity(l.value("blockNumber", json()));
+    auto transaction = parse_data(l.value("transactionHash", json()));
+    list.push_back({{"ticket_hash", core::to_hex(*hash)},
+                    {"sender", core::Address(s20).to_checksum_hex()},
+                    {"face_value", (*v)[1].as_uint().str()},
+                    {"from_reserve", (*v)[2].as_uint().str()},
+                    {"block", block ? block->str() : "0"},
+                    {"transaction", transaction ? core::to_hex(*transaction) : ""}});
+  }
+  pay::TicketDomain domain;
+  auto id = m_client.chain_id();
+  if (!id) return id.error();
+  domain.chain_id = *id;
+  domain.verifying_contract = *broker;
+  return json{{"domain", domain.to_json()}, {"tickets", list}};
+}
+
 } // namespace openstreaming::api

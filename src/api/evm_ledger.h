@@ -70,4 +70,27 @@ private:
   std::optional<uint64_t> m_initialised; // the round we last sent initializeRound() for
 };
 
+// `openstreaming wallet … --ledger evm+http://… --contracts FILE`: the wallet's
+// operations on an EVM chain, with the embedded wallet's JSON shapes.
+class EvmWallet {
+public:
+  EvmWallet(HttpUrl rpc, Deployment deployment);
+  // {balance, deposit, reserve, stake, withdraw_round}: decimal wei strings, a round.
+  Result<nlohmann::json> account(const core::Address& a);
+  // kind: fund {deposit, reserve} | unlock | withdraw | transfer {to, amount}
+  // (amounts as "<n>wei"). Sent from `key`, waited for one block deep:
+  // {transaction, block, gas_used}; a refusal or revert is the error, with the
+  // contract's reason when it gave one.
+  Result<nlohmann::json> send(const core::PrivateKey& key, const std::string& kind, const nlohmann::json& args);
+  // The tickets `recipient` redeemed: {domain, tickets: [{ticket_hash, sender,
+  // face_value, from_reserve, block, transaction}]}, from the broker's
+  // TicketOutcome events.
+  Result<nlohmann::json> tickets(const core::Address& recipient);
+
+private:
+  Result<core::Address> contract(std::string_view name) const;
+  EvmClient m_client;
+  Deployment m_deployment;
+};
+
 } // namespace openstreaming::api

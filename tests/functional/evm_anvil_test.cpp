@@ -16,6 +16,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace openstreaming::api {
@@ -285,87 +287,137 @@ constexpr const char* kPaidEvmToml =
     "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\n"
     "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 300\nconfirmations = 1\n";
 
-// A broadcaster and a paying viewer settle on Anvil through TicketBroker: the
-// viewer's tickets (signed by our C++ payer under the broker's EIP-712 domain)
-// redeem in the Solidity contract, and on chain every party's funds changed by
-// exactly what the broadcaster redeemed (its gas aside, counted from receipts).
-TEST(EvmLedger, APaidPairSettlesOnAnvilAndTheChainAgreesWithTheNodes) {
-  Anvil anvil({"--block-time", "1"});
+// A broadcaster and a paying viewer on Anvil (blocks every second, rounds of 3
+// blocks), both with `--ledger evm+http://… --contracts deployments.json`. The
+// viewer funds its deposit and reserve with `openstreaming wallet`.
+struct AnvilPair {
+  Anvil anvil{{"--block-time", "1"}};
   test::TempDir dir;
-  const std::string deployments = deploy(anvil, dir, {"--round-blocks", "3"});
-  const core::Address broker = broker_of(deployments);
-  const std::string ledger = "evm+http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
-  const core::PrivateKey bk = node_key(931), vk = node_key(932);
-  EvmClient client(anvil.url);
-  ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), bk.address(), ether(5)));
-  ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), vk.address(), ether(5)));
-  auto fund = abi::Function::parse("fundDepositAndReserve(uint256,uint256)");
-  ASSERT_NO_FATAL_FAILURE(pay(client, vk, broker, ether(3),
-                              *fund->encode_call(std::vector{abi::Value::uint(ether(2)), abi::Value::uint(ether(1))})));
-  const U256 b_before = *client.balance(bk.address());
-  const U256 v_funds_before = funds_of(client, broker, vk.address());
-  ASSERT_EQ(v_funds_before, ether(3));
+  std::string deployments = deploy(anvil, dir, {"--round-blocks", "3"});
+  core::Address broker = broker_of(deployments);
+  std::string ledger = "evm+http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
+  core::PrivateKey bk = node_key(931), vk = node_key(932);
+  EvmClient client{anvil.url};
+  std::unique_ptr<test::NodeProcess> b, v;
 
-  test::NodeSpec s;
-  s.peer_exchange = false;
-  s.config_toml = kPaidEvmToml;
-  test::NodeProcess b(dir, "b", 931, s), v(dir, "v", 932, s);
-  b.spec().extra_args = {"--ingest", "testsrc", "--stream", "show", "--ledger", ledger, "--contracts", deployments};
-  b.start();
-  v.spec().bootstrap = {b.p2p()};
-  v.spec().extra_args = {"--watch", "show", "--role", "viewer", "--ledger", ledger, "--contracts", deployments};
-  v.start();
-  EXPECT_EQ(b.get_json("/api/payments")["ledger"]["backend"], "evm");
+  void SetUp() {
+    ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), bk.address(), ether(5)));
+    ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), vk.address(), ether(5)));
+    test::NodeSpec s;
+    s.peer_exchange = false;
+    s.config_toml = kPaidEvmToml;
+    b = std::make_unique<test::NodeProcess>(dir, "b", 931, s);
+    v = std::make_unique<test::NodeProcess>(dir, "v", 932, s);
+    auto r = wallet({"deposit", "--key", v->key_file(), "--deposit", "2ether", "--reserve", "1ether"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  void start() {
+    b->spec().extra_args = {"--ingest", "testsrc", "--stream", "show", "--ledger", ledger, "--contracts", deployments};
+    b->start();
+    v->spec().bootstrap = {b->p2p()};
+    v->spec().extra_args = {"--watch", "show", "--role", "viewer", "--ledger", ledger, "--contracts", deployments};
+    v->start();
+  }
+  test::RunResult wallet(std::vector<std::string> args) {
+    args.insert(args.begin(), {OPENSTREAMING_BIN, "wallet"});
+    args.insert(args.begin() + 3, {"--ledger", ledger, "--contracts", deployments});
+    test::SpawnOptions o;
+    o.env["OPENSTREAMING_PASSWORD"] = "test";
+    return test::run(args, o, std::chrono::seconds(60));
+  }
+  json account(const core::Address& a) {
+    auto r = wallet({"balance", a.to_checksum_hex(), "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+  // The tickets the broadcaster redeemed, by the chain's TicketOutcome events (`wallet tickets`).
+  json redeemed_on_chain() {
+    auto r = wallet({"tickets", "--key", b->key_file()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false)["tickets"];
+  }
+};
+
+// The viewer's tickets (signed by our C++ payer under the broker's EIP-712
+// domain) redeem in the Solidity contract, and on chain every party's funds
+// changed by exactly what the broadcaster redeemed (its gas aside, counted
+// from the receipts of its own transactions).
+TEST(EvmLedger, APaidPairSettlesOnAnvilAndTheChainAgreesWithTheNodes) {
+  AnvilPair p;
+  ASSERT_NO_FATAL_FAILURE(p.SetUp());
+  json va = p.account(p.vk.address());
+  ASSERT_EQ(va["deposit"], ether(2).str()) << va.dump();
+  ASSERT_EQ(va["reserve"], ether(1).str());
+  const U256 b_before = *p.client.balance(p.bk.address());
+  const U256 v_funds_before = funds_of(p.client, p.broker, p.vk.address());
+  p.start();
+  EXPECT_EQ(p.b->get_json("/api/payments")["ledger"]["backend"], "evm");
 
   // Winners are redeemed on chain while the stream plays.
   json seen;
   ASSERT_TRUE(test::wait_until(
       [&] {
-        seen = relation(b.get_json("/api/payments"), vk.address());
+        seen = relation(p.b->get_json("/api/payments"), p.vk.address());
         return !seen.is_null() && seen["they_pay"]["redeemed"].get<uint64_t>() >= 3;
       },
       std::chrono::seconds(120)))
-      << b.get_json("/api/payments").dump(1) << "\n"
-      << b.process().err().substr(0, 4000);
-  EXPECT_EQ(v.stop(), 0);
+      << p.b->get_json("/api/payments").dump(1) << "\n"
+      << p.b->process().err().substr(0, 4000);
+  EXPECT_EQ(p.v->stop(), 0);
   ASSERT_TRUE(
-      test::wait_until([&] { return b.get_json("/api/payments")["winners_queued"] == 0; }, std::chrono::seconds(90)))
-      << b.get_json("/api/payments").dump(1);
-  json in = relation(b.get_json("/api/payments"), vk.address())["they_pay"];
+      test::wait_until([&] { return p.b->get_json("/api/payments")["winners_queued"] == 0; }, std::chrono::seconds(90)))
+      << p.b->get_json("/api/payments").dump(1);
+  json in = relation(p.b->get_json("/api/payments"), p.vk.address())["they_pay"];
   EXPECT_EQ(in["tickets_rejected"], 0) << in.dump(1);
   EXPECT_EQ(in["redeemed"], in["won"]) << in.dump(1);
   const U256 redeemed = wei(in["redeemed_wei"]);
   ASSERT_GT(redeemed, U256(0));
 
   // The chain's own record: the TicketOutcome events paid to the broadcaster.
-  auto topic = abi::event_topic("TicketOutcome(bytes32,address,address,uint8,uint256,uint256)");
-  Hash256 to_b{};
-  const core::Address b_address = bk.address();
-  std::copy(b_address.bytes().begin(), b_address.bytes().end(), to_b.begin() + 12);
-  auto logs =
-      client.rpc("eth_getLogs", {json{{"fromBlock", "0x0"},
-                                      {"toBlock", "latest"},
-                                      {"address", broker.to_checksum_hex()},
-                                      {"topics", {core::to_hex(*topic), nullptr, nullptr, core::to_hex(to_b)}}}});
-  ASSERT_TRUE(logs) << logs.error().message;
+  json tickets = p.redeemed_on_chain();
   U256 paid_on_chain = 0;
-  uint64_t paid_tickets = 0;
-  for (const auto& l : *logs) {
-    auto data = parse_data(l["data"]);
-    auto v3 = abi::decode(std::vector{abi::Type::uint(8), abi::Type::uint(), abi::Type::uint()}, *data);
-    ASSERT_TRUE(v3);
-    if ((*v3)[0].as_uint() == 0) {
-      paid_on_chain += (*v3)[1].as_uint();
-      ++paid_tickets;
-    }
+  for (const auto& t : tickets) {
+    EXPECT_EQ(t["sender"], p.vk.address().to_checksum_hex());
+    paid_on_chain += wei(t["face_value"]);
   }
-  std::cout << "[ measured ] " << paid_tickets << " tickets redeemed on Anvil, " << redeemed.str() << " wei\n";
+  std::cout << "[ measured ] " << tickets.size() << " tickets redeemed on Anvil, " << redeemed.str() << " wei\n";
   EXPECT_EQ(paid_on_chain, redeemed);
-  EXPECT_EQ(paid_tickets, in["redeemed"].get<uint64_t>());
+  EXPECT_EQ(tickets.size(), in["redeemed"].get<uint64_t>());
   // The viewer's deposit and reserve lost exactly that; the broadcaster's
   // balance gained it, less the gas of its own transactions.
-  EXPECT_EQ(funds_of(client, broker, vk.address()), v_funds_before - redeemed);
-  EXPECT_EQ(*client.balance(bk.address()) + gas_spent(client, bk.address()), b_before + redeemed);
+  EXPECT_EQ(funds_of(p.client, p.broker, p.vk.address()), v_funds_before - redeemed);
+  EXPECT_EQ(*p.client.balance(p.bk.address()) + gas_spent(p.client, p.bk.address()), b_before + redeemed);
+}
+
+// A payee killed (SIGKILL) with winners queued redeems each of them after a
+// restart, and the chain pays each exactly once.
+TEST(EvmLedger, APayeeKilledWithWinnersQueuedRedeemsEachExactlyOnceOnChain) {
+  AnvilPair p;
+  ASSERT_NO_FATAL_FAILURE(p.SetUp());
+  p.start();
+  json queued;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        queued = p.b->get_json("/api/payments")["winners"];
+        return queued.size() >= 2;
+      },
+      std::chrono::seconds(90)))
+      << p.b->get_json("/api/payments").dump(1);
+  p.b->kill9();
+  std::set<std::string> lost;
+  for (const auto& w : queued) lost.insert(w["ticket_hash"].get<std::string>());
+  EXPECT_EQ(p.v->stop(), 0);
+  p.b->spec().extra_args = {"--ledger", p.ledger, "--contracts", p.deployments}; // no stream: only the winners
+  p.b->start(); // same data dir, same key: the winners come back from payments.sqlite
+  ASSERT_TRUE(
+      test::wait_until([&] { return p.b->get_json("/api/payments")["winners_queued"] == 0; }, std::chrono::seconds(90)))
+      << p.b->get_json("/api/payments").dump(1);
+  std::map<std::string, int> times;
+  for (const auto& t : p.redeemed_on_chain()) ++times[t["ticket_hash"].get<std::string>()];
+  for (const auto& h : lost) EXPECT_EQ(times[h], 1) << h << " was paid " << times[h] << " times";
+  for (const auto& [h, n] : times) EXPECT_EQ(n, 1) << h;
+  std::cout << "[ measured ] " << lost.size() << " winners queued at the kill, all redeemed once; " << times.size()
+            << " tickets paid in all\n";
 }
 
 // A deployment for another chain, or a chain that is not there: the node runs,
