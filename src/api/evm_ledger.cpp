@@ -74,10 +74,21 @@ Hash256 address_topic(const core::Address& a) {
 } // namespace
 
 std::string_view ticket_outcome_name(uint64_t code) {
+  // The embedded ledger's reasons for the same checks (src/ledger/state.cpp),
+  // so both backends explain a ticket in the same words.
   static constexpr std::array<std::string_view, 12> kNames = {
-      "paid",          "bad signature encoding", "not the recipient", "signature is not the sender's",
-      "rand mismatch", "not a winner",           "already redeemed",  "created in a future round",
-      "expired",       "round hash mismatch",    "cannot cover",      "reserve share used up"};
+      "paid",
+      "bad signature encoding",
+      "not the recipient",
+      "signature is not the sender's",
+      "recipient_rand does not match",
+      "not a winning ticket",
+      "already redeemed",
+      "created in a future round",
+      "expired",
+      "creationRoundBlockHash does not match",
+      "sender cannot cover it now (stays redeemable)",
+      "sender cannot cover it now: this recipient's share of the reserve this round is used up (stays redeemable)"};
   return code < kNames.size() ? kNames[code] : std::string_view("unknown outcome");
 }
 
@@ -267,7 +278,7 @@ Result<std::vector<agent::RedeemOutcome>> EvmLedger::redeem(const std::vector<pa
     o.hash = w.hash;
     o.paid = it->second == 0 || it->second == 6; // paid now, or before a crash (only we can redeem it)
     o.retry = it->second == 10 || it->second == 11;
-    o.reason = std::string(ticket_outcome_name(it->second));
+    if (it->second != 0) o.reason = std::string(ticket_outcome_name(it->second));
     out.push_back(std::move(o));
   }
   return out;
