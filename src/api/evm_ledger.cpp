@@ -227,8 +227,11 @@ Result<LedgerPoll> EvmLedger::poll(const core::Address& self, const std::vector<
     if (addresses[i] == self) s.self = {core::Amount(*balance), f.deposit, f.reserve};
   }
   // A payee issues parameters only for a round with a hash: initialise it if
-  // nobody has (once per round; it costs gas, so only with a balance).
-  if (!s.round_hashes.count(s.round) && m_initialised != s.round && *balance > 0) {
+  // nobody has. It costs gas, so only once per round, only with a balance, and
+  // only while someone who may pay us is watched (a node that only pays never
+  // needs it: its payees do).
+  const bool payers = std::any_of(watched.begin(), watched.end(), [&](const auto& a) { return a != self; });
+  if (!s.round_hashes.count(s.round) && m_initialised != s.round && *balance > 0 && payers) {
     m_initialised = s.round;
     auto tx = m_client.transact(m_key, m_broker, 0, call_data("initializeRound()"));
     if (tx)

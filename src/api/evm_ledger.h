@@ -12,9 +12,9 @@
 //
 // A round's block hash exists on chain only once someone initialised the
 // round; a payee needs it to issue ticket parameters. When the current round
-// has none, the backend sends initializeRound() itself (once per round, and
-// only with a balance to pay for it); whichever node does it first, the others'
-// calls change nothing.
+// has none, the backend sends initializeRound() itself (once per round, only
+// with a balance to pay for it, and only while it watches a payer other than
+// itself); whichever node does it first, the others' calls change nothing.
 //
 // Redeem: one redeemWinningTickets(batch) transaction (gas estimated, fees
 // suggested, nonce from the chain: EvmClient::transact), then its receipt once
