@@ -82,13 +82,13 @@ namespace {
 
 // A JSON-RPC error object as our error: the node's message, or the revert
 // reason decoded from its data.
-Error rpc_error(const std::string& method, const json& e) {
+Error rpc_error(const std::string& method, const json& e, std::span<const ledger::evm::abi::Function> custom) {
   std::string msg = e.is_object() && e.contains("message") && e["message"].is_string()
                         ? e["message"].get<std::string>().substr(0, 512)
                         : std::string("error");
   if (e.is_object() && e.contains("data")) {
     if (auto data = parse_data(e["data"])) {
-      if (auto revert = ledger::evm::abi::decode_revert(*data))
+      if (auto revert = ledger::evm::abi::decode_revert(*data, custom))
         return Error{Errc::io, method + ": " + ledger::evm::abi::describe(*revert)};
     }
   }
@@ -104,7 +104,7 @@ Result<json> EvmClient::rpc(const std::string& method, json params) {
   if (reply->status != 200) return make_error(Errc::io, method + ": HTTP " + std::to_string(reply->status));
   json r = json::parse(reply->body, nullptr, false);
   if (!r.is_object()) return make_error(Errc::invalid_input, method + ": the answer is not a JSON-RPC object");
-  if (r.contains("error")) return rpc_error(method, r["error"]);
+  if (r.contains("error")) return rpc_error(method, r["error"], known_errors);
   if (!r.contains("result")) return make_error(Errc::invalid_input, method + ": no result");
   return r["result"];
 }
@@ -119,7 +119,7 @@ Result<std::vector<Result<json>>> EvmClient::batch(const std::vector<std::pair<s
   if (!reply) return reply.error();
   if (reply->status != 200) return make_error(Errc::io, "batch: HTTP " + std::to_string(reply->status));
   json r = json::parse(reply->body, nullptr, false);
-  if (r.is_object() && r.contains("error")) return rpc_error("batch", r["error"]); // refused as a whole
+  if (r.is_object() && r.contains("error")) return rpc_error("batch", r["error"], known_errors); // refused as a whole
   if (!r.is_array() || r.size() != calls.size())
     return make_error(Errc::invalid_input, "batch: not one answer per call");
   std::vector<std::optional<Result<json>>> slots(calls.size());
@@ -131,7 +131,7 @@ Result<std::vector<Result<json>>> EvmClient::batch(const std::vector<std::pair<s
       return make_error(Errc::invalid_input, "batch: an answer to no call, or a second answer");
     const std::size_t i = id - first;
     if (a.contains("error"))
-      slots[i] = Result<json>(rpc_error(calls[i].first, a["error"]));
+      slots[i] = Result<json>(rpc_error(calls[i].first, a["error"], known_errors));
     else if (!a.contains("result"))
       slots[i] = Result<json>(make_error(Errc::invalid_input, calls[i].first + ": no result"));
     else

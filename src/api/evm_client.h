@@ -85,6 +85,9 @@ public:
   Result<Hash256> transact(const core::PrivateKey& key, std::optional<core::Address> to, const U256& value,
                            const Bytes& data);
   uint32_t gas_margin_pct = 25;
+  // Custom errors of the contracts we call, so a revert with one of them reads
+  // as its name and arguments ("reverted: Locked(3, 1)") instead of a selector.
+  std::vector<ledger::evm::abi::Function> known_errors;
 
   // One request: {"jsonrpc","id","method","params"} -> its result, or an error
   // with the node's message (and a decoded revert reason when it carries data).

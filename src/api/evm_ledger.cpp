@@ -59,6 +59,16 @@ Result<uint64_t> small(const U256& v, const char* what) {
   return static_cast<uint64_t>(v);
 }
 
+// TicketBroker's custom errors (contracts/contracts/TicketBroker.sol).
+std::vector<abi::Function> broker_errors() {
+  std::vector<abi::Function> out;
+  for (const char* sig :
+       {"InvalidParameter()", "AmountTooLarge()", "ValueMismatch()", "NothingToUnlock()", "NotUnlocking()",
+        "UnlockFirst()", "Locked(uint256,uint256)", "BatchTooLarge()", "TicketNotRedeemed(uint8)", "TransferFailed()"})
+    out.push_back(*abi::Function::parse(sig)); // ours: they parse
+  return out;
+}
+
 Value ticket_value(const pay::Ticket& t) {
   return Value::list({Value::address(t.recipient), Value::address(t.sender), Value::uint(t.face_value),
                       Value::uint(t.win_prob), Value::uint(t.sender_nonce), Value::fixed_bytes(t.recipient_rand_hash),
@@ -97,6 +107,7 @@ EvmLedger::EvmLedger(HttpUrl rpc, std::string url_text, Deployment deployment, c
     : m_client(std::move(rpc), options.rpc_timeout), m_url_text(std::move(url_text)),
       m_deployment(std::move(deployment)), m_o(options), m_key(key) {
   if (const auto* b = m_deployment.find("TicketBroker")) m_broker = b->address;
+  m_client.known_errors = broker_errors();
 }
 
 Result<std::vector<Result<json>>> EvmLedger::batch(const std::vector<std::pair<std::string, json>>& calls) {
@@ -290,7 +301,9 @@ Result<std::vector<agent::RedeemOutcome>> EvmLedger::redeem(const std::vector<pa
 // ---- The wallet ------------------------------------------------------------------
 
 EvmWallet::EvmWallet(HttpUrl rpc, Deployment deployment)
-    : m_client(std::move(rpc)), m_deployment(std::move(deployment)) {}
+    : m_client(std::move(rpc)), m_deployment(std::move(deployment)) {
+  m_client.known_errors = broker_errors();
+}
 
 Result<core::Address> EvmWallet::contract(std::string_view name) const {
   const auto* c = m_deployment.find(name);

@@ -288,13 +288,19 @@ TEST_P(LedgerConformance, ATicketOlderThanItsValidityIsRefusedAsExpired) {
 
 TEST_P(LedgerConformance, WithdrawWaitsForTheUnlockPeriod) {
   const std::string kf = l->key_file(l->payer);
+  // The refusal says why: the embedded ledger in words, the broker by its custom error's name.
+  const bool chain = GetParam() == "anvil";
   auto r = l->wallet({"withdraw", "--key", kf});
   EXPECT_NE(r.exit_code, 0) << "withdrew without unlocking";
+  EXPECT_NE(r.err.find(chain ? "UnlockFirst()" : "unlock first"), std::string::npos) << r.err;
   r = l->wallet({"unlock", "--key", kf});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(account(l->payer)["withdraw_round"], 0);
   r = l->wallet({"withdraw", "--key", kf});
   EXPECT_NE(r.exit_code, 0) << "withdrew before the unlock period ended";
+  if (chain) {
+    EXPECT_NE(r.err.find("Locked("), std::string::npos) << r.err;
+  }
   ASSERT_NO_FATAL_FAILURE(l->advance_rounds(2));
   r = l->wallet({"withdraw", "--key", kf});
   ASSERT_EQ(r.exit_code, 0) << r.err;
