@@ -19,18 +19,26 @@ public:
 
   // Runs `fn` at `t` (a time already past runs next, in scheduling order).
   void at(Timestamp t, std::function<void()> fn) { m_queue.push(Ev{t, m_seq++, std::move(fn)}); }
+  // Runs the next event if it is due by `end` and says whether one ran (the
+  // clock then reads its time).
+  bool run_next(Timestamp end) {
+    if (m_queue.empty() || m_queue.top().t > end) return false;
+    // Moving the top out is safe: pop() orders by (t, seq), which stay intact.
+    Ev ev = std::move(const_cast<Ev&>(m_queue.top()));
+    m_queue.pop();
+    m_now = ev.t;
+    ++m_events;
+    ev.fn();
+    return true;
+  }
   // Runs every event up to and including `end`, then sets the clock to `end`.
   void run_until(Timestamp end) {
-    while (!m_queue.empty() && m_queue.top().t <= end) {
-      // Moving the top out is safe: pop() orders by (t, seq), which stay intact.
-      Ev ev = std::move(const_cast<Ev&>(m_queue.top()));
-      m_queue.pop();
-      m_now = ev.t;
-      ++m_events;
-      ev.fn();
+    while (run_next(end)) {
     }
     m_now = end;
   }
+  // Sets the clock to `t` without running anything (after run_next found nothing due by `t`).
+  void advance_to(Timestamp t) { m_now = t; }
 
   Timestamp now() const { return m_now; }
   Timestamp t0() const { return m_t0; }

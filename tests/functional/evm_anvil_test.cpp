@@ -6,6 +6,7 @@
 #include "core/keystore.h"
 #include "core/random.h"
 #include "ledger/evm/tx.h"
+#include "support/anvil.h"
 #include "support/node_process.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -23,26 +24,7 @@
 namespace openstreaming::api {
 namespace {
 
-// Anvil's first development account (its well-known, public test key).
-constexpr const char* kDevKey = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
-struct Anvil {
-  std::unique_ptr<test::Process> proc;
-  HttpUrl url;
-  // `extra`: e.g. {"--block-time", "1"} (blocks on a clock, not per transaction).
-  explicit Anvil(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{OPENSTREAMING_ANVIL, "--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc = std::make_unique<test::Process>(argv);
-    auto line = proc->wait_for_line("Listening on ", std::chrono::seconds(30));
-    if (!line) throw std::runtime_error("anvil did not start: " + proc->err());
-    url = *HttpUrl::parse("http://" + line->substr(line->find("Listening on ") + 13) + "/");
-  }
-};
-
-core::PrivateKey dev_key() {
-  return *core::PrivateKey::from_bytes(*core::from_hex(kDevKey));
-}
+using test::Anvil;
 
 TEST(EvmAnvil, OurSignedTransactionsAreMinedAndTheClientReadsTheChain) {
   ASSERT_TRUE(std::filesystem::exists(OPENSTREAMING_ANVIL)) << "run scripts/setup (npm ci in contracts/)";
@@ -52,7 +34,7 @@ TEST(EvmAnvil, OurSignedTransactionsAreMinedAndTheClientReadsTheChain) {
   ASSERT_TRUE(id) << id.error().message;
   EXPECT_EQ(*id, U256(31337));
 
-  const core::PrivateKey key = dev_key();
+  const core::PrivateKey key = test::anvil_dev_key();
   core::DeterministicRandom rng(5);
   const core::Address payee = core::PrivateKey::generate(rng).address();
   auto before = client.nonce(key.address());
@@ -82,7 +64,7 @@ TEST(EvmAnvil, OurSignedTransactionsAreMinedAndTheClientReadsTheChain) {
 TEST(EvmAnvil, ACreatedContractsRevertReasonIsDecodedAndRefusalsAreClearErrors) {
   Anvil anvil;
   EvmClient client(anvil.url);
-  const core::PrivateKey key = dev_key();
+  const core::PrivateKey key = test::anvil_dev_key();
   // Init code returning a runtime that always reverts with Error("nope"):
   //   runtime: mstore the ABI of Error(string "nope") at 0 and revert(0, 100)
   //   init:    codecopy(0, 11, len) return(0, len)
@@ -132,9 +114,10 @@ TEST(EvmAnvil, ContractsDeployRecordsFourContractsWithTheirParameters) {
   Anvil anvil;
   test::TempDir dir;
   core::DeterministicRandom rng(9);
-  const std::string key_file = dir.write("dev.key.json", core::keystore::encrypt(dev_key(), "test", rng, {1024, 8, 1}));
+  const std::string key_file =
+      dir.write("dev.key.json", core::keystore::encrypt(test::anvil_dev_key(), "test", rng, {1024, 8, 1}));
   const std::string out = dir.file("deployments.json");
-  const std::string rpc = "http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
+  const std::string rpc = anvil.rpc();
   test::SpawnOptions opts;
   opts.env["OPENSTREAMING_PASSWORD"] = "test";
   auto r = test::run({OPENSTREAMING_BIN, "contracts", "deploy", "--rpc", rpc, "--key", key_file, "--out", out,
@@ -146,7 +129,7 @@ TEST(EvmAnvil, ContractsDeployRecordsFourContractsWithTheirParameters) {
   text << in.rdbuf();
   auto d = nlohmann::json::parse(text.str());
   EXPECT_EQ(d["chain_id"], "31337");
-  EXPECT_EQ(d["deployer"], dev_key().address().to_checksum_hex());
+  EXPECT_EQ(d["deployer"], test::anvil_dev_key().address().to_checksum_hex());
   EvmClient client(anvil.url);
   auto getter = [&](const std::string& contract, const std::string& fn) -> U256 {
     auto address = core::Address::parse(d["contracts"][contract]["address"].get<std::string>());
@@ -195,24 +178,9 @@ U256 ether(uint64_t n) {
 
 // Deploys the contracts with `openstreaming contracts deploy`; the path of deployments.json.
 std::string deploy(const Anvil& anvil, test::TempDir& dir, const std::vector<std::string>& flags) {
-  core::DeterministicRandom rng(9);
-  const std::string key_file = dir.write("dev.key.json", core::keystore::encrypt(dev_key(), "test", rng, {1024, 8, 1}));
-  const std::string out = dir.file("deployments.json");
-  std::vector<std::string> argv{OPENSTREAMING_BIN,
-                                "contracts",
-                                "deploy",
-                                "--rpc",
-                                "http://" + anvil.url.host + ":" + std::to_string(anvil.url.port),
-                                "--key",
-                                key_file,
-                                "--out",
-                                out};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  test::SpawnOptions opts;
-  opts.env["OPENSTREAMING_PASSWORD"] = "test";
-  auto r = test::run(argv, opts, std::chrono::seconds(120));
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  return out;
+  auto out = anvil.deploy(dir, flags);
+  EXPECT_TRUE(out) << out.error().message;
+  return out ? *out : dir.file("deployments.json");
 }
 
 core::Address broker_of(const std::string& deployments) {
@@ -295,14 +263,14 @@ struct AnvilPair {
   test::TempDir dir;
   std::string deployments = deploy(anvil, dir, {"--round-blocks", "3"});
   core::Address broker = broker_of(deployments);
-  std::string ledger = "evm+http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
+  std::string ledger = "evm+" + anvil.rpc();
   core::PrivateKey bk = node_key(931), vk = node_key(932);
   EvmClient client{anvil.url};
   std::unique_ptr<test::NodeProcess> b, v;
 
   void SetUp() {
-    ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), bk.address(), ether(5)));
-    ASSERT_NO_FATAL_FAILURE(pay(client, dev_key(), vk.address(), ether(5)));
+    ASSERT_NO_FATAL_FAILURE(pay(client, test::anvil_dev_key(), bk.address(), ether(5)));
+    ASSERT_NO_FATAL_FAILURE(pay(client, test::anvil_dev_key(), vk.address(), ether(5)));
     test::NodeSpec s;
     s.peer_exchange = false;
     s.config_toml = kPaidEvmToml;
@@ -432,7 +400,7 @@ TEST(EvmLedger, AWrongChainOrAnUnreachableOneIsAClearErrorAndNothingMoves) {
   auto d = json::parse(text.str());
   d["chain_id"] = "1";
   const std::string other = dir.write("other-chain.json", d.dump());
-  const std::string ledger = "evm+http://" + anvil.url.host + ":" + std::to_string(anvil.url.port);
+  const std::string ledger = "evm+" + anvil.rpc();
   test::NodeSpec s;
   s.peer_exchange = false;
   s.config_toml = kPaidEvmToml;

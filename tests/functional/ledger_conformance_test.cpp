@@ -12,6 +12,7 @@
 #include "core/random.h"
 #include "pay/ticket.h"
 #include "pay/winners.h"
+#include "support/anvil.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -118,40 +119,28 @@ private:
 // Anvil mining on demand; the contracts with 5-block rounds.
 class OnAnvil final : public Ledger {
 public:
-  OnAnvil() {
-    m_proc = std::make_unique<test::Process>(
-        std::vector<std::string>{OPENSTREAMING_ANVIL, "--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"});
-    auto line = m_proc->wait_for_line("Listening on ", std::chrono::seconds(30));
-    if (!line) throw std::runtime_error("anvil did not start: " + m_proc->err());
-    m_rpc = "http://" + line->substr(line->find("Listening on ") + 13);
-    m_client = std::make_unique<EvmClient>(*HttpUrl::parse(m_rpc + "/"));
-    // Anvil's first development account (its well-known, public test key) pays for everything.
-    const auto dev = *core::PrivateKey::from_bytes(
-        *core::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"));
-    m_contracts = dir.file("deployments.json");
-    test::SpawnOptions opts;
-    opts.env["OPENSTREAMING_PASSWORD"] = "test";
-    auto r = test::run({OPENSTREAMING_BIN, "contracts", "deploy", "--rpc", m_rpc, "--key", key_file(dev), "--out",
-                        m_contracts, "--round-blocks", "5"},
-                       opts, std::chrono::seconds(120));
-    if (r.exit_code != 0) throw std::runtime_error("contracts deploy: " + r.err);
+  OnAnvil() : m_client(m_anvil.url) {
+    auto deployed = m_anvil.deploy(dir, {"--round-blocks", "5"});
+    if (!deployed) throw std::runtime_error(deployed.error().message);
+    m_contracts = *deployed;
+    const auto dev = test::anvil_dev_key(); // pays for everything
     for (const auto* k : {&payer, &payee, &other}) {
-      auto tx = m_client->transact(dev, k->address(), ether(100), {});
-      if (!tx || !m_client->wait(*tx, 1, std::chrono::seconds(20)))
+      auto tx = m_client.transact(dev, k->address(), ether(100), {});
+      if (!tx || !m_client.wait(*tx, 1, std::chrono::seconds(20)))
         throw std::runtime_error("could not fund the test accounts");
     }
   }
-  std::string url() const override { return "evm+" + m_rpc; }
+  std::string url() const override { return "evm+" + m_anvil.rpc(); }
   std::string contracts() const override { return m_contracts; }
   void advance_rounds(uint64_t n) override {
-    auto r = m_client->rpc("anvil_mine", {to_quantity(U256(5 * n))});
+    auto r = m_client.rpc("anvil_mine", {to_quantity(U256(5 * n))});
     ASSERT_TRUE(r) << r.error().message;
   }
 
 private:
-  std::unique_ptr<test::Process> m_proc;
-  std::string m_rpc, m_contracts;
-  std::unique_ptr<EvmClient> m_client;
+  test::Anvil m_anvil;
+  EvmClient m_client;
+  std::string m_contracts;
 };
 
 class LedgerConformance : public ::testing::TestWithParam<std::string> {

@@ -17,7 +17,7 @@ struct MemNetwork::Slot {
 };
 
 MemNetwork::MemNetwork(uint64_t seed, Duration latency)
-    : m_random(seed), m_latency(latency), m_now(agent::deterministic_epoch()) {}
+    : m_random(seed), m_latency(latency), m_sched(agent::deterministic_epoch()) {}
 
 MemNetwork::~MemNetwork() = default;
 
@@ -44,7 +44,7 @@ std::size_t MemNetwork::add(agent::NodeOptions options) {
 
 void MemNetwork::start(std::size_t i) {
   m_slots[i]->alive = true;
-  m_slots[i]->node->handle_start(m_now);
+  m_slots[i]->node->handle_start(now());
   pump(i);
 }
 
@@ -70,9 +70,9 @@ void MemNetwork::kill(std::size_t i) {
   }
   for (auto [j, conn] : gone) {
     uint64_t gen = m_slots[j]->generation;
-    at(m_now + m_latency, [this, j, conn, gen] {
+    at(now() + m_latency, [this, j, conn, gen] {
       if (!m_slots[j]->alive || m_slots[j]->generation != gen) return;
-      m_slots[j]->node->handle_closed(conn, m_now);
+      m_slots[j]->node->handle_closed(conn, now());
       pump(j);
     });
   }
@@ -87,12 +87,12 @@ void MemNetwork::restart(std::size_t i) {
 }
 
 void MemNetwork::shutdown(std::size_t i) {
-  m_slots[i]->node->handle_shutdown(m_now);
+  m_slots[i]->node->handle_shutdown(now());
   pump(i);
 }
 
 void MemNetwork::at(Timestamp t, std::function<void()> fn) {
-  m_queue.push(Ev{t, m_seq++, std::move(fn)});
+  m_sched.at(t, std::move(fn));
 }
 
 void MemNetwork::deliver(std::size_t from, agent::ConnId conn, core::Frame frame) {
@@ -101,9 +101,9 @@ void MemNetwork::deliver(std::size_t from, agent::ConnId conn, core::Frame frame
   auto [to, to_conn] = it->second;
   uint64_t gen = m_slots[to]->generation;
   auto shared = std::make_shared<core::Frame>(std::move(frame));
-  at(m_now + m_latency, [this, to, to_conn, gen, shared] {
+  at(now() + m_latency, [this, to, to_conn, gen, shared] {
     if (!m_slots[to]->alive || m_slots[to]->generation != gen) return;
-    m_slots[to]->node->handle_frame(to_conn, std::move(*shared), m_now);
+    m_slots[to]->node->handle_frame(to_conn, std::move(*shared), now());
     pump(to);
   });
 }
@@ -132,7 +132,7 @@ void MemNetwork::pump(std::size_t i) {
 void MemNetwork::on_transmit(std::size_t i, agent::Transmit t) {
   std::size_t size = t.frame.wire_size();
   deliver(i, t.conn, std::move(t.frame));
-  m_slots[i]->node->handle_sent(t.conn, size, m_now); // written to the "socket" at once
+  m_slots[i]->node->handle_sent(t.conn, size, now()); // written to the "socket" at once
 }
 
 void MemNetwork::on_connect(std::size_t i, const agent::ConnectRequest& c) {
@@ -144,28 +144,28 @@ void MemNetwork::on_connect(std::size_t i, const agent::ConnectRequest& c) {
   }
   uint64_t gen = s.generation;
   if (target == SIZE_MAX || !m_slots[target]->alive) {
-    at(m_now + m_latency, [this, i, conn, gen] {
+    at(now() + m_latency, [this, i, conn, gen] {
       if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
-      m_slots[i]->node->handle_connect_failed(conn, m_now);
+      m_slots[i]->node->handle_connect_failed(conn, now());
       pump(i);
     });
     return;
   }
   Hash256 exporter = m_random.bytes<32>();
   uint64_t tgen = m_slots[target]->generation;
-  at(m_now + m_latency, [this, i, conn, gen, target, tgen, exporter] {
+  at(now() + m_latency, [this, i, conn, gen, target, tgen, exporter] {
     bool a_ok = m_slots[i]->alive && m_slots[i]->generation == gen;
     bool b_ok = m_slots[target]->alive && m_slots[target]->generation == tgen;
     if (!a_ok) return;
     if (!b_ok) {
-      m_slots[i]->node->handle_connect_failed(conn, m_now);
+      m_slots[i]->node->handle_connect_failed(conn, now());
       pump(i);
       return;
     }
-    agent::ConnId back = m_slots[target]->node->handle_accepted(endpoint_of(i), exporter, m_now);
+    agent::ConnId back = m_slots[target]->node->handle_accepted(endpoint_of(i), exporter, now());
     m_links[{i, conn}] = {target, back};
     m_links[{target, back}] = {i, conn};
-    m_slots[i]->node->handle_connected(conn, exporter, m_now);
+    m_slots[i]->node->handle_connected(conn, exporter, now());
     pump(target);
     pump(i);
   });
@@ -180,31 +180,31 @@ void MemNetwork::on_close(std::size_t i, const agent::CloseRequest& close) {
     m_links.erase(it);
     m_links.erase({j, jconn});
     uint64_t jgen = m_slots[j]->generation;
-    at(m_now + m_latency, [this, j, jconn, jgen] {
+    at(now() + m_latency, [this, j, jconn, jgen] {
       if (!m_slots[j]->alive || m_slots[j]->generation != jgen) return;
-      m_slots[j]->node->handle_closed(jconn, m_now);
+      m_slots[j]->node->handle_closed(jconn, now());
       pump(j);
     });
   }
   uint64_t gen = s.generation;
-  at(m_now, [this, i, conn, gen] {
+  at(now(), [this, i, conn, gen] {
     if (!m_slots[i]->alive || m_slots[i]->generation != gen) return;
-    m_slots[i]->node->handle_closed(conn, m_now);
+    m_slots[i]->node->handle_closed(conn, now());
     pump(i);
   });
 }
 
 void MemNetwork::on_wake(std::size_t i, Timestamp t) {
   Slot& s = *m_slots[i];
-  if (s.wake && t >= *s.wake && *s.wake > m_now) return; // an earlier wake-up is already queued
+  if (s.wake && t >= *s.wake && *s.wake > now()) return; // an earlier wake-up is already queued
   s.wake = t;
   uint64_t gen = s.generation;
-  Timestamp when = std::max(t, m_now);
+  Timestamp when = std::max(t, now());
   at(when, [this, i, gen, when] {
     Slot& sl = *m_slots[i];
     if (!sl.alive || sl.generation != gen || sl.wake != when) return;
     sl.wake.reset();
-    sl.node->handle_timeout(m_now);
+    sl.node->handle_timeout(now());
     pump(i);
   });
 }
@@ -219,16 +219,12 @@ void MemNetwork::run_for(Duration d) {
 }
 
 bool MemNetwork::run_until(const std::function<bool()>& done, Duration limit) {
-  Timestamp end = m_now + limit;
+  Timestamp end = now() + limit;
   while (!done()) {
-    if (m_queue.empty() || m_queue.top().t > end) {
-      m_now = end;
+    if (!m_sched.run_next(end)) {
+      m_sched.advance_to(end);
       return done();
     }
-    Ev ev = m_queue.top();
-    m_queue.pop();
-    m_now = ev.t;
-    ev.fn();
   }
   return true;
 }
@@ -246,7 +242,7 @@ bool MemNetwork::connected() const {
   while (!stack.empty()) {
     std::size_t i = stack.back();
     stack.pop_back();
-    for (const auto& p : m_slots[i]->node->peers(m_now)) {
+    for (const auto& p : m_slots[i]->node->peers(now())) {
       auto it = index.find(p.address);
       if (it != index.end() && seen.insert(it->second).second) stack.push_back(it->second);
     }

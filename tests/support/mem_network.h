@@ -10,11 +10,11 @@
 #pragma once
 
 #include "agent/node.h"
+#include "sim/scheduler.h"
 
 #include <functional>
 #include <map>
 #include <memory>
-#include <queue>
 #include <vector>
 
 namespace openstreaming::test {
@@ -40,7 +40,7 @@ public:
   agent::Node& node(std::size_t i);
   const core::PrivateKey& key(std::size_t i) const;
   std::size_t size() const { return m_slots.size(); }
-  Timestamp now() const { return m_now; }
+  Timestamp now() const { return m_sched.now(); }
   const std::vector<std::pair<std::size_t, agent::Event>>& events() const { return m_events; }
 
   // Runs `fn` on node i and then delivers its outputs (e.g. to publish a part).
@@ -70,15 +70,7 @@ private:
 
   core::DeterministicRandom m_random;
   Duration m_latency;
-  Timestamp m_now;
-  uint64_t m_seq = 0;
-  struct Ev {
-    Timestamp t;
-    uint64_t seq;
-    std::function<void()> fn;
-    bool operator>(const Ev& o) const { return t != o.t ? t > o.t : seq > o.seq; }
-  };
-  std::priority_queue<Ev, std::vector<Ev>, std::greater<>> m_queue;
+  sim::Scheduler m_sched; // the simulator's event queue: same (time, sequence) order
   std::vector<std::unique_ptr<Slot>> m_slots;
   std::map<std::pair<std::size_t, agent::ConnId>, std::pair<std::size_t, agent::ConnId>> m_links;
   std::vector<std::pair<std::size_t, agent::Event>> m_events;
