@@ -43,7 +43,7 @@ Bytes call_data(std::string_view signature, std::vector<Value> args = {}) {
 
 // One uint256 (or several) from an eth_call's return data.
 Result<std::vector<U256>> uints(const Result<json>& r, std::size_t n, const char* what) {
-  if (!r) return r.error();
+  if (!r) return make_error(r.error().code, std::string(what) + ": " + r.error().message);
   auto data = parse_data(*r);
   if (!data) return make_error(Errc::invalid_input, std::string(what) + ": " + data.error().message);
   std::vector<Type> types(n, Type::uint());

@@ -418,6 +418,27 @@ TEST(EvmLedger, AWrongChainOrAnUnreachableOneIsAClearErrorAndNothingMoves) {
   EXPECT_EQ(status["reachable"], false);
   EXPECT_EQ(n.stop(), 0);
 
+  // The right chain, but no broker at the address (nothing there, or another
+  // contract): refused with the reason, never polled as if it were one.
+  auto not_a_broker = [&](const std::string& address, const std::string& expected) {
+    auto wrong = json::parse(text.str());
+    wrong["contracts"]["TicketBroker"]["address"] = address;
+    n.spec().extra_args = {"--ledger", ledger, "--contracts", dir.write("not-a-broker.json", wrong.dump())};
+    n.start();
+    json st;
+    EXPECT_TRUE(test::wait_until(
+        [&] {
+          st = n.get_json("/api/payments")["ledger"];
+          return st["last_error"].get<std::string>().find(expected) != std::string::npos;
+        },
+        std::chrono::seconds(20)))
+        << address << ": " << st.dump(1);
+    EXPECT_EQ(st["reachable"], false);
+    EXPECT_EQ(n.stop(), 0);
+  };
+  not_a_broker("0x000000000000000000000000000000000000dEaD", "no TicketBroker at");
+  not_a_broker(d["contracts"]["Staking"]["address"].get<std::string>(), "ticketValidRounds");
+
   // No contracts file, or one with an embedded ledger: refused at start.
   core::DeterministicRandom rng(942);
   const std::string kf = dir.write("m.key.json", core::keystore::encrypt(node_key(942), "test", rng, {1024, 8, 1}));
