@@ -88,7 +88,9 @@ function drawEvents() {
 
 function drawLedger() {
   const st = state.ledger.status || {};
-  $('ledger-status').textContent = st.height !== undefined ? `height ${st.height} · round ${st.round}` : '';
+  const where = state.ledger.backend === 'evm' ? `EVM chain ${st.chain_id ?? ''} · ` : 'embedded · ';
+  const gas = state.ledger.backend === 'evm' ? ` · gas paid ${ether(state.ledger.fees)} ether` : '';
+  $('ledger-status').textContent = st.height !== undefined ? `${where}height ${st.height} · round ${st.round}${gas}` : '';
   const tb = $('accounts').querySelector('tbody');
   tb.replaceChildren();
   for (const a of state.ledger.accounts) {

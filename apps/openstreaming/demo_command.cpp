@@ -1,7 +1,8 @@
 // openstreaming demo: the whole network on one machine (docs/demo.md).
 //
-// A supervisor, not a simulation: it writes keys, a genesis and configs, starts
-// an embedded ledger, a broadcaster, N relays (one misbehaving on purpose) and
+// A supervisor, not a simulation: it writes keys and configs, starts a ledger
+// (embedded, or with --chain anvil an Anvil EVM node with the contracts
+// deployed; demo_ledger.h), a broadcaster, N relays (one misbehaving on purpose) and
 // three viewers as separate `openstreaming` processes on 127.0.0.1 (ports from
 // the OS), funds every payer, serves the dashboard (web/) with a live snapshot
 // of all nodes over server-sent events, and at the end stops every child and
@@ -18,6 +19,7 @@
 #include "apps/openstreaming/cli.h"
 #include "apps/openstreaming/demo.h"
 #include "apps/openstreaming/demo_dashboard.h"
+#include "apps/openstreaming/demo_ledger.h"
 #include "apps/openstreaming/demo_observer.h"
 #include "core/amount.h"
 #include "core/keystore.h"
@@ -45,6 +47,12 @@
 #ifndef OPENSTREAMING_WEB_DIR
 #define OPENSTREAMING_WEB_DIR "web"
 #endif
+#ifndef OPENSTREAMING_ANVIL_BIN
+#define OPENSTREAMING_ANVIL_BIN "anvil"
+#endif
+#ifndef OPENSTREAMING_CONTRACTS_ARTIFACTS
+#define OPENSTREAMING_CONTRACTS_ARTIFACTS "contracts/artifacts"
+#endif
 
 namespace openstreaming::cli {
 
@@ -68,6 +76,9 @@ struct DemoFlags {
   std::string http = "127.0.0.1:8080";
   std::string input = "testsrc";
   std::string data_dir;
+  std::string chain = "embedded"; // or anvil
+  std::string anvil = OPENSTREAMING_ANVIL_BIN;
+  std::string artifacts = OPENSTREAMING_CONTRACTS_ARTIFACTS;
 };
 
 double ether_of(const json& wei) {
@@ -107,7 +118,7 @@ std::string node_config(const Member& m, const fs::path& dir, const std::map<std
     << "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nupload_capacity_kbps = "
        "40000\nreflect_interval_ms = "
        "1000\nstate_interval_ms = 1000\n"
-    << "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 500\n";
+    << "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 500\nconfirmations = 1\n";
   return c.str();
 }
 
@@ -116,6 +127,8 @@ int run_demo(const DemoFlags& f) {
   if (f.duration < 0) return fail(make_error(Errc::invalid_input, "--duration must be >= 0 (0: until Ctrl-C)"));
   auto http_ep = core::Endpoint::parse(f.http, true);
   if (!http_ep) return fail(make_error(Errc::invalid_input, "--http: " + http_ep.error().message));
+  if (f.chain != "embedded" && f.chain != "anvil")
+    return fail(make_error(Errc::invalid_input, "--chain must be embedded or anvil, not '" + f.chain + "'"));
   if (f.input != "testsrc" && !fs::exists(f.input))
     return fail(make_error(Errc::invalid_input, "--input: no such file '" + f.input + "'"));
   fs::path web = std::getenv("OPENSTREAMING_WEB_DIR") ? fs::path(std::getenv("OPENSTREAMING_WEB_DIR"))
@@ -186,33 +199,21 @@ int run_demo(const DemoFlags& f) {
   if (write_error) return fail(*write_error);
 
   // The ledger, funding every participant.
-  json accounts = json::object();
-  for (const auto& m : members) accounts[m.key.address().to_checksum_hex()] = "100ether";
-  std::ofstream(dir / "genesis.json")
-      << json{{"chain_id", 1337}, {"block_ms", 500}, {"round_blocks", 10}, {"accounts", accounts}}.dump(1);
-  auto ledger_proc =
-      platform::ChildProcess::spawn({exe.string(), "ledger", "--data-dir", (dir / "ledger").string(), "--listen",
-                                     "127.0.0.1:0", "--genesis", (dir / "genesis.json").string()},
-                                    {}, (dir / "ledger.out").string(), (dir / "ledger.log").string());
-  if (!ledger_proc) return fail(ledger_proc.error());
-  auto rpc_line = ledger_proc->wait_for_line("listening rpc ", std::chrono::seconds(20));
-  if (!rpc_line)
-    return fail(make_error(Errc::io, "the ledger did not start (see " + (dir / "ledger.log").string() + ")"));
-  const std::string ledger_url = "http://" + rpc_line->substr(std::string("listening rpc ").size());
-  std::cout << "ledger       " << ledger_url << "\n";
-  auto lurl = *api::HttpUrl::parse(ledger_url);
-  for (const auto& m : members) {
-    if (m.role == "broadcaster") continue; // it only earns
-    if (auto r = api::ledger_submit(lurl, m.key, "fund", {{"deposit", "10ether"}, {"reserve", "1ether"}}); !r)
-      return fail(r.error());
-  }
+  auto ledger = f.chain == "anvil" ? demo::start_anvil_chain({f.anvil, f.artifacts}, dir, members)
+                                   : demo::start_embedded_ledger(exe, dir, members);
+  if (!ledger) return fail(ledger.error());
+  std::cout << "ledger       " << (*ledger)->url()
+            << (f.chain == "anvil" ? "  (Anvil, contracts in " + (dir / "deployments.json").string() + ")" : "")
+            << "\n";
+  if (auto r = (*ledger)->fund_payers(members); !r) return fail(r.error());
 
   // The nodes, upstream first, each waiting for its "listening" lines.
   std::map<std::string, std::string> p2p_of;
   for (auto& m : members) {
     fs::path cfg = dir / (m.name + ".toml");
     std::ofstream(cfg) << node_config(m, dir, p2p_of);
-    std::vector<std::string> argv = {exe.string(), "node", "--config", cfg.string(), "--ledger", ledger_url};
+    std::vector<std::string> argv = {exe.string(), "node", "--config", cfg.string()};
+    for (const auto& a : (*ledger)->node_args()) argv.push_back(a);
     if (m.role == "broadcaster") argv.insert(argv.end(), {"--ingest", f.input, "--stream", kStream});
     if (m.role == "viewer") argv.insert(argv.end(), {"--watch", kStream});
     if (!m.misbehave.empty()) argv.insert(argv.end(), {"--misbehave", m.misbehave});
@@ -253,7 +254,7 @@ int run_demo(const DemoFlags& f) {
             << std::endl;
 
   // The poller: once a second, every node's view, published to the dashboard.
-  Observer observer(members, ledger_url);
+  Observer observer(members, **ledger);
   const auto started = Clock::now();
   std::atomic<bool> stop_poll{false};
   std::mutex obs_mu; // the observer is used by the poller and, after it stops, by main
@@ -325,7 +326,7 @@ int run_demo(const DemoFlags& f) {
     if (it->proc) it->proc->stop(std::chrono::seconds(10));
     it->stopped = true;
   }
-  ledger_proc->stop(std::chrono::seconds(10));
+  (*ledger)->stop();
 
   // ---- The summary ----
   std::cout << "\n== summary: " << static_cast<int>(ran_s) << " s, 1 broadcaster, " << n << " relays, " << kViewers
@@ -404,10 +405,14 @@ int run_demo(const DemoFlags& f) {
     }
     ++counted;
   }
-  const core::U256 genesis = core::U256(members.size()) * core::U256(100) * core::U256(1'000'000'000'000'000'000ULL);
-  std::cout << "\nvalue conserved: " << (counted == members.size() && total == genesis ? "yes" : "NO") << " ("
-            << counted << " accounts hold " << core::Amount(total).to_display() << ", genesis "
-            << core::Amount(genesis).to_display() << ")";
+  const core::U256 genesis = core::U256(members.size()) * core::Amount::parse(demo::kStartFunds)->wei();
+  // On a chain the gas the members paid left them for the chain, not for one
+  // another (read in the same block as the accounts).
+  const core::U256 gas = observer.last_fees();
+  std::cout << "\nvalue conserved: " << (counted == members.size() && total + gas == genesis ? "yes" : "NO") << " ("
+            << counted << " accounts hold " << core::Amount(total).to_display();
+  if (f.chain == "anvil") std::cout << " and paid " << core::Amount(gas).to_display() << " in gas";
+  std::cout << ", they started with " << core::Amount(genesis).to_display() << ")";
   std::cout << "\nstream reached every viewer: " << (every_viewer ? "yes" : "NO") << "\n";
   if (!temporary) std::cout << "logs and state in " << dir.string() << "\n";
   return every_viewer ? kOk : kCheckFailed;
@@ -426,6 +431,13 @@ void add_demo_command(CLI::App& app, Runner& runner) {
   cmd->add_option("--input", f->input, "What the broadcaster ingests: testsrc or a media file")->capture_default_str();
   cmd->add_option("--data-dir", f->data_dir,
                   "Keep keys, configs, logs and state here (default: a temporary directory, removed)");
+  cmd->add_option("--chain", f->chain,
+                  "Settle on: embedded (an embedded ledger) or anvil (an Anvil EVM chain the demo starts, the "
+                  "contracts deployed)")
+      ->capture_default_str();
+  cmd->add_option("--anvil", f->anvil, "The Anvil binary for --chain anvil")->capture_default_str();
+  cmd->add_option("--artifacts", f->artifacts, "Hardhat's artifacts directory for --chain anvil")
+      ->capture_default_str();
   cmd->callback([f, &runner] { runner.run = [f] { return run_demo(*f); }; });
 }
 

@@ -1,7 +1,6 @@
 #include "apps/openstreaming/demo_observer.h"
 
 #include "api/http_client.h"
-#include "api/ledger_link.h"
 
 #include <algorithm>
 #include <chrono>
@@ -31,8 +30,7 @@ json find_stream(const json& list) {
 
 } // namespace
 
-Observer::Observer(std::vector<Member>& members, std::string ledger_url)
-    : m_members(members), m_ledger(std::move(ledger_url)) {
+Observer::Observer(std::vector<Member>& members, DemoLedger& ledger) : m_members(members), m_ledger(ledger) {
   for (const auto& m : members) m_name_of[m.key.address().to_checksum_hex()] = m.name;
 }
 
@@ -103,22 +101,19 @@ json Observer::poll(double t) {
     n["rated"] = v.empty() ? json(nullptr) : json(*std::min_element(v.begin(), v.end()));
   }
   json accounts = json::array();
-  auto url = api::HttpUrl::parse(m_ledger);
-  if (url) {
-    if (auto acc = api::ledger_rpc(*url, "ledger_accounts", json::object(), std::chrono::seconds(2));
-        acc && acc->is_array()) {
-      for (const auto& a : *acc) {
-        std::string addr = a.value("address", "");
-        if (!m_name_of.count(addr)) continue;
-        json e = {
-            {"name", name_of(addr)}, {"balance", a["balance"]}, {"deposit", a["deposit"]}, {"reserve", a["reserve"]}};
-        accounts.push_back(e);
-        m_last_accounts[name_of(addr)] = a;
-      }
+  if (auto view = m_ledger.accounts(m_members)) {
+    // Members' accounts in the dashboard's order (the members' order).
+    for (const auto& m : m_members) {
+      auto it = view->accounts.find(m.key.address().to_checksum_hex());
+      if (it == view->accounts.end()) continue;
+      const json& a = it->second;
+      accounts.push_back(
+          {{"name", m.name}, {"balance", a["balance"]}, {"deposit", a["deposit"]}, {"reserve", a["reserve"]}});
+      m_last_accounts[m.name] = a;
     }
-    if (auto st = api::ledger_rpc(*url, "ledger_status", json::object(), std::chrono::seconds(2)); st)
-      m_ledger_status = *st;
+    m_last_fees = view->fees;
   }
+  if (auto st = m_ledger.status()) m_ledger_status = *st;
   uint64_t redeemed = 0;
   for (const auto& [name, p] : m_last_payments) redeemed += p["tickets"].value("redeemed", uint64_t{0});
   m_redeemed_series.push_back({t, redeemed});
@@ -128,7 +123,12 @@ json Observer::poll(double t) {
           {"nodes", nodes},
           {"edges", edges},
           {"ledger",
-           {{"url", m_ledger}, {"status", m_ledger_status}, {"accounts", accounts}, {"redeemed", m_redeemed_series}}},
+           {{"url", m_ledger.url()},
+            {"backend", m_ledger.backend()},
+            {"status", m_ledger_status},
+            {"accounts", accounts},
+            {"fees", m_last_fees.str()},
+            {"redeemed", m_redeemed_series}}},
           {"events", m_events}};
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "apps/openstreaming/demo.h"
+#include "apps/openstreaming/demo_ledger.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,7 @@ using nlohmann::json;
 
 class Observer {
 public:
-  Observer(std::vector<Member>& members, std::string ledger_url);
+  Observer(std::vector<Member>& members, DemoLedger& ledger);
 
   // One snapshot at `t` seconds since the start: what the dashboard shows.
   json poll(double t);
@@ -30,6 +31,8 @@ public:
   const std::map<std::string, json>& last_streams() const { return m_last_stream; }
   const std::map<std::string, json>& last_routes() const { return m_last_routes; }
   const std::map<std::string, json>& last_accounts() const { return m_last_accounts; }
+  // The fees the members had paid in the state last_accounts() is of.
+  const core::U256& last_fees() const { return m_last_fees; }
   std::optional<std::pair<double, std::string>> first_distrust_of(const std::string& name) const;
   const std::vector<std::tuple<double, std::string, std::string, std::string>>& reroutes() const { return m_reroutes; }
   std::string name_of(const std::string& addr) const;
@@ -40,7 +43,8 @@ private:
   void note_route(double t, const std::string& node, const std::string& primary);
 
   std::vector<Member>& m_members;
-  std::string m_ledger;
+  DemoLedger& m_ledger;
+  core::U256 m_last_fees{0};
   std::map<std::string, std::string> m_name_of;
   std::map<std::string, std::string> m_status, m_primary;
   std::map<std::string, std::pair<double, std::string>> m_first_distrust;

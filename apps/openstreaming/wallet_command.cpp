@@ -212,6 +212,13 @@ void add_wallet_command(CLI::App& app, Runner& runner) {
         r = (*w)->tickets(key->address());
       } else {
         r = rpc(f->ledger, "ledger_tickets", {{"address", key->address().to_checksum_hex()}});
+        // One shape for both backends: the embedded ledger's entries are whole
+        // tickets (camelCase, as signed); they gain the EVM wallet's field names.
+        if (r && r->contains("tickets") && (*r)["tickets"].is_array()) {
+          for (auto& t : (*r)["tickets"]) {
+            if (t.is_object() && t.contains("faceValue")) t["face_value"] = t["faceValue"];
+          }
+        }
       }
       if (!r) return fail(r.error());
       std::cout << r->dump() << "\n";

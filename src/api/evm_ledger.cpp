@@ -311,13 +311,16 @@ Result<core::Address> EvmWallet::contract(std::string_view name) const {
   return c->address;
 }
 
-Result<json> EvmWallet::account(const core::Address& a) {
+Result<json> EvmWallet::account(const core::Address& a, std::optional<uint64_t> block) {
   auto broker = contract("TicketBroker");
   if (!broker) return broker.error();
   auto staking = contract("Staking");
-  auto height = m_client.block_number();
-  if (!height) return height.error();
-  const std::string at = to_quantity(U256(*height));
+  if (!block) {
+    auto height = m_client.block_number();
+    if (!height) return height.error();
+    block = *height;
+  }
+  const std::string at = to_quantity(U256(*block));
   std::vector<std::pair<std::string, json>> calls = {
       {"eth_getBalance", {a.to_checksum_hex(), at}},
       {"eth_call", call_at(*broker, call_data("getSender(address)", {Value::address(a)}), at)}};
@@ -382,6 +385,25 @@ Result<json> EvmWallet::send(const core::PrivateKey& key, const std::string& kin
   if (!receipt) return make_error(receipt.error().code, core::to_hex(*tx) + ": " + receipt.error().message);
   if (!receipt->success) return make_error(Errc::io, kind + ": transaction " + core::to_hex(*tx) + " reverted");
   return json{{"transaction", core::to_hex(*tx)}, {"block", receipt->block}, {"gas_used", receipt->gas_used}};
+}
+
+Result<json> EvmWallet::status() {
+  auto broker = contract("TicketBroker");
+  if (!broker) return broker.error();
+  auto height = m_client.block_number();
+  if (!height) return height.error();
+  const std::string at = to_quantity(U256(*height));
+  auto got = m_client.batch({{"eth_chainId", json::array()},
+                             {"eth_call", call_at(*broker, call_data("currentRound()"), at)}});
+  if (!got) return got.error();
+  if (!(*got)[0]) return (*got)[0].error();
+  auto chain = parse_quantity(*(*got)[0]);
+  if (!chain) return chain.error();
+  auto round = uints((*got)[1], 1, "currentRound");
+  if (!round) return round.error();
+  auto r = small(round->at(0), "currentRound");
+  if (!r) return r.error();
+  return json{{"backend", "evm"}, {"chain_id", chain->str()}, {"height", *height}, {"round", *r}};
 }
 
 Result<json> EvmWallet::tickets(const core::Address& recipient) {

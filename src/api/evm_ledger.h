@@ -76,12 +76,16 @@ class EvmWallet {
 public:
   EvmWallet(HttpUrl rpc, Deployment deployment);
   // {balance, deposit, reserve, stake, withdraw_round}: decimal wei strings, a round.
-  Result<nlohmann::json> account(const core::Address& a);
+  // Read at block `at` (default: the head when called).
+  Result<nlohmann::json> account(const core::Address& a, std::optional<uint64_t> at = std::nullopt);
   // kind: fund {deposit, reserve} | unlock | withdraw | transfer {to, amount}
   // (amounts as "<n>wei"). Sent from `key`, waited for one block deep:
   // {transaction, block, gas_used}; a refusal or revert is the error, with the
   // contract's reason when it gave one.
   Result<nlohmann::json> send(const core::PrivateKey& key, const std::string& kind, const nlohmann::json& args);
+  // {backend "evm", chain_id, height, round}: the chain's head and the
+  // broker's current round there, as the embedded ledger's ledger_status.
+  Result<nlohmann::json> status();
   // The tickets `recipient` redeemed: {domain, tickets: [{ticket_hash, sender,
   // face_value, from_reserve, block, transaction}]}, from the broker's
   // TicketOutcome events.

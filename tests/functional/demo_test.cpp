@@ -7,6 +7,7 @@
 #include "support/wait.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -16,6 +17,8 @@
 
 namespace openstreaming {
 namespace {
+
+using nlohmann::json;
 
 // Processes whose command line mentions `needle` (the demo's data dir).
 std::vector<int> processes_mentioning(const std::string& needle) {
@@ -58,6 +61,61 @@ TEST(Demo, HeadlessRunExitsZeroPrintsTheSummaryAndLeavesNothingBehind) {
   EXPECT_NE(r.out.find("value conserved: yes"), std::string::npos) << r.out;
   EXPECT_TRUE(test::wait_until([&] { return processes_mentioning(data).empty(); }, std::chrono::seconds(5)))
       << "left behind: " << processes_mentioning(data).size();
+}
+
+// `demo --chain anvil`: the same network settles on an Anvil chain the demo
+// starts, with the contracts deployed; the dashboard's ledger panel reads the
+// chain, tickets are redeemed on it, value is conserved once the gas paid is
+// counted, and the chain goes with the demo.
+TEST(Demo, OnAnAnvilChainTicketsRedeemOnChainAndTheDashboardReadsIt) {
+  test::TempDir dir;
+  std::string data = dir.file("demo");
+  test::Process demo({OPENSTREAMING_BIN, "demo", "--headless", "--duration", "40", "--http", "127.0.0.1:0", "--nodes",
+                      "3", "--chain", "anvil", "--data-dir", data});
+  auto ledger = demo.wait_for_line("ledger       evm+http://127.0.0.1:", std::chrono::seconds(120));
+  ASSERT_TRUE(ledger) << demo.err();
+  const std::string rpc = ledger->substr(std::string("ledger       evm+http://").size(),
+                                         ledger->find("  (") - std::string("ledger       evm+http://").size());
+  EXPECT_TRUE(std::filesystem::exists(data + "/deployments.json"));
+  auto line = demo.wait_for_line("dashboard http://", std::chrono::seconds(120));
+  ASSERT_TRUE(line) << demo.err();
+  std::string origin = line->substr(std::string("dashboard http://").size());
+  origin = origin.substr(0, origin.find('/'));
+  // The ledger panel's data: the chain's id and height, the payers' deposits in the broker.
+  json state;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto r = test::http_get(origin, "/api/demo/state");
+        state = json::parse(r.body, nullptr, false);
+        return r.status == 200 && state.is_object() && state.contains("ledger") &&
+               state["ledger"]["accounts"].size() == 1 + 3 + 3;
+      },
+      std::chrono::seconds(30)))
+      << state.dump(1);
+  const json& l = state["ledger"];
+  EXPECT_EQ(l["backend"], "evm");
+  EXPECT_EQ(l["status"]["chain_id"], "31337") << l.dump(1);
+  EXPECT_GT(l["status"]["height"].get<uint64_t>(), 0u);
+  for (const auto& a : l["accounts"]) {
+    if (a["name"] == "broadcaster") continue;
+    EXPECT_EQ(a["deposit"], "10000000000000000000") << a.dump();
+    EXPECT_EQ(a["reserve"], "1000000000000000000") << a.dump();
+  }
+  auto code = demo.wait(std::chrono::seconds(150));
+  ASSERT_TRUE(code.has_value()) << demo.out();
+  const std::string out = demo.out();
+  EXPECT_EQ(*code, 0) << out << demo.err();
+  EXPECT_NE(out.find("stream reached every viewer: yes"), std::string::npos) << out;
+  unsigned long long won = 0, redeemed = 0;
+  bool found = false;
+  for (auto at = out.find("won "); !found && at != std::string::npos; at = out.find("won ", at + 1))
+    found = std::sscanf(out.c_str() + at, "won %llu, redeemed %llu", &won, &redeemed) == 2;
+  ASSERT_TRUE(found) << out;
+  EXPECT_GT(redeemed, 0u) << out;
+  EXPECT_NE(out.find("value conserved: yes"), std::string::npos) << out;
+  EXPECT_NE(out.find(" in gas"), std::string::npos) << out;
+  // The chain stopped with the demo: nothing answers at its address.
+  EXPECT_NE(test::http_get(rpc, "/").status, 200);
 }
 
 TEST(Demo, KilledWithSigkillItsChildrenDieToo) {
@@ -110,6 +168,13 @@ TEST(Demo, BadFlagsAreClearErrors) {
   r = test::run({OPENSTREAMING_BIN, "demo", "--input", "/no/such/file.mp4"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+  r = test::run({OPENSTREAMING_BIN, "demo", "--chain", "ropsten"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--chain must be embedded or anvil"), std::string::npos) << r.err;
+  r = test::run({OPENSTREAMING_BIN, "demo", "--headless", "--chain", "anvil", "--anvil", "/no/such/anvil", "--http",
+                 "127.0.0.1:0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no Anvil binary at /no/such/anvil"), std::string::npos) << r.err;
   r = test::run({OPENSTREAMING_BIN, "demo", "--http", "nonsense"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--http"), std::string::npos) << r.err;

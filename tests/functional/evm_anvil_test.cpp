@@ -206,27 +206,6 @@ void pay(EvmClient& client, const core::PrivateKey& from, const core::Address& t
   ASSERT_TRUE(receipt->success);
 }
 
-// Every wei `who` spent on gas, from the receipts of its transactions in blocks 0..head.
-U256 gas_spent(EvmClient& client, const core::Address& who) {
-  U256 total = 0;
-  auto head = client.block_number();
-  EXPECT_TRUE(head);
-  for (uint64_t b = 0; head && b <= *head; ++b) {
-    auto block = client.rpc("eth_getBlockByNumber", {to_quantity(U256(b)), true});
-    EXPECT_TRUE(block) << block.error().message;
-    if (!block || !block->is_object()) continue;
-    for (const auto& tx : (*block)["transactions"]) {
-      auto from = core::Address::parse(tx["from"].get<std::string>());
-      if (!from || *from != who) continue;
-      auto hash = core::from_hex_fixed<32>(tx["hash"].get<std::string>());
-      auto receipt = client.receipt(*hash);
-      EXPECT_TRUE(receipt && *receipt);
-      if (receipt && *receipt) total += U256((*receipt)->gas_used) * (*receipt)->effective_gas_price;
-    }
-  }
-  return total;
-}
-
 U256 funds_of(EvmClient& client, const core::Address& broker, const core::Address& sender) {
   auto f = abi::Function::parse("getSender(address)");
   auto r = client.call(EvmCall{std::nullopt, broker, 0, *f->encode_call(std::vector{abi::Value::address(sender)})});
@@ -354,7 +333,7 @@ TEST(EvmLedger, APaidPairSettlesOnAnvilAndTheChainAgreesWithTheNodes) {
   // The viewer's deposit and reserve lost exactly that; the broadcaster's
   // balance gained it, less the gas of its own transactions.
   EXPECT_EQ(funds_of(p.client, p.broker, p.vk.address()), v_funds_before - redeemed);
-  EXPECT_EQ(*p.client.balance(p.bk.address()) + gas_spent(p.client, p.bk.address()), b_before + redeemed);
+  EXPECT_EQ(*p.client.balance(p.bk.address()) + test::gas_spent(p.client, p.bk.address()), b_before + redeemed);
 }
 
 // A payee killed (SIGKILL) with winners queued redeems each of them after a

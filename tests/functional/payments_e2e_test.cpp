@@ -1,11 +1,15 @@
-// Payments in the live network, real processes: an embedded ledger, a
-// broadcaster, two relays and a viewer in a line (b ← r1 ← r2 ← v), each
-// paying its upstream with probabilistic tickets at the price agreed on
-// subscription. After the run every party's balance change on the ledger
+// Payments in the live network, real processes: a broadcaster, two relays and
+// a viewer in a line (b ← r1 ← r2 ← v), each paying its upstream with
+// probabilistic tickets at the price agreed on subscription, settled on each
+// ledger a node can use: the embedded one (`openstreaming ledger`) and the
+// TicketBroker on Anvil, a real EVM node (`--ledger evm+http://…
+// --contracts`). After the run every party's balance change on the ledger
 // matches what was metered, within the bound the ticket parameters imply
-// (docs/payments.md), and a relay killed with winners queued redeems them all
-// after a restart, none twice.
+// (docs/payments.md), and equals exactly what it redeemed minus what was
+// redeemed from it (on the chain, less the gas of its own transactions); a
+// relay killed with winners queued redeems them all after a restart, none twice.
 #include "core/amount.h"
+#include "support/anvil.h"
 #include "support/node_process.h"
 #include "support/process.h"
 #include "support/wait.h"
@@ -40,14 +44,29 @@ constexpr const char* kPaidToml =
     "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
     "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
     "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
-    "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 200\n";
+    "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 200\nconfirmations = 1\n";
 constexpr double kFaceEther = 0.002;
 
-struct PaidLine : ::testing::Test {
+// GetParam(): "embedded" or "anvil".
+struct PaidLine : ::testing::TestWithParam<std::string> {
   test::TempDir dir;
-  std::unique_ptr<test::Process> ledger;
-  std::string url;
+  std::unique_ptr<test::Process> ledger;       // embedded
+  std::unique_ptr<test::Anvil> anvil;          // or a chain
+  std::unique_ptr<api::EvmClient> chain;
+  std::string url, contracts;
   std::unique_ptr<NodeProcess> b, r1, r2, v;
+
+  bool on_chain() const { return GetParam() == "anvil"; }
+  std::vector<std::string> ledger_args() const {
+    std::vector<std::string> a{"--ledger", url};
+    if (!contracts.empty()) a.insert(a.end(), {"--contracts", contracts});
+    return a;
+  }
+  std::vector<std::string> with_ledger(std::vector<std::string> args) const {
+    auto l = ledger_args();
+    args.insert(args.end(), l.begin(), l.end());
+    return args;
+  }
 
   void SetUp() override {
     NodeSpec s;
@@ -57,52 +76,78 @@ struct PaidLine : ::testing::Test {
     r1 = std::make_unique<NodeProcess>(dir, "r1", 902, s);
     r2 = std::make_unique<NodeProcess>(dir, "r2", 903, s);
     v = std::make_unique<NodeProcess>(dir, "v", 904, s);
-    json accounts = json::object();
-    for (auto* n : {b.get(), r1.get(), r2.get(), v.get()}) accounts[n->address().to_checksum_hex()] = "100ether";
-    // 100 ms blocks, 10-block rounds: a winner is redeemed ~2 s after it won.
-    std::string genesis =
-        dir.write("genesis.json",
-                  json{{"chain_id", 1337}, {"block_ms", 100}, {"round_blocks", 10}, {"accounts", accounts}}.dump());
-    ledger = std::make_unique<test::Process>(std::vector<std::string>{OPENSTREAMING_BIN, "ledger", "--data-dir",
-                                                                      dir.file("ledger"), "--listen", "127.0.0.1:0",
-                                                                      "--genesis", genesis});
-    auto line = ledger->wait_for_line("listening rpc ", std::chrono::seconds(20));
-    ASSERT_TRUE(line) << ledger->err();
-    url = "http://" + line->substr(std::string("listening rpc ").size());
+    if (on_chain()) {
+      // A block a second, 3-block rounds; each node gets 100 ether from the
+      // development account (all four transfers in flight at once).
+      anvil = std::make_unique<test::Anvil>(std::vector<std::string>{"--block-time", "1"});
+      auto deployed = anvil->deploy(dir, {"--round-blocks", "3"});
+      ASSERT_TRUE(deployed) << deployed.error().message;
+      contracts = *deployed;
+      url = "evm+" + anvil->rpc();
+      chain = std::make_unique<api::EvmClient>(anvil->url);
+      std::vector<core::Hash256> sent;
+      for (auto* n : {b.get(), r1.get(), r2.get(), v.get()}) {
+        auto tx = chain->transact(test::anvil_dev_key(), n->address(), core::U256("100000000000000000000"), {});
+        ASSERT_TRUE(tx) << tx.error().message;
+        sent.push_back(*tx);
+      }
+      for (const auto& tx : sent) {
+        auto receipt = chain->wait(tx, 1, std::chrono::seconds(30));
+        ASSERT_TRUE(receipt && receipt->success) << (receipt ? "reverted" : receipt.error().message);
+      }
+    } else {
+      json accounts = json::object();
+      for (auto* n : {b.get(), r1.get(), r2.get(), v.get()}) accounts[n->address().to_checksum_hex()] = "100ether";
+      // 100 ms blocks, 10-block rounds: a winner is redeemed ~2 s after it won.
+      std::string genesis =
+          dir.write("genesis.json",
+                    json{{"chain_id", 1337}, {"block_ms", 100}, {"round_blocks", 10}, {"accounts", accounts}}.dump());
+      ledger = std::make_unique<test::Process>(std::vector<std::string>{OPENSTREAMING_BIN, "ledger", "--data-dir",
+                                                                        dir.file("ledger"), "--listen", "127.0.0.1:0",
+                                                                        "--genesis", genesis});
+      auto line = ledger->wait_for_line("listening rpc ", std::chrono::seconds(20));
+      ASSERT_TRUE(line) << ledger->err();
+      url = "http://" + line->substr(std::string("listening rpc ").size());
+    }
     // Everyone who receives media pays for it: a deposit and a reserve.
     for (auto* n : {r1.get(), r2.get(), v.get()}) {
       auto r = wallet({"deposit", "--key", n->key_file(), "--deposit", "10ether", "--reserve", "1ether"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
-    b->spec().extra_args = {"--ingest", "testsrc", "--stream", "show", "--ledger", url};
+    b->spec().extra_args = with_ledger({"--ingest", "testsrc", "--stream", "show"});
     b->start();
     r1->spec().bootstrap = {b->p2p()};
-    r1->spec().extra_args = {"--ledger", url};
+    r1->spec().extra_args = ledger_args();
     r1->start();
     r2->spec().bootstrap = {r1->p2p()};
-    r2->spec().extra_args = {"--ledger", url};
+    r2->spec().extra_args = ledger_args();
     r2->start();
     v->spec().bootstrap = {r2->p2p()};
-    v->spec().extra_args = {"--ledger", url, "--watch", "show", "--role", "viewer"};
+    v->spec().extra_args = with_ledger({"--watch", "show", "--role", "viewer"});
     v->start();
   }
 
   test::RunResult wallet(std::vector<std::string> args) {
     args.insert(args.begin(), {OPENSTREAMING_BIN, "wallet"});
-    args.insert(args.begin() + 3, {"--ledger", url});
+    auto l = ledger_args();
+    args.insert(args.begin() + 3, l.begin(), l.end());
     test::SpawnOptions o;
     o.env["OPENSTREAMING_PASSWORD"] = "test";
-    return test::run(args, o, std::chrono::seconds(30));
+    return test::run(args, o, std::chrono::seconds(60));
   }
+  // What `n` spent on gas (nothing on the embedded ledger, which charges none).
+  core::U256 gas(const NodeProcess& n) { return on_chain() ? test::gas_spent(*chain, n.address()) : core::U256(0); }
   json account(const NodeProcess& n) {
     auto r = wallet({"balance", n.address().to_checksum_hex(), "--json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out, nullptr, false);
   }
-  // Balance + deposit + reserve, in ether.
-  double worth(const NodeProcess& n) {
+  // Balance + deposit + reserve + the gas it spent (exact wei).
+  core::U256 worth(const NodeProcess& n) {
     json a = account(n);
-    return ether(a["balance"]) + ether(a["deposit"]) + ether(a["reserve"]);
+    core::U256 w = gas(n);
+    for (const char* k : {"balance", "deposit", "reserve"}) w += core::U256(a[k].get<std::string>());
+    return w;
   }
   static json relation(const json& payments, const NodeProcess& other) {
     for (const auto& r : payments["relationships"]) {
@@ -135,7 +180,7 @@ struct PaidLine : ::testing::Test {
   }
 };
 
-TEST_F(PaidLine, BalancesMatchWhatWasMeteredWithinTheTicketVariance) {
+TEST_P(PaidLine, BalancesMatchWhatWasMeteredWithinTheTicketVariance) {
   ASSERT_TRUE(wait_until([&] { return parts(*v) >= 4; }, std::chrono::seconds(30))) << v->process().err();
   std::this_thread::sleep_for(std::chrono::seconds(30));
   // The viewer leaves: r2 has no one to serve and unsubscribes, then r1 does;
@@ -149,6 +194,7 @@ TEST_F(PaidLine, BalancesMatchWhatWasMeteredWithinTheTicketVariance) {
     NodeProcess *payee, *payer;
   };
   std::map<NodeProcess*, double> expected_change; // what was redeemed: + by it, - from it
+  std::map<NodeProcess*, core::U256> earned, spent; // the same, exact
   for (auto [payee, payer] : {Pair{b.get(), r1.get()}, Pair{r1.get(), r2.get()}, Pair{r2.get(), v.get()}}) {
     json pe = relation(payee->get_json("/api/payments"), *payer);
     ASSERT_FALSE(pe.is_null()) << payee->get_json("/api/payments").dump(1);
@@ -181,18 +227,23 @@ TEST_F(PaidLine, BalancesMatchWhatWasMeteredWithinTheTicketVariance) {
     EXPECT_NEAR(paid, served, bound);
     expected_change[payee] += paid;
     expected_change[payer] -= paid;
+    const core::U256 exact(in["redeemed_wei"].get<std::string>());
+    earned[payee] += exact;
+    spent[payer] += exact;
   }
-  // The ledger agrees with the nodes, to the wei rounded in printing: each
-  // party's worth changed by exactly what it redeemed minus what was redeemed from it.
+  // The ledger agrees with the nodes to the wei: each party's worth (and, on a
+  // chain, the gas it paid) changed by exactly what it redeemed minus what was
+  // redeemed from it.
+  const core::U256 start("100000000000000000000");
   for (auto* n : {b.get(), r1.get(), r2.get(), v.get()}) {
-    EXPECT_NEAR(worth(*n), 100.0 + expected_change[n], 1e-6) << n->address().to_checksum_hex();
+    EXPECT_EQ((worth(*n) + spent[n]).str(), (start + earned[n]).str()) << n->address().to_checksum_hex();
   }
   // The viewer only paid; the broadcaster only earned.
   EXPECT_LT(expected_change[v.get()], 0);
   EXPECT_GT(expected_change[b.get()], 0);
 }
 
-TEST_F(PaidLine, RelayKilledWithWinnersQueuedRedeemsThemAllAfterARestart) {
+TEST_P(PaidLine, RelayKilledWithWinnersQueuedRedeemsThemAllAfterARestart) {
   ASSERT_TRUE(wait_until([&] { return parts(*v) >= 4; }, std::chrono::seconds(30))) << v->process().err();
   // Wait until r1 holds winners it has not redeemed yet, then kill it hard.
   json queued;
@@ -219,15 +270,19 @@ TEST_F(PaidLine, RelayKilledWithWinnersQueuedRedeemsThemAllAfterARestart) {
   core::U256 sum = 0;
   for (const auto& x : redeemed) {
     ++times[x["ticket_hash"].get<std::string>()];
-    sum += core::U256(x["faceValue"].get<std::string>());
+    sum += core::U256(x["face_value"].get<std::string>());
   }
   for (const auto& h : lost) EXPECT_EQ(times[h], 1) << h << " was not redeemed exactly once";
   for (const auto& [h, n] : times) EXPECT_EQ(n, 1) << h;
-  // r1 earned exactly the face values of its redeemed tickets (what it pays comes out of its deposit).
+  // r1 earned exactly the face values of its redeemed tickets (what it pays
+  // comes out of its deposit), less on a chain the gas it paid.
   json a = account(*r1);
-  EXPECT_EQ(core::U256(a["balance"].get<std::string>()),
-            core::U256("100000000000000000000") - core::U256("11000000000000000000") + sum);
+  EXPECT_EQ((core::U256(a["balance"].get<std::string>()) + gas(*r1)).str(),
+            (core::U256("100000000000000000000") - core::U256("11000000000000000000") + sum).str());
 }
+
+INSTANTIATE_TEST_SUITE_P(BothBackends, PaidLine, ::testing::Values("embedded", "anvil"),
+                         [](const auto& info) { return info.param; });
 
 } // namespace
 } // namespace openstreaming

@@ -5,6 +5,7 @@
 // OPENSTREAMING_ANVIL, the binary's path (tests/CMakeLists.txt).
 #pragma once
 
+#include "api/evm_client.h"
 #include "api/http_client.h"
 #include "core/hex.h"
 #include "core/keystore.h"
@@ -58,5 +59,26 @@ struct Anvil {
     return out;
   }
 };
+
+// Every wei `who` spent on gas: Σ gasUsed × effectiveGasPrice over the
+// receipts of its transactions in blocks 0..head (eth_getBlockReceipts).
+inline U256 gas_spent(api::EvmClient& client, const core::Address& who) {
+  U256 total = 0;
+  auto head = client.block_number();
+  if (!head) throw std::runtime_error("gas_spent: " + head.error().message);
+  for (uint64_t b = 0; b <= *head; ++b) {
+    auto receipts = client.rpc("eth_getBlockReceipts", nlohmann::json::array({api::to_quantity(U256(b))}));
+    if (!receipts || !receipts->is_array()) throw std::runtime_error("gas_spent: no receipts for a block");
+    for (const auto& r : *receipts) {
+      auto from = core::Address::parse(r.value("from", ""));
+      if (!from || *from != who) continue;
+      auto used = api::parse_quantity(r.value("gasUsed", nlohmann::json())),
+           price = api::parse_quantity(r.value("effectiveGasPrice", nlohmann::json()));
+      if (!used || !price) throw std::runtime_error("gas_spent: a malformed receipt");
+      total += *used * *price;
+    }
+  }
+  return total;
+}
 
 } // namespace openstreaming::test
