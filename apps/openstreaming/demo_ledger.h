@@ -7,6 +7,7 @@
 #pragma once
 
 #include "apps/openstreaming/demo.h"
+#include "core/address.h"
 #include "core/amount.h"
 
 #include <nlohmann/json.hpp>

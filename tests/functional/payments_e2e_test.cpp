@@ -85,7 +85,7 @@ struct PaidLine : ::testing::TestWithParam<std::string> {
       contracts = *deployed;
       url = "evm+" + anvil->rpc();
       chain = std::make_unique<api::EvmClient>(anvil->url);
-      std::vector<core::Hash256> sent;
+      std::vector<Hash256> sent;
       for (auto* n : {b.get(), r1.get(), r2.get(), v.get()}) {
         auto tx = chain->transact(test::anvil_dev_key(), n->address(), core::U256("100000000000000000000"), {});
         ASSERT_TRUE(tx) << tx.error().message;
@@ -282,7 +282,7 @@ TEST_P(PaidLine, RelayKilledWithWinnersQueuedRedeemsThemAllAfterARestart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothBackends, PaidLine, ::testing::Values("embedded", "anvil"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });
 
 } // namespace
 } // namespace openstreaming

@@ -62,12 +62,12 @@ struct Anvil {
 
 // Every wei `who` spent on gas: Σ gasUsed × effectiveGasPrice over the
 // receipts of its transactions in blocks 0..head (eth_getBlockReceipts).
-inline U256 gas_spent(api::EvmClient& client, const core::Address& who) {
-  U256 total = 0;
+inline core::U256 gas_spent(api::EvmClient& client, const core::Address& who) {
+  core::U256 total = 0;
   auto head = client.block_number();
   if (!head) throw std::runtime_error("gas_spent: " + head.error().message);
   for (uint64_t b = 0; b <= *head; ++b) {
-    auto receipts = client.rpc("eth_getBlockReceipts", nlohmann::json::array({api::to_quantity(U256(b))}));
+    auto receipts = client.rpc("eth_getBlockReceipts", nlohmann::json::array({api::to_quantity(core::U256(b))}));
     if (!receipts || !receipts->is_array()) throw std::runtime_error("gas_spent: no receipts for a block");
     for (const auto& r : *receipts) {
       auto from = core::Address::parse(r.value("from", ""));
