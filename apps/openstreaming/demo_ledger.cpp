@@ -73,8 +73,8 @@ private:
 class Chain final : public DemoLedger {
 public:
   Chain(platform::ChildProcess proc, api::HttpUrl rpc, std::string contracts, api::Deployment d)
-      : m_proc(std::move(proc)), m_rpc(rpc), m_contracts(std::move(contracts)), m_client(rpc),
-        m_wallet(rpc, d), m_deployment(std::move(d)) {}
+      : m_proc(std::move(proc)), m_rpc(rpc), m_contracts(std::move(contracts)), m_client(rpc), m_wallet(rpc, d),
+        m_deployment(std::move(d)) {}
   std::vector<std::string> node_args() const override { return {"--ledger", url(), "--contracts", m_contracts}; }
   std::string backend() const override { return "evm"; }
   std::string url() const override { return "evm+http://" + m_rpc.host + ":" + std::to_string(m_rpc.port); }

@@ -393,8 +393,8 @@ Result<json> EvmWallet::status() {
   auto height = m_client.block_number();
   if (!height) return height.error();
   const std::string at = to_quantity(U256(*height));
-  auto got = m_client.batch({{"eth_chainId", json::array()},
-                             {"eth_call", call_at(*broker, call_data("currentRound()"), at)}});
+  auto got =
+      m_client.batch({{"eth_chainId", json::array()}, {"eth_call", call_at(*broker, call_data("currentRound()"), at)}});
   if (!got) return got.error();
   if (!(*got)[0]) return (*got)[0].error();
   auto chain = parse_quantity(*(*got)[0]);

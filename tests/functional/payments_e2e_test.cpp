@@ -43,15 +43,16 @@ double ether(const json& j) {
 constexpr const char* kPaidToml =
     "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
     "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
-    "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
+    "[agent]\ncost_per_mb = \"0.01ether\"\nmax_price_per_mb = \"1ether\"\nreflect_interval_ms = "
+    "1000\nstate_interval_ms = 1000\n"
     "[payments]\nredeem_cost = \"0.00002ether\"\nticket_kb = 64\npoll_ms = 200\nconfirmations = 1\n";
 constexpr double kFaceEther = 0.002;
 
 // GetParam(): "embedded" or "anvil".
 struct PaidLine : ::testing::TestWithParam<std::string> {
   test::TempDir dir;
-  std::unique_ptr<test::Process> ledger;       // embedded
-  std::unique_ptr<test::Anvil> anvil;          // or a chain
+  std::unique_ptr<test::Process> ledger; // embedded
+  std::unique_ptr<test::Anvil> anvil;    // or a chain
   std::unique_ptr<api::EvmClient> chain;
   std::string url, contracts;
   std::unique_ptr<NodeProcess> b, r1, r2, v;
@@ -193,7 +194,7 @@ TEST_P(PaidLine, BalancesMatchWhatWasMeteredWithinTheTicketVariance) {
   struct Pair {
     NodeProcess *payee, *payer;
   };
-  std::map<NodeProcess*, double> expected_change; // what was redeemed: + by it, - from it
+  std::map<NodeProcess*, double> expected_change;   // what was redeemed: + by it, - from it
   std::map<NodeProcess*, core::U256> earned, spent; // the same, exact
   for (auto [payee, payer] : {Pair{b.get(), r1.get()}, Pair{r1.get(), r2.get()}, Pair{r2.get(), v.get()}}) {
     json pe = relation(payee->get_json("/api/payments"), *payer);
