@@ -40,7 +40,11 @@ struct Fixture {
       if (!store->submit(tx)) std::abort();
     };
     submit(payer, "fund", {{"deposit", "1ether"}, {"reserve", "1ether"}});
-    submit(payer, "open_channel", {{"payee", payee.address().to_checksum_hex()}, {"amount", "1ether"}});
+    submit(payer, "open_channel",
+           {{"payee", payee.address().to_checksum_hex()},
+            {"amount", "1ether"},
+            {"expiry", 100},
+            {"salt", core::to_hex(Hash256{})}});
     pay::Ticket t;
     t.recipient = payee.address();
     t.sender = payer.address();

@@ -1,8 +1,9 @@
 #include "apps/openstreaming/demo_ledger.h"
 
+#include "api/evm_calls.h"
 #include "api/evm_client.h"
 #include "api/evm_deploy.h"
-#include "api/evm_ledger.h"
+#include "api/evm_wallet.h"
 #include "api/ledger_link.h"
 #include "core/hex.h"
 #include "ledger/evm/abi.h"
@@ -124,28 +125,16 @@ public:
   api::EvmClient& client() { return m_client; }
 
 private:
-  // Σ gasUsed × effectiveGasPrice over the members' transactions in blocks
-  // 0..`to`, from each block's receipts (eth_getBlockReceipts); blocks read
-  // once, a running sum kept (a block below the head does not change).
+  // What the members paid for gas in blocks 0..`to`: blocks below the head do
+  // not change, so each is read once and a running sum kept.
   Result<core::U256> fees_to(const std::vector<Member>& members, uint64_t to) {
+    if (m_fees_next > to) return m_fees;
     std::set<core::Address> ours;
     for (const auto& m : members) ours.insert(m.key.address());
-    for (; m_fees_next <= to; ++m_fees_next) {
-      auto receipts = m_client.rpc("eth_getBlockReceipts", json::array({api::to_quantity(core::U256(m_fees_next))}));
-      if (!receipts) return receipts.error();
-      if (!receipts->is_array()) return make_error(Errc::invalid_input, "eth_getBlockReceipts: not a list");
-      core::U256 in_block = 0; // added only once the whole block was read
-      for (const auto& r : *receipts) {
-        if (!r.is_object()) return make_error(Errc::invalid_input, "eth_getBlockReceipts: a malformed receipt");
-        auto from = core::Address::parse(r.value("from", ""));
-        if (!from || !ours.count(*from)) continue;
-        auto used = api::parse_quantity(r.value("gasUsed", json()));
-        auto price = api::parse_quantity(r.value("effectiveGasPrice", json()));
-        if (!used || !price) return make_error(Errc::invalid_input, "eth_getBlockReceipts: a malformed receipt");
-        in_block += *used * *price;
-      }
-      m_fees += in_block;
-    }
+    auto more = api::evm_calls::fees_paid(m_client, ours, m_fees_next, to);
+    if (!more) return more.error();
+    m_fees += *more;
+    m_fees_next = to + 1;
     return m_fees;
   }
 
@@ -158,14 +147,6 @@ private:
   uint64_t m_fees_next = 0;
   core::U256 m_fees{0};
 };
-
-// Anvil's first development account: a well-known, public test key that Anvil
-// funds at genesis. It deploys the contracts and pays the members; it is not a
-// member, and it exists only on this throwaway chain.
-core::PrivateKey anvil_dev_key() {
-  return *core::PrivateKey::from_bytes(
-      *core::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"));
-}
 
 } // namespace
 
@@ -204,7 +185,7 @@ Result<std::unique_ptr<DemoLedger>> start_anvil_chain(const ChainOptions& o, con
   api::EvmClient client(*rpc);
   api::DeployParams params;
   params.round_blocks = 5;
-  auto d = api::deploy_contracts(client, anvil_dev_key(), o.artifacts, params);
+  auto d = api::deploy_contracts(client, api::anvil_dev_key(), o.artifacts, params);
   if (!d) return make_error(d.error().code, "contracts deploy: " + d.error().message);
   const std::string contracts = (dir / "deployments.json").string();
   std::error_code ec;
@@ -217,7 +198,7 @@ Result<std::unique_ptr<DemoLedger>> start_anvil_chain(const ChainOptions& o, con
   const core::U256 start = core::Amount::parse(kStartFunds)->wei();
   std::vector<std::pair<std::string, Hash256>> sent;
   for (const auto& m : members) {
-    auto tx = chain->client().transact(anvil_dev_key(), m.key.address(), start, {});
+    auto tx = chain->client().transact(api::anvil_dev_key(), m.key.address(), start, {});
     if (!tx) return make_error(tx.error().code, "funding " + m.name + ": " + tx.error().message);
     sent.emplace_back(m.name, *tx);
   }

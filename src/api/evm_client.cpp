@@ -186,6 +186,7 @@ Result<EvmFees> EvmClient::suggest_fees() {
   EvmFees f;
   f.max_priority_fee_per_gas = *tip_q;
   f.max_fee_per_gas = *next_base * 2 + *tip_q;
+  f.next_base_fee = *next_base;
   return f;
 }
 
@@ -276,6 +277,13 @@ Result<Hash256> EvmClient::transact(const core::PrivateKey& key, std::optional<c
   if (!n) return n.error();
   auto fees = suggest_fees();
   if (!fees) return fees.error();
+  if (max_gas_price && fees->max_fee_per_gas > *max_gas_price) {
+    if (fees->next_base_fee + fees->max_priority_fee_per_gas > *max_gas_price)
+      return make_error(Errc::io, "the chain asks " + fees->next_base_fee.str() +
+                                      " wei per gas (base fee) plus a tip of " + fees->max_priority_fee_per_gas.str() +
+                                      ", above the cap of " + max_gas_price->str() + ": not sent");
+    fees->max_fee_per_gas = *max_gas_price;
+  }
   auto gas = estimate_gas(EvmCall{key.address(), to, value, data});
   if (!gas) return gas.error();
   ledger::evm::Eip1559Transaction tx;

@@ -49,6 +49,7 @@ struct EvmReceipt {
 struct EvmFees {
   U256 max_fee_per_gas{0};
   U256 max_priority_fee_per_gas{0};
+  U256 next_base_fee{0}; // the next block's base fee, as the node reported it
 };
 
 struct EvmCall {
@@ -82,9 +83,13 @@ public:
 
   // Builds, signs (EIP-1559) and sends a transaction from `key`: chain id and
   // nonce from the node, fees suggested, gas estimated + gas_margin_pct %.
+  // With max_gas_price set, the max fee per gas is at most that: clamped to it
+  // while the next block's base fee plus the tip is still below it, and when it
+  // is not, nothing is sent (an Errc::io error saying so).
   Result<Hash256> transact(const core::PrivateKey& key, std::optional<core::Address> to, const U256& value,
                            const Bytes& data);
   uint32_t gas_margin_pct = 25;
+  std::optional<U256> max_gas_price; // wei per gas; none: pay what the chain asks
   // Custom errors of the contracts we call, so a revert with one of them reads
   // as its name and arguments ("reverted: Locked(3, 1)") instead of a selector.
   std::vector<ledger::evm::abi::Function> known_errors;

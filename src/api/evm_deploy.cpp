@@ -153,4 +153,9 @@ Result<Deployment> deploy_contracts(EvmClient& client, const core::PrivateKey& k
   return d;
 }
 
+core::PrivateKey anvil_dev_key() {
+  return *core::PrivateKey::from_bytes(
+      *core::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"));
+}
+
 } // namespace openstreaming::api

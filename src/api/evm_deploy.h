@@ -48,6 +48,11 @@ Result<Deployment> load_deployment(const std::string& path);
 // or with unlinked library placeholders.
 Result<Bytes> creation_bytecode(const std::string& artifacts_dir, const std::string& name);
 
+// Anvil's (and Hardhat's) first development account: a well-known, public test
+// key those nodes fund at genesis. For throwaway local chains only (the demo's
+// and the tests'); anything it holds on a real chain is anyone's.
+core::PrivateKey anvil_dev_key();
+
 // Deploys the four contracts from `key` in order, each confirmed (mined, one
 // block deep) within `per_contract` and checked to have code, before the next.
 Result<Deployment> deploy_contracts(EvmClient& client, const core::PrivateKey& key, const std::string& artifacts_dir,

@@ -1,5 +1,6 @@
 #include "api/evm_ledger.h"
 
+#include "api/evm_calls.h"
 #include "api/ledger_rpc.h"
 #include "core/hex.h"
 #include "ledger/evm/abi.h"
@@ -17,68 +18,16 @@ using nlohmann::json;
 namespace abi = ledger::evm::abi;
 using abi::Type;
 using abi::Value;
+using namespace evm_calls;
 
 namespace {
 
 constexpr std::string_view kTicketTuple = "(address,address,uint256,uint256,uint256,bytes32,uint256,bytes32)";
 
-const abi::Function& fn(std::string_view signature) {
-  // The broker's functions we call, parsed once (the signatures are ours, so
-  // they parse).
-  static std::map<std::string, abi::Function, std::less<>> cache;
-  static std::mutex mu;
-  std::lock_guard lock(mu);
-  auto it = cache.find(signature);
-  if (it == cache.end()) it = cache.emplace(std::string(signature), *abi::Function::parse(signature)).first;
-  return it->second;
-}
-
-json call_at(const core::Address& to, const Bytes& data, const std::string& block) {
-  return json::array({json{{"to", to.to_checksum_hex()}, {"data", core::to_hex(data)}}, block});
-}
-
-Bytes call_data(std::string_view signature, std::vector<Value> args = {}) {
-  return *fn(signature).encode_call(args); // our own values of the declared types
-}
-
-// One uint256 (or several) from an eth_call's return data.
-Result<std::vector<U256>> uints(const Result<json>& r, std::size_t n, const char* what) {
-  if (!r) return make_error(r.error().code, std::string(what) + ": " + r.error().message);
-  auto data = parse_data(*r);
-  if (!data) return make_error(Errc::invalid_input, std::string(what) + ": " + data.error().message);
-  std::vector<Type> types(n, Type::uint());
-  auto v = abi::decode(types, *data);
-  if (!v) return make_error(Errc::invalid_input, std::string(what) + ": " + v.error().message);
-  std::vector<U256> out;
-  for (const auto& x : *v) out.push_back(x.as_uint());
-  return out;
-}
-
-Result<uint64_t> small(const U256& v, const char* what) {
-  if (v > U256(UINT64_MAX)) return make_error(Errc::invalid_input, std::string(what) + ": beyond 64 bits");
-  return static_cast<uint64_t>(v);
-}
-
-// TicketBroker's custom errors (contracts/contracts/TicketBroker.sol).
-std::vector<abi::Function> broker_errors() {
-  std::vector<abi::Function> out;
-  for (const char* sig :
-       {"InvalidParameter()", "AmountTooLarge()", "ValueMismatch()", "NothingToUnlock()", "NotUnlocking()",
-        "UnlockFirst()", "Locked(uint256,uint256)", "BatchTooLarge()", "TicketNotRedeemed(uint8)", "TransferFailed()"})
-    out.push_back(*abi::Function::parse(sig)); // ours: they parse
-  return out;
-}
-
 Value ticket_value(const pay::Ticket& t) {
   return Value::list({Value::address(t.recipient), Value::address(t.sender), Value::uint(t.face_value),
                       Value::uint(t.win_prob), Value::uint(t.sender_nonce), Value::fixed_bytes(t.recipient_rand_hash),
                       Value::uint(t.creation_round), Value::fixed_bytes(t.creation_round_block_hash)});
-}
-
-Hash256 address_topic(const core::Address& a) {
-  Hash256 t{};
-  std::copy(a.bytes().begin(), a.bytes().end(), t.begin() + 12);
-  return t;
 }
 
 } // namespace
@@ -107,7 +56,8 @@ EvmLedger::EvmLedger(HttpUrl rpc, std::string url_text, Deployment deployment, c
     : m_client(std::move(rpc), options.rpc_timeout), m_url_text(std::move(url_text)),
       m_deployment(std::move(deployment)), m_o(options), m_key(key) {
   if (const auto* b = m_deployment.find("TicketBroker")) m_broker = b->address;
-  m_client.known_errors = broker_errors();
+  m_client.known_errors = contract_errors();
+  m_client.max_gas_price = options.max_gas_price;
 }
 
 Result<std::vector<Result<json>>> EvmLedger::batch(const std::vector<std::pair<std::string, json>>& calls) {
@@ -296,158 +246,6 @@ Result<std::vector<agent::RedeemOutcome>> EvmLedger::redeem(const std::vector<pa
     out.push_back(std::move(o));
   }
   return out;
-}
-
-// ---- The wallet ------------------------------------------------------------------
-
-EvmWallet::EvmWallet(HttpUrl rpc, Deployment deployment)
-    : m_client(std::move(rpc)), m_deployment(std::move(deployment)) {
-  m_client.known_errors = broker_errors();
-}
-
-Result<core::Address> EvmWallet::contract(std::string_view name) const {
-  const auto* c = m_deployment.find(name);
-  if (!c) return make_error(Errc::invalid_input, "the deployment has no " + std::string(name));
-  return c->address;
-}
-
-Result<json> EvmWallet::account(const core::Address& a, std::optional<uint64_t> block) {
-  auto broker = contract("TicketBroker");
-  if (!broker) return broker.error();
-  auto staking = contract("Staking");
-  if (!block) {
-    auto height = m_client.block_number();
-    if (!height) return height.error();
-    block = *height;
-  }
-  const std::string at = to_quantity(U256(*block));
-  std::vector<std::pair<std::string, json>> calls = {
-      {"eth_getBalance", {a.to_checksum_hex(), at}},
-      {"eth_call", call_at(*broker, call_data("getSender(address)", {Value::address(a)}), at)}};
-  if (staking) calls.push_back({"eth_call", call_at(*staking, call_data("stakeOf(address)", {Value::address(a)}), at)});
-  auto got = m_client.batch(calls);
-  if (!got) return got.error();
-  if (!(*got)[0]) return (*got)[0].error();
-  auto balance = parse_quantity(*(*got)[0]);
-  if (!balance) return balance.error();
-  auto funds = uints((*got)[1], 3, "getSender");
-  if (!funds) return funds.error();
-  U256 stake = 0;
-  if (staking) {
-    auto st = uints((*got)[2], 1, "stakeOf");
-    if (!st) return st.error();
-    stake = st->at(0);
-  }
-  auto withdraw = small(funds->at(2), "withdrawRound");
-  if (!withdraw) return withdraw.error();
-  return json{{"balance", balance->str()},
-              {"deposit", funds->at(0).str()},
-              {"reserve", funds->at(1).str()},
-              {"stake", stake.str()},
-              {"withdraw_round", *withdraw}};
-}
-
-Result<json> EvmWallet::send(const core::PrivateKey& key, const std::string& kind, const json& args) {
-  auto broker = contract("TicketBroker");
-  if (!broker) return broker.error();
-  auto wei = [&](const char* field) -> Result<U256> {
-    if (!args.contains(field) || !args[field].is_string())
-      return make_error(Errc::invalid_input, std::string(field) + ": missing");
-    auto a = core::Amount::parse(args[field].get<std::string>());
-    if (!a) return a.error();
-    return a->wei();
-  };
-  core::Address to = *broker;
-  U256 value = 0;
-  Bytes data;
-  if (kind == "fund") {
-    auto d = wei("deposit"), r = wei("reserve");
-    if (!d) return d.error();
-    if (!r) return r.error();
-    value = *d + *r;
-    data = call_data("fundDepositAndReserve(uint256,uint256)", {Value::uint(*d), Value::uint(*r)});
-  } else if (kind == "unlock" || kind == "withdraw") {
-    data = call_data(kind + "()");
-  } else if (kind == "transfer") {
-    auto amount = wei("amount");
-    if (!amount) return amount.error();
-    if (!args.contains("to") || !args["to"].is_string()) return make_error(Errc::invalid_input, "to: missing");
-    auto t = core::Address::parse(args["to"].get<std::string>());
-    if (!t) return t.error();
-    to = *t;
-    value = *amount;
-  } else {
-    return make_error(Errc::unsupported, kind + ": not a wallet operation on an EVM chain");
-  }
-  auto tx = m_client.transact(key, to, value, data);
-  if (!tx) return tx.error();
-  auto receipt = m_client.wait(*tx, 1, std::chrono::seconds(120));
-  if (!receipt) return make_error(receipt.error().code, core::to_hex(*tx) + ": " + receipt.error().message);
-  if (!receipt->success) return make_error(Errc::io, kind + ": transaction " + core::to_hex(*tx) + " reverted");
-  return json{{"transaction", core::to_hex(*tx)}, {"block", receipt->block}, {"gas_used", receipt->gas_used}};
-}
-
-Result<json> EvmWallet::status() {
-  auto broker = contract("TicketBroker");
-  if (!broker) return broker.error();
-  auto height = m_client.block_number();
-  if (!height) return height.error();
-  const std::string at = to_quantity(U256(*height));
-  auto got =
-      m_client.batch({{"eth_chainId", json::array()}, {"eth_call", call_at(*broker, call_data("currentRound()"), at)}});
-  if (!got) return got.error();
-  if (!(*got)[0]) return (*got)[0].error();
-  auto chain = parse_quantity(*(*got)[0]);
-  if (!chain) return chain.error();
-  auto round = uints((*got)[1], 1, "currentRound");
-  if (!round) return round.error();
-  auto r = small(round->at(0), "currentRound");
-  if (!r) return r.error();
-  return json{{"backend", "evm"}, {"chain_id", chain->str()}, {"height", *height}, {"round", *r}};
-}
-
-Result<json> EvmWallet::tickets(const core::Address& recipient) {
-  auto broker = contract("TicketBroker");
-  if (!broker) return broker.error();
-  static const Hash256 kOutcome = *abi::event_topic("TicketOutcome(bytes32,address,address,uint8,uint256,uint256)");
-  auto logs = m_client.rpc(
-      "eth_getLogs",
-      {json{{"fromBlock", "0x0"},
-            {"toBlock", "latest"},
-            {"address", broker->to_checksum_hex()},
-            {"topics", {core::to_hex(kOutcome), nullptr, nullptr, core::to_hex(address_topic(recipient))}}}});
-  if (!logs) return logs.error();
-  if (!logs->is_array()) return make_error(Errc::invalid_input, "eth_getLogs: not a list");
-  json list = json::array();
-  for (const auto& l : *logs) {
-    if (!l.is_object() || !l.contains("topics") || !l["topics"].is_array() || l["topics"].size() != 4)
-      return make_error(Errc::invalid_input, "eth_getLogs: a malformed TicketOutcome");
-    auto data = parse_data(l.value("data", json()));
-    if (!data) return data.error();
-    auto v = abi::decode(std::vector<Type>{Type::uint(8), Type::uint(), Type::uint()}, *data);
-    if (!v) return make_error(Errc::invalid_input, "eth_getLogs: a malformed TicketOutcome");
-    if ((*v)[0].as_uint() != 0) continue; // not paid
-    auto hash = parse_data(l["topics"][1]);
-    auto sender = parse_data(l["topics"][2]);
-    if (!hash || hash->size() != 32 || !sender || sender->size() != 32)
-      return make_error(Errc::invalid_input, "eth_getLogs: a malformed topic");
-    FixedBytes<20> s20{};
-    std::copy(sender->begin() + 12, sender->end(), s20.begin());
-    auto block = parse_quantity(l.value("blockNumber", json()));
-    auto transaction = parse_data(l.value("transactionHash", json()));
-    list.push_back({{"ticket_hash", core::to_hex(*hash)},
-                    {"sender", core::Address(s20).to_checksum_hex()},
-                    {"face_value", (*v)[1].as_uint().str()},
-                    {"from_reserve", (*v)[2].as_uint().str()},
-                    {"block", block ? block->str() : "0"},
-                    {"transaction", transaction ? core::to_hex(*transaction) : ""}});
-  }
-  pay::TicketDomain domain;
-  auto id = m_client.chain_id();
-  if (!id) return id.error();
-  domain.chain_id = *id;
-  domain.verifying_contract = *broker;
-  return json{{"domain", domain.to_json()}, {"tickets", list}};
 }
 
 } // namespace openstreaming::api

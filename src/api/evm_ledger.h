@@ -37,6 +37,7 @@ struct EvmLedgerOptions {
   std::chrono::milliseconds receipt_timeout = std::chrono::seconds(120);
   std::chrono::milliseconds rpc_timeout = std::chrono::seconds(10);
   std::size_t max_calls_per_request = 200; // JSON-RPC batch size (geth's default limit is 1000)
+  std::optional<U256> max_gas_price;       // EvmClient::max_gas_price
 };
 
 // The TicketBroker's outcome codes, in its enum order.
@@ -68,33 +69,6 @@ private:
   bool m_checked = false;
   uint64_t m_valid_rounds = 0, m_round_length = 1, m_start_block = 0;
   std::optional<uint64_t> m_initialised; // the round we last sent initializeRound() for
-};
-
-// `openstreaming wallet … --ledger evm+http://… --contracts FILE`: the wallet's
-// operations on an EVM chain, with the embedded wallet's JSON shapes.
-class EvmWallet {
-public:
-  EvmWallet(HttpUrl rpc, Deployment deployment);
-  // {balance, deposit, reserve, stake, withdraw_round}: decimal wei strings, a round.
-  // Read at block `at` (default: the head when called).
-  Result<nlohmann::json> account(const core::Address& a, std::optional<uint64_t> at = std::nullopt);
-  // kind: fund {deposit, reserve} | unlock | withdraw | transfer {to, amount}
-  // (amounts as "<n>wei"). Sent from `key`, waited for one block deep:
-  // {transaction, block, gas_used}; a refusal or revert is the error, with the
-  // contract's reason when it gave one.
-  Result<nlohmann::json> send(const core::PrivateKey& key, const std::string& kind, const nlohmann::json& args);
-  // {backend "evm", chain_id, height, round}: the chain's head and the
-  // broker's current round there, as the embedded ledger's ledger_status.
-  Result<nlohmann::json> status();
-  // The tickets `recipient` redeemed: {domain, tickets: [{ticket_hash, sender,
-  // face_value, from_reserve, block, transaction}]}, from the broker's
-  // TicketOutcome events.
-  Result<nlohmann::json> tickets(const core::Address& recipient);
-
-private:
-  Result<core::Address> contract(std::string_view name) const;
-  EvmClient m_client;
-  Deployment m_deployment;
 };
 
 } // namespace openstreaming::api

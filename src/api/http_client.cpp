@@ -4,6 +4,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <future>
 #include <optional>
@@ -18,12 +21,19 @@ using tcp = boost::asio::ip::tcp;
 
 Result<HttpUrl> HttpUrl::parse(const std::string& url) {
   auto bad = [&](const std::string& why) { return make_error(Errc::invalid_input, "URL '" + url + "': " + why); };
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return bad("must start with http://");
-  std::string rest = url.substr(scheme.size());
+  HttpUrl u;
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    u.tls = true;
+    u.port = 443;
+  } else {
+    return bad("must start with http:// or https://");
+  }
   auto slash = rest.find('/');
   std::string hostport = rest.substr(0, slash);
-  HttpUrl u;
   u.target = slash == std::string::npos ? "/" : rest.substr(slash);
   auto colon = hostport.rfind(':');
   if (colon == std::string::npos) {
@@ -39,6 +49,10 @@ Result<HttpUrl> HttpUrl::parse(const std::string& url) {
   }
   if (u.host.empty()) return bad("no host");
   return u;
+}
+
+std::string HttpUrl::text() const {
+  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port) + target;
 }
 
 Result<std::vector<tcp::endpoint>> resolve_within(const std::string& host, uint16_t port,
@@ -127,19 +141,55 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
 
 } // namespace
 
+namespace ssl = boost::asio::ssl;
+
+// https: TLS 1.2 or 1.3, the server's certificate verified against the
+// system's trust store (OpenSSL's default paths, so SSL_CERT_FILE and
+// SSL_CERT_DIR are honoured) and matched to the URL's host name or IP address.
+std::shared_ptr<ssl::context> https_context() {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ignore;
+  ctx->set_default_verify_paths(ignore);
+  ctx->set_verify_mode(ssl::verify_peer);
+  return ctx;
+}
+
+// The name (SNI and the certificate's DNS name) or the IP address the
+// certificate must name.
+Result<void> expect_peer(SSL* ssl, const std::string& host) {
+  boost::system::error_code ec;
+  (void)boost::asio::ip::make_address(host, ec);
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (!ec) {
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1)
+      return make_error(Errc::invalid_input, "https: bad IP address " + host);
+    return {};
+  }
+  if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1 || X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) != 1)
+    return make_error(Errc::invalid_input, "https: bad host name " + host);
+  return {};
+}
+
 struct HttpConnection::Impl {
   HttpUrl url;
   boost::asio::io_context io;
-  std::optional<beast::tcp_stream> stream; // open while set
+  std::shared_ptr<ssl::context> tls_ctx;                   // https only
+  std::optional<beast::tcp_stream> stream;                 // http: open while set
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls; // https: open while set
   beast::flat_buffer buffer;
   uint64_t opened = 0;
 
+  bool open() const { return stream.has_value() || tls.has_value(); }
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *stream; }
+
   void close() {
-    if (stream) {
+    if (open()) {
       beast::error_code ignore;
-      stream->socket().shutdown(tcp::socket::shutdown_both, ignore);
-      stream->socket().close(ignore);
+      tcp().socket().shutdown(tcp::socket::shutdown_both, ignore);
+      tcp().socket().close(ignore);
       stream.reset();
+      tls.reset();
     }
     buffer.clear();
   }
@@ -155,8 +205,19 @@ struct HttpConnection::Impl {
                         "cannot reach " + where + ": no answer within " + std::to_string(total.count()) + " ms");
     };
     if (total.count() <= 0) return no_answer();
-    const bool reused = stream.has_value();
-    if (!reused) stream.emplace(io);
+    const bool reused = open();
+    if (!reused) {
+      if (url.tls) {
+        if (!tls_ctx) tls_ctx = https_context();
+        tls.emplace(io, *tls_ctx);
+        if (auto e = expect_peer(tls->native_handle(), url.host); !e) {
+          tls.reset();
+          return e.error();
+        }
+      } else {
+        stream.emplace(io);
+      }
+    }
     http::request<http::string_body> req{http::verb::post, url.target, 11};
     req.set(http::field::host, url.host);
     req.set(http::field::content_type, "application/json");
@@ -175,22 +236,32 @@ struct HttpConnection::Impl {
       if (reused && !parser.got_some()) stale = true; // closed by the server while idle
       out = make_error(Errc::io, "cannot reach " + where + ": " + step + ": " + ec.message());
     };
-    auto send_and_read = [&] {
-      http::async_write(*stream, req, [&](beast::error_code wec, std::size_t) {
+    auto exchange_on = [&](auto& s) {
+      http::async_write(s, req, [&](beast::error_code wec, std::size_t) {
         if (wec) return failed("write", wec);
-        http::async_read(*stream, buffer, parser, [&](beast::error_code rec, std::size_t) {
+        http::async_read(s, buffer, parser, [&](beast::error_code rec, std::size_t) {
           if (rec) return failed("read", rec);
           keep = parser.get().keep_alive();
           out = HttpReply{parser.get().result_int(), parser.get().body()};
         });
       });
     };
+    auto send_and_read = [&] {
+      if (tls)
+        exchange_on(*tls);
+      else
+        exchange_on(*stream);
+    };
     auto on_connected = [&](beast::error_code ec) {
       if (ec) return failed("connect", ec);
-      send_and_read();
+      if (!tls) return send_and_read();
+      tls->async_handshake(ssl::stream_base::client, [&](beast::error_code hec) {
+        if (hec) return failed("TLS handshake", hec);
+        send_and_read();
+      });
     };
     if (reused) {
-      stream->expires_after(total);
+      tcp().expires_after(total);
       send_and_read();
     } else {
       ++opened;
@@ -199,8 +270,8 @@ struct HttpConnection::Impl {
         close();
         return endpoints.error();
       }
-      stream->expires_at(deadline);
-      stream->async_connect(*endpoints, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
+      tcp().expires_at(deadline);
+      tcp().async_connect(*endpoints, [&](beast::error_code cec, const tcp::endpoint&) { on_connected(cec); });
     }
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     io.restart();
@@ -210,7 +281,7 @@ struct HttpConnection::Impl {
       // handler run now, while what it refers to still exists (a handler that
       // starts another operation finds the socket closed and fails at once).
       beast::error_code ignore;
-      stream->socket().close(ignore);
+      tcp().socket().close(ignore);
       io.restart();
       io.run();
       close();
@@ -249,10 +320,12 @@ Result<HttpReply> HttpConnection::post_json(const std::string& body, std::chrono
 }
 
 Result<HttpReply> http_get(const HttpUrl& url, std::chrono::milliseconds timeout) {
+  if (url.tls) return make_error(Errc::unsupported, "GET over https is not supported (" + url.text() + ")");
   return exchange(url, http::verb::get, nullptr, timeout);
 }
 
 Result<HttpReply> http_post_json(const HttpUrl& url, const std::string& body, std::chrono::milliseconds timeout) {
+  if (url.tls) return HttpConnection(url).post_json(body, timeout);
   return exchange(url, http::verb::post, &body, timeout);
 }
 

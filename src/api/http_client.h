@@ -1,6 +1,8 @@
 // A small blocking HTTP/1.1 client (Boost.Beast) for the CLI and the node's
-// ledger worker: JSON-RPC to a ledger. Plain http:// URLs only (the ledger
-// serves loopback or a trusted LAN; put TLS in front of it otherwise).
+// ledger worker: JSON-RPC to a ledger. http:// and https:// (TLS 1.2+, the
+// server's certificate verified against the system trust store — OpenSSL's
+// default paths, so SSL_CERT_FILE / SSL_CERT_DIR apply — and matched to the
+// URL's host name or IP address; GET is plain http only).
 //
 // Each call returns within `timeout` (plus scheduling slack), answered or not:
 // a server that accepts and never answers is an Errc::io error ("no answer
@@ -21,9 +23,11 @@ namespace openstreaming::api {
 
 struct HttpUrl {
   std::string host;
-  uint16_t port = 80;
+  uint16_t port = 80; // 443 for https:// without a port
   std::string target = "/";
+  bool tls = false; // https://
   static Result<HttpUrl> parse(const std::string& url);
+  std::string text() const; // scheme://host:port/target
 };
 
 struct HttpReply {

@@ -19,7 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,13 +50,20 @@ public:
   virtual std::string url() const = 0;
 };
 
+// What an EVM backend is told (the embedded ledger needs none of it).
+struct LedgerBackendOptions {
+  uint64_t confirmations = 2;                         // how deep a redemption's block must be before its outcomes count
+  std::optional<core::U256> max_gas_price;            // wei per gas never offered above (none: no cap)
+  std::chrono::milliseconds receipt_timeout{120'000}; // a redemption not confirmed by then is retried
+};
+
 // `--ledger URL [--contracts FILE]`: http://HOST:PORT is the embedded ledger;
 // evm+http://HOST:PORT needs `contracts` (the deployments.json of `contracts
 // deploy`); `contracts` with an embedded URL is an error. Transactions are
-// signed with `key` (the node's). `confirmations`: how deep a redemption's
-// block must be before its outcomes count (EVM only). Nothing is contacted
-// here: an unreachable ledger is the first poll's error, not a start failure.
+// signed with `key` (the node's). Nothing is contacted here: an unreachable
+// ledger is the first poll's error, not a start failure.
 Result<std::unique_ptr<LedgerBackend>> open_ledger_backend(const std::string& url, const std::string& contracts,
-                                                           const core::PrivateKey& key, uint64_t confirmations);
+                                                           const core::PrivateKey& key,
+                                                           const LedgerBackendOptions& options = {});
 
 } // namespace openstreaming::api

@@ -120,13 +120,11 @@ private:
 } // namespace
 
 Result<std::unique_ptr<LedgerBackend>> open_ledger_backend(const std::string& url, const std::string& contracts,
-                                                           const core::PrivateKey& key, uint64_t confirmations) {
+                                                           const core::PrivateKey& key,
+                                                           const LedgerBackendOptions& options) {
   static constexpr std::string_view kEvm = "evm+";
   const bool evm = url.rfind(kEvm, 0) == 0;
   const std::string plain = evm ? url.substr(kEvm.size()) : url;
-  if (plain.rfind("https://", 0) == 0)
-    return make_error(Errc::unsupported,
-                      "--ledger " + url + ": https is not supported yet (use http:// on a trusted link)");
   auto u = HttpUrl::parse(plain);
   if (!u) return make_error(Errc::invalid_input, "--ledger: " + u.error().message);
   if (!evm) {
@@ -145,7 +143,9 @@ Result<std::unique_ptr<LedgerBackend>> open_ledger_backend(const std::string& ur
   if (d->chain_id > U256(UINT64_MAX))
     return make_error(Errc::invalid_input, "--contracts " + contracts + ": chain id beyond 64 bits");
   EvmLedgerOptions o;
-  o.confirmations = std::max<uint64_t>(1, confirmations);
+  o.confirmations = std::max<uint64_t>(1, options.confirmations);
+  o.max_gas_price = options.max_gas_price;
+  o.receipt_timeout = options.receipt_timeout;
   return std::unique_ptr<LedgerBackend>(std::make_unique<EvmLedger>(*u, url, std::move(*d), key, o));
 }
 

@@ -2,6 +2,8 @@
 
 #include "core/hex.h"
 
+#include <algorithm>
+
 namespace openstreaming::api {
 
 namespace {
@@ -34,6 +36,8 @@ json ledger_status(const ledger::State& st) {
           {"supply", core::Amount(st.genesis().supply()).to_wei_string()},
           {"ticket_valid_rounds", st.params().ticket_valid_rounds},
           {"unlock_rounds", st.params().unlock_rounds},
+          {"challenge_blocks", st.params().challenge_blocks},
+          {"unbonding_blocks", st.params().unbonding_blocks},
           {"domain", st.ticket_domain().to_json()}};
 }
 
@@ -147,6 +151,49 @@ json handle_ledger_rpc(ledger::LedgerStore& store, const json& req) {
       if (ch.payer == *a || ch.payee == *a) list.push_back(ch.to_json());
     }
     return ok(list);
+  }
+  if (method == "ledger_getChannel") {
+    if (!params.contains("channel") || !params["channel"].is_string())
+      return rpc_error(id, kRpcInvalidParams, "'channel' required");
+    auto cid = core::from_hex_fixed<32>(params["channel"].get<std::string>());
+    if (!cid) return rpc_error(id, kRpcInvalidParams, "'channel' must be 32 bytes of hex");
+    auto it = st.channels().find(*cid);
+    if (it == st.channels().end()) return rpc_error(id, kRpcNotFound, "no such channel");
+    return ok(it->second.to_json());
+  }
+  if (method == "ledger_getStake") {
+    auto a = address();
+    if (!a) return rpc_error(id, kRpcInvalidParams, a.error().message);
+    return ok(st.account(*a).stake_json());
+  }
+  if (method == "ledger_services") { // a page of the registered operators' records, by address
+    uint64_t start = 0, limit = kMaxServicesPerCall;
+    for (auto [k, out] : {std::pair<const char*, uint64_t*>{"start", &start}, {"limit", &limit}}) {
+      if (!params.contains(k)) continue;
+      if (!params[k].is_number_unsigned())
+        return rpc_error(id, kRpcInvalidParams, std::string("'") + k + "' must be a count");
+      *out = params[k].get<uint64_t>();
+    }
+    limit = std::min<uint64_t>(limit, kMaxServicesPerCall);
+    json list = json::array();
+    auto it = st.services().begin();
+    for (uint64_t i = 0; i < start && it != st.services().end(); ++i) ++it;
+    for (; it != st.services().end() && list.size() < limit; ++it) {
+      const auto& [op, svc] = *it;
+      json j = svc.to_json();
+      j["operator"] = op.to_checksum_hex();
+      list.push_back(std::move(j));
+    }
+    return ok(list);
+  }
+  if (method == "ledger_getService") {
+    auto a = address();
+    if (!a) return rpc_error(id, kRpcInvalidParams, a.error().message);
+    auto it = st.services().find(*a);
+    if (it == st.services().end()) return rpc_error(id, kRpcNotFound, "not registered");
+    json j = it->second.to_json();
+    j["operator"] = a->to_checksum_hex();
+    return ok(j);
   }
   if (method == "ledger_genesis") return ok(st.genesis().to_json());
   return rpc_error(id, kRpcMethodNotFound, "unknown method '" + method + "'");

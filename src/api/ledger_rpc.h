@@ -39,9 +39,11 @@ inline constexpr int kRpcMethodNotFound = -32601;
 inline constexpr int kRpcInvalidParams = -32602;
 inline constexpr int kRpcTxRefused = 1;   // ledger_sendTransaction: the state machine refused it (message: why)
 inline constexpr int kRpcNoSuchRound = 2; // ledger_roundBlockHash: that round has not begun
+inline constexpr int kRpcNotFound = 3;    // ledger_getChannel / ledger_getService: no such record
 
 inline constexpr std::size_t kMaxBatchCalls = 64;       // calls in one batch
 inline constexpr std::size_t kMaxAccountsPerCall = 256; // addresses in one ledger_getAccounts
+inline constexpr std::size_t kMaxServicesPerCall = 256; // records in one ledger_services page
 
 // What `ledger_status` returns and `GET /status` shows.
 nlohmann::json ledger_status(const ledger::State& state);

@@ -94,7 +94,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!pt) return config_error(source, "'payments' must be a table");
     if (auto k = check_keys(*pt,
                             {"redeem_cost", "ticket_kb", "max_face_value", "poll_ms", "max_spend_per_round",
-                             "credit_kb", "confirmations"},
+                             "credit_kb", "confirmations", "max_gas_price"},
                             "payments.", source);
         !k)
       return k;
@@ -105,6 +105,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!(r = get(*pt, "max_spend_per_round", source, c.payments.max_spend_per_round))) return r;
     if (!(r = get(*pt, "credit_kb", source, c.payments.credit_kb))) return r;
     if (!(r = get(*pt, "confirmations", source, c.payments.confirmations))) return r;
+    if (!(r = get(*pt, "max_gas_price", source, c.payments.max_gas_price))) return r;
   }
   if (const toml::node* agent = t.get("agent")) {
     const toml::table* at = agent->as_table();
@@ -228,6 +229,11 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   if (pc.credit_kb < 1 || pc.credit_kb > 16'777'216) return bad("payments.credit_kb must be 1..16777216");
   o.payments.credit_bytes = static_cast<uint64_t>(pc.credit_kb) * 1024;
   if (pc.confirmations < 1 || pc.confirmations > 1000) return bad("payments.confirmations must be 1..1000");
+  if (!pc.max_gas_price.empty()) {
+    auto cap = core::Amount::parse(pc.max_gas_price);
+    if (!cap || cap->wei() == 0)
+      return bad("payments.max_gas_price: " + (cap ? std::string("must be above 0") : cap.error().message));
+  }
   o.agent_config.propagation.w_latency = a.w_latency;
   o.agent_config.propagation.w_bandwidth = a.w_bandwidth;
   o.agent_config.propagation.w_economics = a.w_economics;

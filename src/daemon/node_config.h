@@ -37,6 +37,7 @@ struct PaymentsConfig {
   std::string max_spend_per_round = "0.1ether"; // as a payer: expected value signed per relationship per round
   int64_t credit_kb = 8192;                     // as a payee: media a payer may owe before it is refused
   int64_t confirmations = 2;                    // EVM ledger: blocks deep before a redemption counts
+  std::string max_gas_price;                    // EVM ledger: never offer more per gas (e.g. "200gwei"); "": no cap
 };
 
 struct NodeConfig {

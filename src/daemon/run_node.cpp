@@ -2,6 +2,7 @@
 
 #include "api/ledger_link.h"
 #include "api/node_api.h"
+#include "core/amount.h"
 #include "core/hex.h"
 #include "core/part.h"
 #include "daemon/ingest_plan.h"
@@ -144,8 +145,11 @@ int run_node(NodeConfig c, const RunOptions& run) {
       std::cerr << "error: " << winners.error().message << "\n";
       return kCheckFailed;
     }
-    auto backend =
-        api::open_ledger_backend(c.ledger, c.contracts, *key, static_cast<uint64_t>(c.payments.confirmations));
+    api::LedgerBackendOptions lo;
+    lo.confirmations = static_cast<uint64_t>(c.payments.confirmations);
+    if (auto cap = core::Amount::parse(c.payments.max_gas_price); cap && !c.payments.max_gas_price.empty())
+      lo.max_gas_price = cap->wei(); // checked with the config
+    auto backend = api::open_ledger_backend(c.ledger, c.contracts, *key, lo);
     if (!backend) return fail(backend.error());
     auto link = api::LedgerLink::start(rt, *key, std::move(*backend), std::move(*winners),
                                        std::chrono::milliseconds(c.payments.poll_ms));

@@ -21,10 +21,22 @@
 // are fixed for the round (a snapshot, not the live pool), so which recipient
 // redeems first does not change anyone's share. A used ticket is
 // never paid again. Unlock → wait `unlock_rounds` → withdraw; funding cancels
-// an unlock. Channels: per-channel deposit, payee claims cumulative − paid
-// against an EIP-712 Voucher(bytes32 channelId,uint256 cumulative) signed by the
-// payer; payer close starts a challenge period, then settle returns the rest;
-// top-up only while open.
+// an unlock.
+//
+// Channels, stake and the service registry follow the contracts an EVM
+// deployment runs (contracts/contracts: StreamChannels, Staking,
+// ServiceRegistry) rule for rule, so one conformance suite holds for both:
+//  - a channel has a deposit and an expiry block fixed at open; its id is
+//    keccak256(abi.encode(chain id, the domain's verifying contract, payer,
+//    payee, salt)), known to the payer before it opens; the payee claims
+//    cumulative − paid against an EIP-712 Voucher(bytes32 channelId,uint256
+//    cumulative) signed by the payer, until the expiry and, once the payer has
+//    closed, until the challenge period's last block; settle (anyone) returns
+//    the rest after the challenge period or the expiry; top-up only while open;
+//  - bond moves balance to bonded stake; unbond opens a lock that may be
+//    withdrawn `unbonding_blocks` later (or rebonded before);
+//  - an operator registers one service record (endpoint, region, roles,
+//    offers), bounded as the contract bounds it, and only it changes it.
 #pragma once
 
 #include "core/amount.h"
@@ -45,40 +57,86 @@ using core::Amount;
 using core::U256;
 using nlohmann::json;
 
+// The rule parameters; an EVM deployment sets the same ones (`contracts deploy`).
+struct Params {
+  uint64_t unlock_rounds = 2; // unlock -> withdraw
+  uint64_t ticket_valid_rounds =
+      4; // a ticket is redeemable this many rounds after its creation round (docs/payments.md: why 4)
+  uint64_t challenge_blocks = 40; // payer close -> settle
+  uint64_t unbonding_blocks = 40; // unbond -> withdraw_stake
+  bool operator==(const Params&) const = default;
+};
+
 struct Genesis {
   uint64_t chain_id = 1337;
   uint64_t block_ms = 500;
   uint64_t round_blocks = 20;
+  Params params;
   std::map<Address, Amount> accounts;
-  // {"chain_id": 1337, "block_ms": 500, "round_blocks": 20, "accounts": {"0xADDRESS": "100ether", ...}}
+  // {"chain_id": 1337, "block_ms": 500, "round_blocks": 20, "accounts": {"0xADDRESS": "100ether", ...},
+  //  "params": {"unlock_rounds", "ticket_valid_rounds", "challenge_blocks", "unbonding_blocks"}}
+  // ("params" optional, each key too; to_json writes it only when it is not the default).
   static Result<Genesis> from_json(const json& j);
   json to_json() const;
   U256 supply() const;
 };
 
+// An unbonding lock: withdrawable from `withdraw_block` on; amount 0 once
+// withdrawn or rebonded (ids stay stable).
+struct StakeLock {
+  Amount amount;
+  uint64_t withdraw_block = 0;
+};
+
 struct Account {
-  Amount balance, deposit, reserve, stake;
+  Amount balance, deposit, reserve;
+  Amount bonded, unbonding; // unbonding: Σ of the open locks
+  std::vector<StakeLock> locks;
   uint64_t withdraw_round = 0; // 0: no unlock pending; else the round from which withdraw works
   uint64_t nonce = 0;          // transactions applied
-  json to_json() const;        // amounts as decimal wei strings
+  Amount stake() const;        // bonded + unbonding (what a slasher could reach)
+  // {balance, deposit, reserve, stake, withdraw_round, nonce}: amounts as decimal wei strings
+  json to_json() const;
+  // {bonded, unbonding, stake, locks: [{id, amount, withdraw_block}]} (open locks only)
+  json stake_json() const;
 };
 
 struct Channel {
   Hash256 id{};
   Address payer, payee;
   Amount deposit, paid;
-  uint64_t closes_at_block = 0; // 0: open; else the challenge period ends at this block
+  uint64_t closes_at_block = 0; // 0: open; else the last block of the challenge period
+  uint64_t expiry = 0;          // the last block in which the payee may claim at all
   bool settled = false;
+  // {id, payer, payee, deposit, paid, state "open"|"closing"|"settled", closes_at_block, expiry}
+  json to_json() const;
+};
+
+// ServiceRegistry's bounds.
+inline constexpr uint32_t kAllRoles = 31; // relay 1, transcoder 2, orchestrator 4, broadcaster 8, validator 16
+inline constexpr std::size_t kMaxEndpointBytes = 256, kMaxRegionBytes = 32, kMaxNameBytes = 64, kMaxOffers = 32;
+
+struct Offer {
+  std::string capability; // e.g. "h264/720p30", "relay"
+  Amount price;           // wei per unit of the capability
+};
+
+struct Service {
+  std::string endpoint, region;
+  uint32_t roles = 0;
+  uint64_t updated_block = 0;
+  std::vector<Offer> offers;
+  // {endpoint, region, roles, updated_block, offers: [{capability, price}]}
   json to_json() const;
 };
 
 // A signed transaction. `kind` and `args`:
 //   transfer {to, amount} · fund {deposit, reserve} · unlock {} · withdraw {}
 //   redeem {tickets: [{ticket, signature, recipient_rand}]}
-//   open_channel {payee, amount} (a `salt` is accepted and ignored: the id comes
-//   from the payer, its nonce and the payee) · top_up {channel, amount}
+//   open_channel {payee, amount, expiry, salt} · top_up {channel, amount}
 //   claim {channel, cumulative, signature} · close_channel {channel} · settle_channel {channel}
-//   stake {amount} · unstake {amount}
+//   bond {amount} · unbond {amount} · rebond {lock} · withdraw_stake {lock}
+//   register {endpoint, region, roles, offers: [{capability, price}]} · update {same} · deregister {}
 struct Tx {
   Address from;
   uint64_t nonce = 0;
@@ -94,16 +152,9 @@ Tx sign_tx(const core::PrivateKey& key, uint64_t nonce, std::string kind, json a
 inline constexpr std::string_view kVoucherType = "Voucher(bytes32 channelId,uint256 cumulative)";
 Hash256 voucher_hash(const pay::TicketDomain& domain, const Hash256& channel_id, const U256& cumulative);
 
-struct Params {
-  uint64_t unlock_rounds = 2; // unlock -> withdraw
-  uint64_t ticket_valid_rounds =
-      4; // a ticket is redeemable this many rounds after its creation round (docs/payments.md: why 4)
-  uint64_t challenge_blocks = 40; // payer close -> settle
-};
-
 class State {
 public:
-  State(Genesis genesis, Params params = {});
+  explicit State(Genesis genesis);
 
   // Applies a transaction in the current block. Errors leave the state untouched
   // (and do not consume the nonce). The receipt says what happened.
@@ -116,11 +167,14 @@ public:
   std::optional<Hash256> round_block_hash(uint64_t round) const;
   const Hash256& last_hash() const { return m_last_hash; }
   const Genesis& genesis() const { return m_genesis; }
-  const Params& params() const { return m_params; }
+  const Params& params() const { return m_genesis.params; }
   const pay::TicketDomain& ticket_domain() const { return m_domain; }
   const std::map<Address, Account>& accounts() const { return m_accounts; }
   Account account(const Address& a) const;
   const std::map<Hash256, Channel>& channels() const { return m_channels; }
+  // The id open_channel gives a channel from `payer` to `payee` with `salt`.
+  Hash256 channel_id(const Address& payer, const Address& payee, const Hash256& salt) const;
+  const std::map<Address, Service>& services() const { return m_services; }
   bool ticket_used(const Hash256& ticket_hash) const { return m_used_tickets.count(ticket_hash) > 0; }
   // Sum of every balance, deposit, reserve, stake and open channel fund.
   U256 total_value() const;
@@ -145,12 +199,14 @@ private:
   Result<json> transfer(Account& from, const Tx& tx);
   Result<json> redeem(const Tx& tx);
   Result<json> channel_tx(Account& from, const Tx& tx);
+  Result<json> stake_tx(Account& from, const Tx& tx);
+  Result<json> registry_tx(const Tx& tx);
 
   Genesis m_genesis;
-  Params m_params;
   pay::TicketDomain m_domain;
   std::map<Address, Account> m_accounts;
   std::map<Hash256, Channel> m_channels;
+  std::map<Address, Service> m_services;
   std::set<Hash256> m_used_tickets;
   std::vector<json> m_redemptions;
   uint64_t m_height = 0; // the block being built
@@ -166,7 +222,7 @@ private:
   std::map<Address, ReserveRound> m_reserve_rounds;
   ReserveRound& reserve_round(const Address& sender);
   std::map<Address, std::set<Address>> m_paid_this_round, m_paid_last_round; // sender -> recipients paid
-  Hash256 m_block_txs{};                      // running hash of this block's transactions
+  Hash256 m_block_txs{}; // running hash of this block's transactions
 };
 
 } // namespace openstreaming::ledger

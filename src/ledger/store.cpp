@@ -3,6 +3,7 @@
 #include "core/hex.h"
 
 #include <spdlog/spdlog.h>
+
 #include <sqlite3.h>
 
 namespace openstreaming::ledger {
@@ -30,14 +31,15 @@ bool LedgerStore::exec(const char* sql) {
   return false;
 }
 
-Result<std::unique_ptr<LedgerStore>> LedgerStore::open(const std::string& path, const Genesis& genesis, Params params) {
+Result<std::unique_ptr<LedgerStore>> LedgerStore::open(const std::string& path, const Genesis& genesis) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return make_error(Errc::io, "ledger " + path + ": " + why);
   }
-  std::unique_ptr<LedgerStore> store(new LedgerStore(db, std::make_unique<State>(genesis, params)));
+  std::unique_ptr<LedgerStore> store(new LedgerStore(db, std::make_unique<State>(genesis)));
   if (!store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                    "CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL, time_ms INTEGER "
@@ -52,7 +54,8 @@ Result<std::unique_ptr<LedgerStore>> LedgerStore::open(const std::string& path, 
   {
     Stmt q(db, "SELECT value FROM meta WHERE key = 'genesis'");
     if (q.s && sqlite3_step(q.s) == SQLITE_ROW) {
-      if (text_of(q.s, 0) != want) return make_error(Errc::invalid_input, "ledger " + path + " was created with another genesis");
+      if (text_of(q.s, 0) != want)
+        return make_error(Errc::invalid_input, "ledger " + path + " was created with another genesis");
     } else {
       Stmt ins(db, "INSERT INTO meta (key, value) VALUES ('genesis', ?)");
       sqlite3_bind_text(ins.s, 1, want.c_str(), -1, SQLITE_TRANSIENT);
@@ -86,10 +89,12 @@ Result<std::unique_ptr<LedgerStore>> LedgerStore::open(const std::string& path, 
     while (sqlite3_step(txs.s) == SQLITE_ROW) {
       auto j = json::parse(text_of(txs.s, 0), nullptr, false);
       auto tx = Tx::from_json(j);
-      if (!tx || !st.apply(*tx)) return make_error(Errc::invalid_input, "ledger " + path + ": a recorded transaction no longer applies");
+      if (!tx || !st.apply(*tx))
+        return make_error(Errc::invalid_input, "ledger " + path + ": a recorded transaction no longer applies");
     }
     if (core::to_hex(st.seal_block(time_ms)) != hash) {
-      return make_error(Errc::invalid_input, "ledger " + path + ": block " + std::to_string(height) + " hash mismatch on replay");
+      return make_error(Errc::invalid_input,
+                        "ledger " + path + ": block " + std::to_string(height) + " hash mismatch on replay");
     }
   }
   // Transactions recorded after the last sealed block were never durable as a block: dropped.

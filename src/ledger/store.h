@@ -44,7 +44,7 @@ class LedgerStore {
 public:
   // Opens (creating with `genesis` if new) and replays into a State. A store
   // created with another genesis is an error.
-  static Result<std::unique_ptr<LedgerStore>> open(const std::string& path, const Genesis& genesis, Params params = {});
+  static Result<std::unique_ptr<LedgerStore>> open(const std::string& path, const Genesis& genesis);
   ~LedgerStore();
 
   State& state() { return *m_state; }

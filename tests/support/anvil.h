@@ -5,7 +5,9 @@
 // OPENSTREAMING_ANVIL, the binary's path (tests/CMakeLists.txt).
 #pragma once
 
+#include "api/evm_calls.h"
 #include "api/evm_client.h"
+#include "api/evm_deploy.h"
 #include "api/http_client.h"
 #include "core/hex.h"
 #include "core/keystore.h"
@@ -20,12 +22,7 @@
 
 namespace openstreaming::test {
 
-// Anvil's first development account (its well-known, public test key), which
-// Anvil funds: it deploys the contracts and pays the test accounts.
-inline core::PrivateKey anvil_dev_key() {
-  return *core::PrivateKey::from_bytes(
-      *core::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"));
-}
+using api::anvil_dev_key;
 
 struct Anvil {
   std::unique_ptr<Process> proc;
@@ -61,24 +58,13 @@ struct Anvil {
 };
 
 // Every wei `who` spent on gas: Σ gasUsed × effectiveGasPrice over the
-// receipts of its transactions in blocks 0..head (eth_getBlockReceipts).
+// receipts of its transactions in blocks 0..head.
 inline core::U256 gas_spent(api::EvmClient& client, const core::Address& who) {
-  core::U256 total = 0;
   auto head = client.block_number();
   if (!head) throw std::runtime_error("gas_spent: " + head.error().message);
-  for (uint64_t b = 0; b <= *head; ++b) {
-    auto receipts = client.rpc("eth_getBlockReceipts", nlohmann::json::array({api::to_quantity(core::U256(b))}));
-    if (!receipts || !receipts->is_array()) throw std::runtime_error("gas_spent: no receipts for a block");
-    for (const auto& r : *receipts) {
-      auto from = core::Address::parse(r.value("from", ""));
-      if (!from || *from != who) continue;
-      auto used = api::parse_quantity(r.value("gasUsed", nlohmann::json())),
-           price = api::parse_quantity(r.value("effectiveGasPrice", nlohmann::json()));
-      if (!used || !price) throw std::runtime_error("gas_spent: a malformed receipt");
-      total += *used * *price;
-    }
-  }
-  return total;
+  auto fees = api::evm_calls::fees_paid(client, {who}, 0, *head);
+  if (!fees) throw std::runtime_error("gas_spent: " + fees.error().message);
+  return *fees;
 }
 
 } // namespace openstreaming::test

@@ -318,7 +318,9 @@ TEST(LedgerRpc, TicketsListsTheRecipientsRedeemedTickets) {
 
 TEST(LedgerRpc, ChannelsOfPayerAndPayee) {
   Ledger l;
-  json opened = l.send(0, "open_channel", {{"payee", l.addr(1)}, {"amount", "2ether"}});
+  json opened =
+      l.send(0, "open_channel",
+             {{"payee", l.addr(1)}, {"amount", "2ether"}, {"expiry", 100}, {"salt", core::to_hex(Hash256{})}});
   ASSERT_TRUE(opened.contains("result")) << opened.dump();
   std::string id = opened["result"]["id"];
   for (int who : {0, 1}) {

@@ -12,6 +12,10 @@
 namespace openstreaming::ledger {
 namespace {
 
+std::string salt(uint64_t n) {
+  return core::to_hex(core::to_word(U256(n)));
+}
+
 struct Chain {
   core::DeterministicRandom rng{7};
   std::vector<core::PrivateKey> keys;
@@ -137,10 +141,14 @@ TEST(LedgerState, RedemptionIsAllOrNothingAndNeverTwice) {
 
 TEST(LedgerState, ChannelsWithoutTheSampleContractsBugs) {
   Chain c;
-  auto opened = c.tx(0, "open_channel", {{"payee", c.addr(1).to_checksum_hex()}, {"amount", "2ether"}});
+  auto opened =
+      c.tx(0, "open_channel",
+           {{"payee", c.addr(1).to_checksum_hex()}, {"amount", "2ether"}, {"expiry", 1000}, {"salt", salt(1)}});
   ASSERT_TRUE(opened) << opened.error().message;
   std::string id = (*opened)["id"];
-  auto other = c.tx(2, "open_channel", {{"payee", c.addr(1).to_checksum_hex()}, {"amount", "5ether"}});
+  auto other =
+      c.tx(2, "open_channel",
+           {{"payee", c.addr(1).to_checksum_hex()}, {"amount", "5ether"}, {"expiry", 1000}, {"salt", salt(1)}});
   ASSERT_TRUE(other);
   Hash256 cid = *core::from_hex_fixed<32>(id);
   auto voucher = [&](int payer, const Hash256& channel, const std::string& cum) {
@@ -179,6 +187,131 @@ TEST(LedgerState, ChannelsWithoutTheSampleContractsBugs) {
   EXPECT_EQ(c.state.total_value(), c.state.genesis().supply());
 }
 
+TEST(LedgerState, AChannelHasTheContractsIdAndExpiry) {
+  Chain c;
+  const Hash256 salt7 = *core::from_hex_fixed<32>(salt(7));
+  auto open = [&](json expiry, const std::string& s) {
+    return c.tx(0, "open_channel",
+                {{"payee", c.addr(1).to_checksum_hex()}, {"amount", "1ether"}, {"expiry", expiry}, {"salt", s}});
+  };
+  // The expiry must leave the whole challenge period (40 blocks from block 0).
+  EXPECT_FALSE(open(39, salt(7)));
+  EXPECT_FALSE(open("60", salt(7)));
+  auto opened = open(60, salt(7));
+  ASSERT_TRUE(opened) << opened.error().message;
+  // The id is StreamChannels.channelId's formula, computable before opening.
+  EXPECT_EQ((*opened)["id"], core::to_hex(c.state.channel_id(c.addr(0), c.addr(1), salt7)));
+  EXPECT_EQ((*opened)["expiry"], 60);
+  auto again = open(60, salt(7));
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("exists"), std::string::npos);
+  const std::string id = (*opened)["id"];
+  const Hash256 cid = *core::from_hex_fixed<32>(id);
+  auto voucher = [&](const std::string& cum) {
+    return core::sign_hash(c.keys[0], voucher_hash(c.state.ticket_domain(), cid, Amount::parse(cum)->wei())).to_hex();
+  };
+  // Not settleable before the expiry without a close; claimable up to the expiry block, not after.
+  EXPECT_FALSE(c.tx(3, "settle_channel", {{"channel", id}}));
+  c.blocks(60);
+  ASSERT_TRUE(c.tx(1, "claim", {{"channel", id}, {"cumulative", "0.25ether"}, {"signature", voucher("0.25ether")}}));
+  c.blocks(1);
+  auto late = c.tx(1, "claim", {{"channel", id}, {"cumulative", "0.5ether"}, {"signature", voucher("0.5ether")}});
+  ASSERT_FALSE(late);
+  EXPECT_NE(late.error().message.find("expired"), std::string::npos);
+  EXPECT_FALSE(c.tx(0, "top_up", {{"channel", id}, {"amount", "1ether"}}));
+  // After the expiry anyone settles, and the rest goes to the payer.
+  auto settled = c.tx(3, "settle_channel", {{"channel", id}});
+  ASSERT_TRUE(settled) << settled.error().message;
+  EXPECT_EQ((*settled)["returned"], "750000000000000000");
+  EXPECT_EQ(c.state.account(c.addr(0)).balance, *Amount::parse("99.75ether"));
+  EXPECT_EQ(c.state.total_value(), c.state.genesis().supply());
+}
+
+TEST(LedgerState, StakeUnbondsThroughALock) {
+  Chain c;
+  EXPECT_FALSE(c.tx(0, "bond", {{"amount", "0ether"}}));
+  EXPECT_FALSE(c.tx(0, "bond", {{"amount", "101ether"}}));
+  ASSERT_TRUE(c.tx(0, "bond", {{"amount", "10ether"}}));
+  EXPECT_FALSE(c.tx(0, "unbond", {{"amount", "11ether"}}));
+  auto u = c.tx(0, "unbond", {{"amount", "4ether"}});
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ((*u)["lock"], 0);
+  EXPECT_EQ((*u)["locks"][0]["withdraw_block"], 40);
+  ASSERT_TRUE(c.tx(0, "unbond", {{"amount", "1ether"}}));
+  Account a = c.state.account(c.addr(0));
+  EXPECT_EQ(a.bonded, *Amount::parse("5ether"));
+  EXPECT_EQ(a.unbonding, *Amount::parse("5ether"));
+  EXPECT_EQ(a.stake(), *Amount::parse("10ether")); // still all reachable by a slasher
+  // Not before the unbonding period; someone else's lock id is not ours.
+  auto early = c.tx(0, "withdraw_stake", {{"lock", 0}});
+  ASSERT_FALSE(early);
+  EXPECT_NE(early.error().message.find("not yet withdrawable"), std::string::npos);
+  EXPECT_FALSE(c.tx(1, "withdraw_stake", {{"lock", 0}}));
+  ASSERT_TRUE(c.tx(0, "rebond", {{"lock", 1}}));
+  EXPECT_FALSE(c.tx(0, "rebond", {{"lock", 1}})); // a lock is used once
+  c.blocks(40);
+  auto w = c.tx(0, "withdraw_stake", {{"lock", 0}});
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ((*w)["withdrawn"], "4000000000000000000");
+  EXPECT_FALSE(c.tx(0, "withdraw_stake", {{"lock", 0}}));
+  a = c.state.account(c.addr(0));
+  EXPECT_EQ(a.balance, *Amount::parse("94ether"));
+  EXPECT_EQ(a.bonded, *Amount::parse("6ether"));
+  EXPECT_EQ(a.unbonding, Amount{});
+  EXPECT_EQ(c.state.total_value(), c.state.genesis().supply());
+}
+
+TEST(LedgerState, TheRegistryHoldsBoundedRecordsOnlyTheirOperatorsChange) {
+  Chain c;
+  json offers = json::array({{{"capability", "h264/480p30"}, {"price", "3wei"}}});
+  json rec = {{"endpoint", "127.0.0.1:7000"}, {"region", "eu"}, {"roles", 4}, {"offers", offers}};
+  EXPECT_FALSE(c.tx(0, "update", rec));
+  EXPECT_FALSE(c.tx(0, "deregister", json::object()));
+  auto r = c.tx(0, "register", rec);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(c.tx(0, "register", rec));
+  ASSERT_EQ(c.state.services().size(), 1u);
+  EXPECT_EQ(c.state.services().at(c.addr(0)).offers.at(0).price, Amount(U256(3)));
+  for (const json& bad :
+       {json{{"endpoint", ""}, {"roles", 1}}, json{{"endpoint", "x"}, {"roles", 0}},
+        json{{"endpoint", "x"}, {"roles", 32}}, json{{"endpoint", std::string(257, 'e')}, {"roles", 1}},
+        json{{"endpoint", "x"}, {"region", std::string(33, 'r')}, {"roles", 1}},
+        json{{"endpoint", "x"}, {"roles", 1}, {"offers", json::array({json{{"capability", ""}, {"price", "1wei"}}})}},
+        json{{"endpoint", "x"}, {"roles", 1}, {"offers", json::array({json::object()})}}}) {
+    EXPECT_FALSE(c.tx(1, "register", bad)) << bad.dump();
+  }
+  json many = json::array();
+  for (int i = 0; i < 33; ++i) many.push_back({{"capability", "c" + std::to_string(i)}, {"price", "1wei"}});
+  EXPECT_FALSE(c.tx(1, "register", {{"endpoint", "x"}, {"roles", 1}, {"offers", many}}));
+  many.erase(many.begin());
+  ASSERT_TRUE(c.tx(1, "register", {{"endpoint", "x"}, {"roles", 1}, {"offers", many}}));
+  // An update replaces the record; deregister removes only the sender's.
+  ASSERT_TRUE(c.tx(0, "update", {{"endpoint", "127.0.0.1:7001"}, {"roles", 5}}));
+  EXPECT_EQ(c.state.services().at(c.addr(0)).endpoint, "127.0.0.1:7001");
+  EXPECT_TRUE(c.state.services().at(c.addr(0)).offers.empty());
+  ASSERT_TRUE(c.tx(1, "deregister", json::object()));
+  EXPECT_EQ(c.state.services().count(c.addr(1)), 0u);
+  EXPECT_EQ(c.state.services().count(c.addr(0)), 1u);
+}
+
+TEST(LedgerGenesis, ParamsAreOptionalAndCheckedAndOnlyWrittenWhenSet) {
+  const std::string accounts = R"("accounts": {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed": "1ether"})";
+  auto plain = Genesis::from_json(json::parse("{" + accounts + "}"));
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->to_json().contains("params"));
+  auto set = Genesis::from_json(
+      json::parse("{" + accounts + R"(, "params": {"challenge_blocks": 5, "unbonding_blocks": 7}})"));
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->params.challenge_blocks, 5u);
+  EXPECT_EQ(set->params.unbonding_blocks, 7u);
+  EXPECT_EQ(set->params.unlock_rounds, 2u);
+  EXPECT_EQ(Genesis::from_json(set->to_json())->params, set->params);
+  for (const char* bad : {R"("params": [])", R"("params": {"challenge_blocks": 0})", R"("params": {"later": 1})",
+                          R"("params": {"ticket_valid_rounds": 256})"}) {
+    EXPECT_FALSE(Genesis::from_json(json::parse("{" + accounts + ", " + bad + "}"))) << bad;
+  }
+}
+
 TEST(LedgerProperties, ValueIsConservedAndNoTicketIsPaidTwice) {
   bool ok = rc::check("random histories", [](const std::vector<std::tuple<uint8_t, uint8_t, uint8_t, uint16_t>>& ops) {
     Chain c;
@@ -189,7 +322,7 @@ TEST(LedgerProperties, ValueIsConservedAndNoTicketIsPaidTwice) {
     for (const auto& [op, a, b, x] : ops) {
       int who = a % 4, to = b % 4;
       std::string amt = std::to_string(x % 50) + "ether";
-      switch (op % 9) {
+      switch (op % 11) {
       case 0:
         (void)c.tx(who, "transfer", {{"to", c.addr(to).to_checksum_hex()}, {"amount", amt}});
         break;
@@ -218,7 +351,11 @@ TEST(LedgerProperties, ValueIsConservedAndNoTicketIsPaidTwice) {
         break;
       case 6:
         if (who != to) {
-          if (auto r = c.tx(who, "open_channel", {{"payee", c.addr(to).to_checksum_hex()}, {"amount", amt}}))
+          if (auto r = c.tx(who, "open_channel",
+                            {{"payee", c.addr(to).to_checksum_hex()},
+                             {"amount", amt},
+                             {"expiry", 50 + x % 100},
+                             {"salt", salt(x)}}))
             channels.push_back((*r)["id"]);
         }
         break;
@@ -227,6 +364,12 @@ TEST(LedgerProperties, ValueIsConservedAndNoTicketIsPaidTwice) {
         break;
       case 8:
         c.blocks(1 + x % 5);
+        break;
+      case 9:
+        (void)c.tx(who, x % 2 ? "bond" : "unbond", {{"amount", amt}});
+        break;
+      case 10:
+        (void)c.tx(who, x % 2 ? "rebond" : "withdraw_stake", {{"lock", x % 3}});
         break;
       }
       RC_ASSERT(c.state.total_value() == c.state.genesis().supply());
