@@ -46,7 +46,8 @@ protected:
 TEST_F(CliKeys, VersionAndHelpExitZeroAndBadUsageExitsTwo) {
   EXPECT_EQ(os({"--version"}).exit_code, 0);
   EXPECT_NE(os({"--version"}).out.find("openstreaming "), std::string::npos);
-  for (auto args : std::vector<std::vector<std::string>>{{"--help"}, {"keys", "--help"}, {"keys", "verify", "--help"}}) {
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"--help"}, {"keys", "--help"}, {"keys", "verify", "--help"}}) {
     EXPECT_EQ(os(args).exit_code, 0) << args.back();
   }
   auto none = os({});
@@ -148,7 +149,9 @@ TEST_F(CliKeys, VerifyRejectsMalformedInput) {
   std::string address = key.address().to_checksum_hex();
   std::string sig = core::sign_personal_message(key, as_bytes("m")).to_hex();
   // Lowercased address is fine (no checksum claimed); a case typo is not.
-  EXPECT_EQ(os({"keys", "verify", "--address", key.address().to_lower_hex(), "--message", "m", "--signature", sig}).exit_code, 0);
+  EXPECT_EQ(
+      os({"keys", "verify", "--address", key.address().to_lower_hex(), "--message", "m", "--signature", sig}).exit_code,
+      0);
   std::string typo = address;
   for (std::size_t i = 2; i < typo.size(); ++i) {
     if (std::isalpha(static_cast<unsigned char>(typo[i]))) {
@@ -160,11 +163,13 @@ TEST_F(CliKeys, VerifyRejectsMalformedInput) {
   auto bad_checksum = os({"keys", "verify", "--address", typo, "--message", "m", "--signature", sig});
   EXPECT_EQ(bad_checksum.exit_code, 2);
   EXPECT_NE(bad_checksum.err.find("checksum"), std::string::npos);
-  EXPECT_EQ(os({"keys", "verify", "--address", address, "--message", "m", "--signature", sig.substr(0, 130)}).exit_code, 2);
+  EXPECT_EQ(os({"keys", "verify", "--address", address, "--message", "m", "--signature", sig.substr(0, 130)}).exit_code,
+            2);
   EXPECT_EQ(os({"keys", "verify", "--address", address, "--message", "m", "--signature", "0xnothex"}).exit_code, 2);
   // High s: a well-formed but non-canonical signature is a failed check, with the reason.
   auto bytes = *core::from_hex(sig);
-  auto n = core::from_word(*core::from_hex_fixed<32>("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"));
+  auto n =
+      core::from_word(*core::from_hex_fixed<32>("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"));
   std::array<uint8_t, 32> s{};
   std::copy(bytes.begin() + 32, bytes.begin() + 64, s.begin());
   auto high = core::to_word(core::U256(n - core::from_word(s)));

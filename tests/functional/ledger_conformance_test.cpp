@@ -15,6 +15,7 @@
 #include "pay/ticket.h"
 #include "pay/winners.h"
 #include "support/anvil.h"
+#include "support/embedded_ledger.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/tickets.h"
@@ -101,22 +102,13 @@ constexpr uint64_t kChallengeBlocks = 50, kUnbondingBlocks = 50;
 class Embedded final : public Ledger {
 public:
   Embedded() {
-    json accounts = json::object();
-    for (const auto* k : {&payer, &payee, &other}) accounts[k->address().to_checksum_hex()] = "100ether";
-    auto genesis =
-        dir.write("genesis.json",
-                  json{{"chain_id", 1337},
-                       {"block_ms", 100},
-                       {"round_blocks", 20},
-                       {"accounts", accounts},
-                       {"params", {{"challenge_blocks", kChallengeBlocks}, {"unbonding_blocks", kUnbondingBlocks}}}}
-                      .dump());
-    m_proc = std::make_unique<test::Process>(std::vector<std::string>{OPENSTREAMING_BIN, "ledger", "--data-dir",
-                                                                      dir.file("ledger"), "--listen", "127.0.0.1:0",
-                                                                      "--genesis", genesis});
-    auto line = m_proc->wait_for_line("listening rpc ", std::chrono::seconds(20));
-    if (!line) throw std::runtime_error("ledger did not start: " + m_proc->err());
-    m_url = "http://" + line->substr(std::string("listening rpc ").size());
+    auto u = test::start_embedded_ledger(
+        m_proc, dir,
+        test::write_genesis(
+            dir, {payer.address(), payee.address(), other.address()}, 100, 20, "100ether",
+            {{"params", {{"challenge_blocks", kChallengeBlocks}, {"unbonding_blocks", kUnbondingBlocks}}}}));
+    if (!u) throw std::runtime_error(u.error().message);
+    m_url = *u;
   }
   std::string url() const override { return m_url; }
   void advance_rounds(uint64_t n) override {

@@ -2,6 +2,7 @@
 // processes, a real SQLite file, JSON-RPC over HTTP; kill -9 and restart.
 #include "core/keystore.h"
 #include "core/random.h"
+#include "support/embedded_ledger.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
@@ -24,18 +25,20 @@ struct LedgerWallet : ::testing::Test {
   core::PrivateKey alice = core::PrivateKey::generate(rng), bob = core::PrivateKey::generate(rng);
   std::string alice_key = dir.write("alice.json", core::keystore::encrypt(alice, "pw", rng, {1024, 8, 1}));
   std::string bob_key = dir.write("bob.json", core::keystore::encrypt(bob, "pw", rng, {1024, 8, 1}));
-  std::string genesis = dir.write("genesis.json", json{{"chain_id", 1337}, {"block_ms", 100}, {"round_blocks", 5},
-                                                      {"accounts", {{alice.address().to_checksum_hex(), "100ether"},
-                                                                    {bob.address().to_checksum_hex(), "1ether"}}}}.dump());
+  std::string genesis = dir.write(
+      "genesis.json",
+      json{{"chain_id", 1337},
+           {"block_ms", 100},
+           {"round_blocks", 5},
+           {"accounts", {{alice.address().to_checksum_hex(), "100ether"}, {bob.address().to_checksum_hex(), "1ether"}}}}
+          .dump());
   std::unique_ptr<test::Process> ledger;
   std::string url;
 
   void start_ledger() {
-    ledger = std::make_unique<test::Process>(std::vector<std::string>{OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("ledger"),
-                                                                       "--listen", "127.0.0.1:0", "--genesis", genesis});
-    auto line = ledger->wait_for_line("listening rpc ", std::chrono::seconds(20));
-    ASSERT_TRUE(line) << ledger->err();
-    url = "http://" + line->substr(std::string("listening rpc ").size());
+    auto u = test::start_embedded_ledger(ledger, dir, genesis);
+    ASSERT_TRUE(u) << u.error().message;
+    url = *u;
   }
   RunResult wallet(std::vector<std::string> args) {
     args.insert(args.begin(), {OPENSTREAMING_BIN, "wallet"});
@@ -54,7 +57,11 @@ struct LedgerWallet : ::testing::Test {
 TEST_F(LedgerWallet, BalancesDepositsTransfersSurviveAKill) {
   start_ledger();
   json a = balance(alice);
-  EXPECT_EQ(a, (json{{"balance", "100000000000000000000"}, {"deposit", "0"}, {"reserve", "0"}, {"stake", "0"}, {"withdraw_round", 0}}));
+  EXPECT_EQ(a, (json{{"balance", "100000000000000000000"},
+                     {"deposit", "0"},
+                     {"reserve", "0"},
+                     {"stake", "0"},
+                     {"withdraw_round", 0}}));
   auto d = wallet({"deposit", "--key", alice_key, "--deposit", "2ether", "--reserve", "1ether"});
   ASSERT_EQ(d.exit_code, 0) << d.err;
   auto t = wallet({"transfer", "--key", alice_key, "--to", bob.address().to_checksum_hex(), "--amount", "1.5ether"});
@@ -87,7 +94,11 @@ TEST_F(LedgerWallet, BalancesDepositsTransfersSurviveAKill) {
   EXPECT_EQ(a["deposit"], "2000000000000000000");
   EXPECT_NE(a["withdraw_round"], 0);
   // After the unlock period (2 rounds of 5 blocks of 100 ms), withdraw works.
-  ASSERT_TRUE(test::wait_until([&] { return wallet({"withdraw", "--key", alice_key}).exit_code == 0; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        return wallet({"withdraw", "--key", alice_key}).exit_code == 0;
+      },
+      std::chrono::seconds(10)));
   EXPECT_EQ(balance(alice)["balance"], "98500000000000000000");
   auto tickets = wallet({"tickets", "--key", bob_key});
   ASSERT_EQ(tickets.exit_code, 0) << tickets.err;
@@ -101,17 +112,20 @@ TEST_F(LedgerWallet, BalancesDepositsTransfersSurviveAKill) {
 
 TEST_F(LedgerWallet, BadInputIsAClearError) {
   std::string bad = dir.write("bad.json", R"({"chain_id": 1337, "accounts": {"0x12": "1ether"}})");
-  auto r = run({OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("l2"), "--genesis", bad}, {}, std::chrono::seconds(20));
+  auto r =
+      run({OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("l2"), "--genesis", bad}, {}, std::chrono::seconds(20));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("genesis: account '0x12'"), std::string::npos) << r.err;
-  r = run({OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("l3"), "--genesis", dir.file("missing.json")}, {}, std::chrono::seconds(20));
+  r = run({OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("l3"), "--genesis", dir.file("missing.json")}, {},
+          std::chrono::seconds(20));
   EXPECT_EQ(r.exit_code, 2);
   // A ledger file made with another genesis is refused, not silently mixed.
   start_ledger();
   ledger->signal(SIGTERM);
   ledger->wait(std::chrono::seconds(10));
   std::string other = dir.write("other.json", R"({"chain_id": 1338, "accounts": {}})");
-  r = run({OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("ledger"), "--genesis", other}, {}, std::chrono::seconds(20));
+  r = run({OPENSTREAMING_BIN, "ledger", "--data-dir", dir.file("ledger"), "--genesis", other}, {},
+          std::chrono::seconds(20));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("another genesis"), std::string::npos) << r.err;
   // The wallet against nothing: exit 2 and a reason.

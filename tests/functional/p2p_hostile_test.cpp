@@ -3,14 +3,13 @@
 // counted in /metrics, and the node keeps serving its honest peer and its API.
 #include "core/keccak.h"
 #include "support/node_process.h"
-#include "support/wait.h"
 #include "support/tls_client.h"
+#include "support/wait.h"
 #include "support/wire.h"
-
-#include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
 
 #include <thread>
 
@@ -73,8 +72,9 @@ TEST_F(P2pHostile, GarbageInsteadOfTlsIsCountedAndDropped) {
   boost::asio::ip::tcp::resolver resolver(io);
   boost::asio::connect(sock, resolver.resolve(target->p2p().substr(0, colon), target->p2p().substr(colon + 1)));
   boost::asio::write(sock, boost::asio::buffer(std::string("GET / HTTP/1.0\r\n\r\n\x01\x02\x03 garbage garbage")));
-  EXPECT_TRUE(wait_until([&] { return target->metric("openstreaming_handshake_failures_total", {"reason=\"tls\""}) >= 1; },
-                         std::chrono::seconds(10)));
+  EXPECT_TRUE(
+      wait_until([&] { return target->metric("openstreaming_handshake_failures_total", {"reason=\"tls\""}) >= 1; },
+                 std::chrono::seconds(10)));
 }
 
 TEST_F(P2pHostile, ForgedIdentityIsRefused) {
@@ -82,8 +82,8 @@ TEST_F(P2pHostile, ForgedIdentityIsRefused) {
   TlsClient c(target->p2p());
   ASSERT_TRUE(c.read_frame());
   // Claims the honest node's address, signs with its own key.
-  c.send_frame(test::frame_of(FrameType::hello, test::make_hello(impostor, agent::TlsSide::client, c.exporter(),
-                                                                  honest->address())));
+  c.send_frame(test::frame_of(FrameType::hello,
+                              test::make_hello(impostor, agent::TlsSide::client, c.exporter(), honest->address())));
   EXPECT_EQ(disconnect_of(c), DisconnectReason::identity_proof_failed);
   EXPECT_TRUE(c.wait_closed());
   EXPECT_GE(target->metric("openstreaming_handshake_failures_total", {"reason=\"identity_proof_failed\""}), 1);
@@ -93,9 +93,11 @@ TEST_F(P2pHostile, IncompatibleVersionIsRefusedWithTheReason) {
   auto key = core::PrivateKey::generate(rng);
   TlsClient c(target->p2p());
   ASSERT_TRUE(c.read_frame());
-  c.send_frame(test::frame_of(FrameType::hello, test::make_hello(key, agent::TlsSide::client, c.exporter(), std::nullopt, 9, 7)));
+  c.send_frame(test::frame_of(FrameType::hello,
+                              test::make_hello(key, agent::TlsSide::client, c.exporter(), std::nullopt, 9, 7)));
   EXPECT_EQ(disconnect_of(c), DisconnectReason::incompatible_version);
-  EXPECT_GE(target->metric("openstreaming_disconnects_total", {"reason=\"incompatible_version\"", "initiator=\"local\""}), 1);
+  EXPECT_GE(
+      target->metric("openstreaming_disconnects_total", {"reason=\"incompatible_version\"", "initiator=\"local\""}), 1);
 }
 
 TEST_F(P2pHostile, OversizedFrameDisconnects) {
@@ -103,8 +105,9 @@ TEST_F(P2pHostile, OversizedFrameDisconnects) {
   const uint8_t huge[10] = {0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0, 0, 0, 0}; // 64 MiB body announced
   c->send_raw(ByteView(huge, sizeof(huge)));
   EXPECT_EQ(disconnect_of(*c), DisconnectReason::oversized_frame);
-  EXPECT_TRUE(wait_until([&] { return target->metric("openstreaming_protocol_errors_total", {"reason=\"oversized_frame\""}) >= 1; },
-                         std::chrono::seconds(5)));
+  EXPECT_TRUE(wait_until(
+      [&] { return target->metric("openstreaming_protocol_errors_total", {"reason=\"oversized_frame\""}) >= 1; },
+      std::chrono::seconds(5)));
 }
 
 TEST_F(P2pHostile, UnknownFrameTypeDisconnects) {
@@ -122,8 +125,9 @@ TEST_F(P2pHostile, TruncatedFrameIsCounted) {
   c->send_raw(ByteView(partial, sizeof(partial)));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   c->close();
-  EXPECT_TRUE(wait_until([&] { return target->metric("openstreaming_protocol_errors_total", {"reason=\"truncated_frame\""}) >= 1; },
-                         std::chrono::seconds(5)));
+  EXPECT_TRUE(wait_until(
+      [&] { return target->metric("openstreaming_protocol_errors_total", {"reason=\"truncated_frame\""}) >= 1; },
+      std::chrono::seconds(5)));
 }
 
 TEST_F(P2pHostile, ConnectionFloodBeyondTheLimits) {

@@ -74,7 +74,8 @@ TEST(P2pMesh, SixDaemonsInAChainFormAMeshSurviveAKillAndRejoin) {
 
   // It comes back with the same key and rejoins.
   nodes[2]->start();
-  EXPECT_TRUE(wait_until([&] { return anyone_lists(nodes, victim) && mesh_connected(nodes); }, std::chrono::seconds(20)));
+  EXPECT_TRUE(
+      wait_until([&] { return anyone_lists(nodes, victim) && mesh_connected(nodes); }, std::chrono::seconds(20)));
 
   // Status reports who the node is.
   auto status = nodes[0]->get_json("/api/status");

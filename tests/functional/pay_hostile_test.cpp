@@ -5,6 +5,7 @@
 #include "agent/peer_types.h"
 #include "core/amount.h"
 #include "core/random.h"
+#include "support/embedded_ledger.h"
 #include "support/hostile_peer.h"
 #include "support/node_process.h"
 #include "support/process.h"
@@ -33,17 +34,11 @@ struct PayHostile : ::testing::Test {
   std::string url;
 
   void start_ledger(const std::vector<const NodeProcess*>& funded) {
-    json accounts = json::object();
-    for (const auto* n : funded) accounts[n->address().to_checksum_hex()] = "100ether";
-    std::string genesis =
-        dir.write("genesis.json",
-                  json{{"chain_id", 1337}, {"block_ms", 100}, {"round_blocks", 10}, {"accounts", accounts}}.dump());
-    ledger = std::make_unique<test::Process>(std::vector<std::string>{OPENSTREAMING_BIN, "ledger", "--data-dir",
-                                                                      dir.file("ledger"), "--listen", "127.0.0.1:0",
-                                                                      "--genesis", genesis});
-    auto line = ledger->wait_for_line("listening rpc ", std::chrono::seconds(20));
-    ASSERT_TRUE(line) << ledger->err();
-    url = "http://" + line->substr(std::string("listening rpc ").size());
+    std::vector<core::Address> accounts;
+    for (const auto* n : funded) accounts.push_back(n->address());
+    auto u = test::start_embedded_ledger(ledger, dir, test::write_genesis(dir, accounts, 100, 10));
+    ASSERT_TRUE(u) << u.error().message;
+    url = *u;
   }
   test::RunResult wallet(std::vector<std::string> args) {
     args.insert(args.begin(), {OPENSTREAMING_BIN, "wallet"});

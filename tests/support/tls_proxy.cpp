@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <stdexcept>
 #include <thread>
-#include <utility> // before Asio: its awaitable.hpp uses std::exchange
 
 namespace openstreaming::test {
 

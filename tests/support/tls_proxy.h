@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility> // for tls_proxy.cpp: Boost.Asio's awaitable.hpp uses std::exchange without it
 
 namespace openstreaming::test {
 

@@ -4,9 +4,8 @@
 #include "agent/identity.h"
 #include "agent/node.h"
 
-#include <wire.pb.h>
-
 #include <optional>
+#include <wire.pb.h>
 
 namespace openstreaming::test {
 
