@@ -18,8 +18,9 @@ bool contains(const std::vector<uint32_t>& v, std::size_t x) {
 } // namespace
 
 Gossip::Gossip(const Scenario& sc, Scheduler& sched, SimRandom& rng, SimNodes& nodes, Network& network,
-               Measurement& meas, const std::vector<std::vector<uint32_t>>& adj)
-    : m_sc(sc), m_sched(sched), m_rng(rng), m_nodes(nodes), m_network(network), m_meas(meas), m_adj(adj) {}
+               Measurement& meas, Diagnostics& diag, const std::vector<std::vector<uint32_t>>& adj)
+    : m_sc(sc), m_sched(sched), m_rng(rng), m_nodes(nodes), m_network(network), m_meas(meas), m_diag(diag), m_adj(adj) {
+}
 
 bool Gossip::active(const SimNode& s) const {
   const agent::Misbehaviour& m = s.options.misbehave;
@@ -58,7 +59,10 @@ void Gossip::receive(std::size_t to, std::size_t from, uint64_t index, bool inta
     return;
   }
   PartMeta pm{index, 0, m_meas.published_at(0, index)};
-  if (!m_meas.record_arrival(to, pm)) return; // a duplicate
+  if (!m_meas.record_arrival(to, pm)) { // a duplicate
+    m_diag.duplicate_from_peer();
+    return;
+  }
   SimNode& s = *m_nodes[to];
   s.gossip.mcache.emplace_back(index, m_sched.now());
   for (uint32_t p : s.gossip.mesh) {

@@ -24,6 +24,7 @@
 // library simulates GossipSub on our link model.
 #pragma once
 
+#include "sim/diagnostics.h"
 #include "sim/measurement.h"
 #include "sim/network.h"
 #include "sim/scenario.h"
@@ -40,7 +41,7 @@ class Gossip {
 public:
   // `adj` is the graph's adjacency, filled before the first join.
   Gossip(const Scenario& sc, Scheduler& sched, SimRandom& rng, SimNodes& nodes, Network& network, Measurement& meas,
-         const std::vector<std::vector<uint32_t>>& adj);
+         Diagnostics& diag, const std::vector<std::vector<uint32_t>>& adj);
 
   // Node i subscribes to the topic (a fresh GossipState) and starts its heartbeat.
   void join(std::size_t i);
@@ -62,6 +63,7 @@ private:
   SimNodes& m_nodes;
   Network& m_network;
   Measurement& m_meas;
+  Diagnostics& m_diag;
   const std::vector<std::vector<uint32_t>>& m_adj;
 };
 

@@ -67,13 +67,14 @@ void Measurement::retire_identity(SimNode& s) {
   s.judged = false; // this identity is accounted for
 }
 
-void Measurement::record_part(std::size_t to, const core::Frame& f) {
+std::optional<Measurement::Arrival> Measurement::record_part(std::size_t to, const core::Frame& f) {
   auto it = m_meta.find(f.payload.view().data());
   if (it == m_meta.end()) {
     ++m_invalid_frames; // a corrupted copy (or a part already forgotten)
-    return;
+    return std::nullopt;
   }
-  record_arrival(to, it->second);
+  const PartMeta pm = it->second;
+  return Arrival{pm.stream, !record_arrival(to, pm)};
 }
 
 bool Measurement::record_arrival(std::size_t to, const PartMeta& pm) {
@@ -110,8 +111,8 @@ std::vector<std::size_t> Measurement::sample_second(const std::vector<std::vecto
   smp.t = t;
   const double playout_ms = m_sc.playout_delay_s * 1000;
   uint64_t due = 0, played = 0;
-  for (auto& sp : m_nodes) {
-    SimNode& s = *sp;
+  for (std::size_t vi = 0; vi < m_nodes.size(); ++vi) {
+    SimNode& s = *m_nodes[vi];
     if (s.role != SimNode::Role::viewer || !s.joined) continue;
     const auto& pub = m_published[s.stream];
     if (!s.start_index) {
@@ -122,7 +123,10 @@ std::vector<std::size_t> Measurement::sample_second(const std::vector<std::vecto
     while (s.next_due < pub.size() && to_seconds(now - pub[s.next_due].second) * 1000 >= playout_ms) {
       ++due;
       int32_t a = s.next_due < s.arrival_ms.size() ? s.arrival_ms[s.next_due] : -1;
-      if (a >= 0 && a <= playout_ms) ++played;
+      if (a >= 0 && a <= playout_ms)
+        ++played;
+      else if (on_miss)
+        on_miss(vi, a >= 0);
       ++s.next_due;
     }
     if (s.last_arrival_s > t - 1) ++smp.viewers_playing;

@@ -19,6 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include <deque>
+#include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -74,8 +76,17 @@ public:
   void count_frame_type(uint16_t type, std::size_t wire) { m_frames.add(type, wire); }
   void count_timeout() { ++m_timeouts; }
   void count_invalid() { ++m_invalid_frames; }
-  // An agent part frame reached node `to` (an unknown payload counts as invalid).
-  void record_part(std::size_t to, const core::Frame& f);
+  // An agent part frame reached node `to` (an unknown payload counts as
+  // invalid): which stream it is of and whether `to` had it already; nullopt
+  // for an invalid one.
+  struct Arrival {
+    std::size_t stream;
+    bool duplicate;
+  };
+  std::optional<Arrival> record_part(std::size_t to, const core::Frame& f);
+  // Told of every due part a viewer did not play by its deadline: the viewer,
+  // and whether the part had arrived (late) or not (Diagnostics classifies it).
+  std::function<void(std::size_t viewer, bool late)> on_miss;
   // Part `pm` reached node `to`; false: it had it already (a duplicate).
   bool record_arrival(std::size_t to, const PartMeta& pm);
 

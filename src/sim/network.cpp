@@ -5,8 +5,16 @@
 
 namespace openstreaming::sim {
 
-Network::Network(Scheduler& sched, SimRandom& rng, SimNodes& nodes, Measurement& meas, NodeHost& host)
-    : m_sched(sched), m_rng(rng), m_nodes(nodes), m_meas(meas), m_host(host) {}
+Network::Network(Scheduler& sched, SimRandom& rng, SimNodes& nodes, Measurement& meas, Diagnostics& diag,
+                 NodeHost& host)
+    : m_sched(sched), m_rng(rng), m_nodes(nodes), m_meas(meas), m_diag(diag), m_host(host) {}
+
+std::optional<std::size_t> Network::peer(std::size_t i, agent::ConnId conn) const {
+  if (i >= m_conns.size()) return std::nullopt;
+  auto it = m_conns[i].find(conn);
+  if (it == m_conns[i].end()) return std::nullopt;
+  return it->second.peer;
+}
 
 void Network::add_link(std::size_t a, std::size_t b, const LinkParams& p) {
   m_link_of[{a, b}] = m_links.size();
@@ -32,6 +40,7 @@ void Network::transmit(std::size_t from, agent::ConnId conn, core::Frame frame) 
   bool part = frame.type == static_cast<uint16_t>(core::MediaFrameType::part);
   m_meas.count_bytes(part, size, part ? frame.payload.size : 0);
   SimNode& s = *m_nodes[from];
+  m_diag.sent(from, size, part, s.uplink_busy > m_sched.now() ? s.uplink_busy - m_sched.now() : Duration{0});
   Timestamp when = dir.arrival_via(m_sched.now(), size, m_rng, s.uplink_busy, s.bandwidth_bps);
   std::size_t to = c.peer;
   agent::ConnId to_conn = c.peer_conn;
@@ -41,7 +50,9 @@ void Network::transmit(std::size_t from, agent::ConnId conn, core::Frame frame) 
   m_sched.at(when, [this, to, to_conn, gen, shared, part] {
     SimNode& d = *m_nodes[to];
     if (!d.alive || d.generation != gen) return;
-    if (part) m_meas.record_part(to, *shared);
+    if (part) {
+      if (auto a = m_meas.record_part(to, *shared)) m_diag.part_arrived(to, to_conn, a->stream, a->duplicate);
+    }
     d.node->handle_frame(to_conn, std::move(*shared), m_sched.now());
     m_host.pump(to);
   });
@@ -137,6 +148,7 @@ bool Network::send(std::size_t from, std::size_t to, std::size_t bytes, std::siz
   LinkDirection& dir = l.a == from ? l.ab : l.ba;
   m_meas.count_bytes(payload > 0, bytes, payload);
   SimNode& s = *m_nodes[from];
+  m_diag.sent(from, bytes, payload > 0, s.uplink_busy > m_sched.now() ? s.uplink_busy - m_sched.now() : Duration{0});
   Timestamp when = dir.arrival_via(m_sched.now(), bytes, m_rng, s.uplink_busy, s.bandwidth_bps);
   uint64_t gen = m_nodes[to]->generation;
   m_sched.at(when, [this, to, gen, fn = std::move(on_arrival)] {

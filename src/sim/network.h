@@ -14,6 +14,7 @@
 #pragma once
 
 #include "agent/node.h"
+#include "sim/diagnostics.h"
 #include "sim/link.h"
 #include "sim/measurement.h"
 #include "sim/scheduler.h"
@@ -29,7 +30,7 @@ namespace openstreaming::sim {
 
 class Network {
 public:
-  Network(Scheduler& sched, SimRandom& rng, SimNodes& nodes, Measurement& meas, NodeHost& host);
+  Network(Scheduler& sched, SimRandom& rng, SimNodes& nodes, Measurement& meas, Diagnostics& diag, NodeHost& host);
 
   // Room for n nodes' connections (call once the nodes exist).
   void resize(std::size_t n) { m_conns.resize(n); }
@@ -51,6 +52,9 @@ public:
   // still the same life then. False (nothing sent) when there is no such link.
   bool send(std::size_t from, std::size_t to, std::size_t bytes, std::size_t payload, std::function<void()> on_arrival);
 
+  // The node at the other end of node i's connection `conn`, if it has one.
+  std::optional<std::size_t> peer(std::size_t i, agent::ConnId conn) const;
+
 private:
   struct Conn {
     std::size_t peer;
@@ -67,6 +71,7 @@ private:
   SimRandom& m_rng;
   SimNodes& m_nodes;
   Measurement& m_meas;
+  Diagnostics& m_diag;
   NodeHost& m_host;
   std::vector<Link> m_links;
   std::map<std::pair<std::size_t, std::size_t>, std::size_t> m_link_of; // (min, max) -> link

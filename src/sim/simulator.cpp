@@ -12,9 +12,14 @@ namespace openstreaming::sim {
 
 Simulator::Simulator(Scenario scenario)
     : m_sc(std::move(scenario)), m_rng(m_sc.seed), m_sched(agent::deterministic_epoch()),
-      m_meas(m_sc, m_nodes, m_sched), m_network(m_sched, m_rng, m_nodes, m_meas, static_cast<NodeHost&>(*this)),
+      m_meas(m_sc, m_nodes, m_sched), m_diag(m_sc, m_nodes, m_sched),
+      m_network(m_sched, m_rng, m_nodes, m_meas, m_diag, static_cast<NodeHost&>(*this)),
       m_churn(m_sc, m_sched, m_rng, m_nodes, m_network, m_meas, static_cast<NodeHost&>(*this)),
-      m_gossip(m_sc, m_sched, m_rng, m_nodes, m_network, m_meas, m_graph_adj) {}
+      m_gossip(m_sc, m_sched, m_rng, m_nodes, m_network, m_meas, m_diag, m_graph_adj) {
+  m_diag.set_streams(&m_stream_ids);
+  m_diag.set_peer_lookup([this](std::size_t i, agent::ConnId c) { return m_network.peer(i, c); });
+  m_meas.on_miss = [this](std::size_t viewer, bool late) { m_diag.missed(viewer, late); };
+}
 
 Simulator::~Simulator() = default;
 
@@ -405,11 +410,15 @@ void Simulator::each_second() {
     if (m_sc.adversaries[static_cast<std::size_t>(m_nodes[i]->adversary)].behavior == "sybil") m_churn.rekey(i);
   }
   // A signed message older than ~10 s is not repeated.
-  if (static_cast<int64_t>(m_sched.seconds(m_sched.now())) % 10 == 0) m_crypto.age();
+  const auto second = static_cast<int64_t>(m_sched.seconds(m_sched.now()));
+  if (second % 10 == 0) m_crypto.age();
+  if (second % 5 == 0) m_diag.sample();
 }
 
 nlohmann::json Simulator::summary() const {
-  return m_meas.summary(m_next_part.empty() ? 0 : m_next_part[0], m_ledger.get());
+  nlohmann::json j = m_meas.summary(m_next_part.empty() ? 0 : m_next_part[0], m_ledger.get());
+  j["diagnostics"] = m_diag.summary(m_sc.duration_s);
+  return j;
 }
 
 } // namespace openstreaming::sim

@@ -12,6 +12,7 @@
 //   Scheduler        scheduler.h          the (time, sequence) event queue and the simulated clock
 //   Network          network.h            links (link.h), connections, delivery of frames
 //   Measurement      measurement.h        everything summary.json and timeseries.csv report
+//   Diagnostics      diagnostics.h        why: trees, uplink load, duplicates and misses by cause
 //   Churn            churn.h              kills, restarts, sybils' re-keying
 //   CryptoCostModel  crypto_cost_model.h  crypto = "cost-model"
 //   Gossip           gossip.h             the gossip baseline, run instead of the agent's router
@@ -23,6 +24,7 @@
 #include "agent/node.h"
 #include "sim/churn.h"
 #include "sim/crypto_cost_model.h"
+#include "sim/diagnostics.h"
 #include "sim/gossip.h"
 #include "sim/link.h"
 #include "sim/measurement.h"
@@ -101,6 +103,7 @@ private:
   std::unique_ptr<SimLedger> m_ledger; // [payments] enabled
   CryptoCostModel m_crypto;            // crypto = "cost-model"
   Measurement m_meas;
+  Diagnostics m_diag;
   Network m_network;
   Churn m_churn;
   Gossip m_gossip;

@@ -95,7 +95,9 @@ public:
 };
 
 // Both backends run with the same rule parameters.
-constexpr uint64_t kChallengeBlocks = 50, kUnbondingBlocks = 50;
+// On the embedded ledger they are time (100 ms blocks): the challenge period must
+// hold the few wallet commands run inside it on a loaded machine.
+constexpr uint64_t kChallengeBlocks = 100, kUnbondingBlocks = 100;
 
 // `openstreaming ledger`: 100 ms blocks, 20-block rounds (2 s: two wallet
 // commands under ASan fit in one, so "right after unlock" is inside the period).
@@ -410,13 +412,15 @@ TEST_P(LedgerConformance, AChannelPaysThePayeeByVoucherAndReturnsTheRestAfterThe
   refused({"channel", "top-up", "--key", ke, "--channel", id, "--amount", "1ether"}, "only the payer", "NotPayer()");
   ok({"channel", "top-up", "--key", kp, "--channel", id, "--amount", "1ether"});
   ok(claim("1.5ether", voucher("1.5ether")));
-  // Close: the payee may still claim during the challenge; no top-up, no settle yet.
+  // Close: the payee may still claim during the challenge; no settle yet, no
+  // top-up (the time-bound steps first, and the voucher signed beforehand).
   refused({"channel", "close", "--key", ke, "--channel", id}, "only the payer closes", "NotPayer()");
+  const std::string v16 = voucher("1.6ether");
   ok({"channel", "close", "--key", kp, "--channel", id});
+  ok(claim("1.6ether", v16));
+  refused({"channel", "settle", "--key", kp, "--channel", id}, "challenge period not over", "ChallengePeriodNotOver()");
   EXPECT_EQ(ok({"channel", "show", id})["state"], "closing");
   refused({"channel", "top-up", "--key", kp, "--channel", id, "--amount", "1ether"}, "not open", "NotOpen()");
-  refused({"channel", "settle", "--key", kp, "--channel", id}, "challenge period not over", "ChallengePeriodNotOver()");
-  ok(claim("1.6ether", voucher("1.6ether")));
   // After the challenge period: no claim; anyone settles and the payer gets the rest.
   ASSERT_NO_FATAL_FAILURE(l->advance_blocks(kChallengeBlocks + 1));
   refused(claim("1.7ether", voucher("1.7ether")), "challenge period over", "ChallengePeriodOver()");
@@ -459,6 +463,8 @@ TEST_P(LedgerConformance, StakeBondsAndUnbondsThroughALockAfterTheUnbondingPerio
   refused({"unbond", "--key", k, "--amount", "6ether"}, "insufficient bond", "InsufficientBond(");
   json u = ok({"unbond", "--key", k, "--amount", "2ether"});
   ASSERT_EQ(u["lock"], 0) << u.dump();
+  // At once (the period is time on the embedded ledger): not before it ends.
+  refused({"withdraw-stake", "--key", k, "--lock", "0"}, "not yet withdrawable", "NotYetWithdrawable(");
   EXPECT_EQ(ok({"unbond", "--key", k, "--amount", "1ether"})["lock"], 1);
   json st = ok({"stake", addr(l->payee)});
   EXPECT_EQ(st["bonded"], ether(2).str()) << st.dump();
@@ -466,7 +472,6 @@ TEST_P(LedgerConformance, StakeBondsAndUnbondsThroughALockAfterTheUnbondingPerio
   EXPECT_EQ(st["stake"], ether(5).str());
   ASSERT_EQ(st["locks"].size(), 2u);
   EXPECT_EQ(account(l->payee)["stake"], ether(5).str());
-  refused({"withdraw-stake", "--key", k, "--lock", "0"}, "not yet withdrawable", "NotYetWithdrawable(");
   refused({"withdraw-stake", "--key", key(l->other), "--lock", "0"}, "no such lock", "NoSuchLock()");
   ok({"rebond", "--key", k, "--lock", "1"});
   refused({"rebond", "--key", k, "--lock", "1"}, "no such lock", "NoSuchLock()");

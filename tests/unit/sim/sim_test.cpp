@@ -3,6 +3,7 @@
 // droppers (continuity kept, droppers isolated).
 #include "core/random.h"
 #include "core/secp256k1.h"
+#include "sim/diagnostics.h"
 #include "sim/link.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
@@ -318,6 +319,66 @@ TEST(Simulator, GossipPushesEveryPartToEveryoneWithDuplicates) {
   ASSERT_TRUE(again.build());
   again.run();
   EXPECT_EQ(comparable(j), comparable(again.summary()));
+}
+
+TEST(SimDiagnostics, HistogramQuantilesReadBackAsBucketBounds) {
+  Histogram h({1, 2, 5, 10});
+  EXPECT_EQ(h.quantile(0.5), 0);
+  for (double v : {0.5, 1.5, 1.8, 4.0, 7.0, 30.0}) h.add(v);
+  EXPECT_EQ(h.count(), 6u);
+  EXPECT_DOUBLE_EQ(h.quantile(0.1), 1);  // the first value's bucket
+  EXPECT_DOUBLE_EQ(h.quantile(0.5), 2);  // three of six at or below 2
+  EXPECT_DOUBLE_EQ(h.quantile(0.8), 10); // five of six at or below 10
+  EXPECT_DOUBLE_EQ(h.quantile(1.0), 30); // above every bound: the largest value seen
+  EXPECT_DOUBLE_EQ(h.max(), 30);
+  EXPECT_NEAR(h.mean(), 44.8 / 6, 1e-9);
+}
+
+// The diagnostics describe what the run built: an agent tree with a depth
+// per viewer and subscribers per upstream, uplinks used but never beyond what
+// they carry, every missed part given a cause; gossip has no tree, and all its
+// duplicates come from mesh peers.
+TEST(Simulator, DiagnosticsDescribeTheTreesTheirLoadAndEveryMiss) {
+  Scenario sc = small(80, 30);
+  sc.adversaries.push_back({0.1, "drop", 1.0, 5});
+  Simulator s(sc);
+  ASSERT_TRUE(s.build());
+  s.run();
+  auto j = s.summary();
+  const auto& d = j["diagnostics"];
+  ASSERT_TRUE(d.is_object()) << j.dump(1);
+  const auto& tree = d["tree"];
+  EXPECT_GE(tree["depth_p50"].get<double>(), 1) << d.dump(1);
+  EXPECT_LE(tree["depth_p50"].get<double>(), tree["depth_p95"].get<double>());
+  EXPECT_LE(tree["depth_max"].get<double>(), 64);
+  EXPECT_LT(tree["viewers_without_path"].get<double>(), 0.2) << d.dump(1);
+  EXPECT_GE(tree["subscribers_per_upstream_p95"].get<double>(), 1);
+  EXPECT_GT(tree["reparent_per_node_minute"].get<double>(), 0); // droppers make their children move
+  EXPECT_GT(d["uplink"]["utilisation_p50"].get<double>(), 0);
+  EXPECT_LE(d["uplink"]["utilisation_max"].get<double>(),
+            1.2); // what was sent fits the uplink (and the queue at the end)
+  const auto& m = d["missed"];
+  uint64_t causes = 0;
+  for (const char* k : {"late", "no_route", "upstream_dead", "saturated_path", "in_flight"})
+    causes += m[k].get<uint64_t>();
+  EXPECT_EQ(causes, m["total"].get<uint64_t>());
+  if (j["continuity_index"].get<double>() < 1) {
+    EXPECT_GT(m["total"].get<uint64_t>(), 0u) << d.dump(1);
+  }
+  const auto& dup = d["duplicates"];
+  EXPECT_EQ(dup["from_upstream"].get<uint64_t>() + dup["from_dual_feed"].get<uint64_t>() +
+                dup["from_others"].get<uint64_t>(),
+            dup["total"].get<uint64_t>());
+
+  Scenario g = small(60, 20);
+  g.strategy = "gossip";
+  Simulator gs(g);
+  ASSERT_TRUE(gs.build());
+  gs.run();
+  auto gj = gs.summary()["diagnostics"];
+  EXPECT_TRUE(gj["tree"].is_null());
+  EXPECT_GT(gj["duplicates"]["total"].get<uint64_t>(), 0u);
+  EXPECT_EQ(gj["duplicates"]["from_others"], gj["duplicates"]["total"]);
 }
 
 TEST(Simulator, StakeWeightedDeliversTheStream) {
