@@ -135,6 +135,25 @@ void Diagnostics::sample() {
   }
 }
 
+void Diagnostics::sample_switches() {
+  if (m_sc.strategy != "agent" || !m_ids) return;
+  if (m_engine_seen.size() < m_nodes.size()) m_engine_seen.resize(m_nodes.size(), 0);
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    const SimNode& s = *m_nodes[i];
+    if (!s.alive || !s.node || s.stream >= m_ids->size()) continue;
+    const auto& routes = s.node->agent().propagation.routes();
+    auto it = routes.find((*m_ids)[s.stream]);
+    if (it == routes.end()) continue;
+    const uint64_t n = it->second.switches;
+    const uint64_t delta = n >= m_engine_seen[i] ? n - m_engine_seen[i] : n; // restarted: counts from 0
+    m_engine_seen[i] = n;
+    if (delta == 0) continue;
+    // "better route (0.61 > 0.55)" -> "better route"
+    const std::string& r = it->second.last_switch_reason;
+    m_reasons[r.substr(0, r.find(" ("))] += delta;
+  }
+}
+
 json Diagnostics::summary(double duration_s) const {
   auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
   // Uplink utilisation: bytes sent against what the uplink could carry over the run.
@@ -187,7 +206,10 @@ json Diagnostics::summary(double duration_s) const {
       {"subscribers_per_upstream_p50", m_subscribers.quantile(0.5)},
       {"subscribers_per_upstream_p95", m_subscribers.quantile(0.95)},
       {"subscribers_per_upstream_max", m_subscribers.max()},
-      {"reparent_per_node_minute", node_minutes > 0 ? round3(static_cast<double>(m_switches) / node_minutes) : 0.0}};
+      {"reparent_per_node_minute", node_minutes > 0 ? round3(static_cast<double>(m_switches) / node_minutes) : 0.0},
+      // The agent's own choices by reason; the rest of the re-parentings are
+      // the router leaving an upstream that went silent or sent bad parts.
+      {"agent_switches_by_reason", m_reasons}};
   return out;
 }
 

@@ -21,7 +21,9 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace openstreaming::sim {
@@ -71,6 +73,10 @@ public:
   void missed(std::size_t viewer, bool late);
   // The trees as they stand: depth per viewer, subscribers per upstream, re-parenting.
   void sample();
+  // Every second: the agent's upstream switches since the last call, by the
+  // reason its propagation engine gave (a switch is attributed to the last
+  // reason of its node's route when several fall in one second).
+  void sample_switches();
 
   nlohmann::json summary(double duration_s) const;
 
@@ -95,6 +101,8 @@ private:
   uint64_t m_samples = 0, m_viewer_samples = 0, m_viewers_without_path = 0;
   uint64_t m_dup_upstream = 0, m_dup_second = 0, m_dup_other = 0;
   std::array<uint64_t, 5> m_missed{};
+  std::vector<uint64_t> m_engine_seen;       // per node: the engine's switch count at the last call
+  std::map<std::string, uint64_t> m_reasons; // switch reason -> switches
 };
 
 } // namespace openstreaming::sim

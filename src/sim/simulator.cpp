@@ -412,6 +412,7 @@ void Simulator::each_second() {
   // A signed message older than ~10 s is not repeated.
   const auto second = static_cast<int64_t>(m_sched.seconds(m_sched.now()));
   if (second % 10 == 0) m_crypto.age();
+  m_diag.sample_switches();
   if (second % 5 == 0) m_diag.sample();
 }
 

@@ -354,6 +354,9 @@ TEST(Simulator, DiagnosticsDescribeTheTreesTheirLoadAndEveryMiss) {
   EXPECT_LT(tree["viewers_without_path"].get<double>(), 0.2) << d.dump(1);
   EXPECT_GE(tree["subscribers_per_upstream_p95"].get<double>(), 1);
   EXPECT_GT(tree["reparent_per_node_minute"].get<double>(), 0); // droppers make their children move
+  uint64_t by_reason = 0;
+  for (const auto& [reason, n] : tree["agent_switches_by_reason"].items()) by_reason += n.get<uint64_t>();
+  EXPECT_GT(by_reason, 0u) << d.dump(1);
   EXPECT_GT(d["uplink"]["utilisation_p50"].get<double>(), 0);
   EXPECT_LE(d["uplink"]["utilisation_max"].get<double>(),
             1.2); // what was sent fits the uplink (and the queue at the end)
