@@ -114,31 +114,27 @@ public:
   }
   std::string url() const override { return m_url; }
   void advance_rounds(uint64_t n) override {
-    auto b = backend(payee);
-    auto start = b->poll(payee.address(), {});
-    ASSERT_TRUE(start);
-    ASSERT_TRUE(test::wait_until(
-        [&] {
-          auto p = b->poll(payee.address(), {});
-          return p && p->snapshot.round >= start->snapshot.round + n;
-        },
-        std::chrono::seconds(30)));
+    advance([](const agent::LedgerSnapshot& s) { return s.round; }, n, std::chrono::seconds(30));
   }
   void advance_blocks(uint64_t n) override {
-    auto b = backend(payee);
-    auto start = b->poll(payee.address(), {});
-    ASSERT_TRUE(start);
-    ASSERT_TRUE(test::wait_until(
-        [&] {
-          auto p = b->poll(payee.address(), {});
-          return p && p->snapshot.height >= start->snapshot.height + n;
-        },
-        std::chrono::seconds(60)));
+    advance([](const agent::LedgerSnapshot& s) { return s.height; }, n, std::chrono::seconds(60));
   }
   void fresh_round() override { advance_rounds(1); }
   bool chain() const override { return false; }
 
 private:
+  // Waits until `figure` of the ledger's snapshot has grown by `n` (the ledger's clock moves it).
+  void advance(uint64_t (*figure)(const agent::LedgerSnapshot&), uint64_t n, std::chrono::seconds limit) {
+    auto b = backend(payee);
+    auto start = b->poll(payee.address(), {});
+    ASSERT_TRUE(start);
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+          auto p = b->poll(payee.address(), {});
+          return p && figure(p->snapshot) >= figure(start->snapshot) + n;
+        },
+        limit));
+  }
   std::unique_ptr<test::Process> m_proc;
   std::string m_url;
 };
