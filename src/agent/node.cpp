@@ -3,6 +3,7 @@
 #include "agent/identity.h"
 #include "agent/node_peer.h"
 #include "agent/payments/payment_frames.h"
+#include "agent/stream_frames.h"
 #include "core/hex.h"
 #include "core/keccak.h"
 
@@ -86,9 +87,7 @@ bool is_hostile(DisconnectReason r) {
 }
 
 core::Address address_from(const std::string& bytes) {
-  FixedBytes<20> a{};
-  std::memcpy(a.data(), bytes.data(), 20);
-  return core::Address(a);
+  return *agent::stream_frames::address_from_bytes(bytes); // callers check the length
 }
 
 } // namespace

@@ -6,6 +6,10 @@
 
 namespace openstreaming::agent {
 
+bool AdvertisedRoute::through(const core::Address& a) const {
+  return std::find(path.begin(), path.end(), a) != path.end();
+}
+
 namespace {
 
 constexpr std::size_t kLatencySamples = 512;

@@ -55,6 +55,18 @@ struct StreamStats {
   double latency_quantile(double q) const;
 };
 
+// A neighbour's route to the producer, as its last Have told it.
+struct AdvertisedRoute {
+  uint32_t hops = kNoRoute;
+  // Its upstream chain, nearest first, ending at the producer; complete when
+  // it has `hops` entries (the producer's own, hops 0, is empty). Shorter:
+  // unknown (a peer that does not send paths is on it).
+  std::vector<core::Address> path;
+  bool path_known() const { return hops < kNoRoute && path.size() == hops; }
+  // Whether the route is known to pass through `a`.
+  bool through(const core::Address& a) const;
+};
+
 struct Stream {
   core::StreamId id{};
   std::string name;
@@ -115,9 +127,14 @@ struct Stream {
   std::map<ConnId, Asked> asked;
   // Fetches we sent, by part: the answer is taken only from a neighbour asked.
   std::map<PartKey, std::set<ConnId>> fetch_asked;
-  std::map<ConnId, uint32_t> haves; // neighbour -> its advertised hops
-  uint32_t hops = kNoRoute;         // ours
-  uint32_t advertised = kNoRoute;   // what our neighbours were last told (see advertise())
+  std::map<ConnId, AdvertisedRoute> haves; // neighbour -> its advertised route
+  uint32_t hops = kNoRoute;                // ours
+  std::vector<core::Address> path;         // ours: our upstream and its chain (path known when hops entries)
+  // The feasibility distance: the fewest hops we have had since the last hold-down.
+  uint32_t feasible = kNoRoute;
+  std::optional<Timestamp> held_down_since; // no feasible route since then (farther ones wait)
+  uint32_t advertised = kNoRoute;           // what our neighbours were last told (see advertise())
+  std::vector<core::Address> advertised_path;
   std::set<ConnId> subscribers;
   SegmentWindow stored;   // recent parts of every rendition (the HLS server reads it)
   std::set<PartKey> seen; // recent parts, to drop duplicates (kept as long as the window holds their segment)

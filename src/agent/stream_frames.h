@@ -4,6 +4,7 @@
 #pragma once
 
 #include "agent/hls_window.h"
+#include "core/address.h"
 #include "core/frame.h"
 #include "core/part.h"
 
@@ -41,6 +42,18 @@ inline std::optional<core::StreamId> stream_id_from(const std::string& bytes) {
 
 inline std::string bytes_of(const core::StreamId& id) {
   return std::string(id.begin(), id.end());
+}
+
+inline std::string bytes_of(const core::Address& a) {
+  return std::string(a.bytes().begin(), a.bytes().end());
+}
+
+// A 20-byte wire field as an address; nullopt for any other length.
+inline std::optional<core::Address> address_from_bytes(const std::string& bytes) {
+  if (bytes.size() != 20) return std::nullopt;
+  FixedBytes<20> a{};
+  std::memcpy(a.data(), bytes.data(), 20);
+  return core::Address(a);
 }
 
 // The rendition a request names; an empty name is the source.

@@ -58,7 +58,7 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
     if (it != p->claims->stream_latency_ms.end()) claimed = it->second;
   }
   double rtt = s.upstream ? m_host.rtt_ms(*s.upstream) : 0;
-  bool on_time = empathy.on_upstream_part(from, latency_ms, claimed, rtt < 1e6 ? rtt : 0);
+  bool on_time = empathy.on_upstream_part(from, latency_ms, claimed, rtt < 1e6 ? rtt : 0, info.duration_us / 1000.0);
   s.upstream_latency.add(latency_ms, 0.2);
   ++s.window.expected;
   ++s.window.parts;
@@ -117,9 +117,9 @@ bool StreamRouter::on_fetch(ConnId conn, const Frame& f, Timestamp /*now*/) {
   std::optional<ConnId> up = s.upstream;
   if (!up) { // not carrying it: ask the nearest neighbour that has it
     uint32_t best = kNoRoute;
-    for (const auto& [c, h] : s.haves) {
-      if (c != conn && h < best) {
-        best = h;
+    for (const auto& [c, r] : s.haves) {
+      if (c != conn && r.hops < best) {
+        best = r.hops;
         up = c;
       }
     }

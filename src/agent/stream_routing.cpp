@@ -19,16 +19,37 @@ bool StreamRouter::on_have(ConnId conn, const Frame& f, Timestamp now) {
   if (!parse(have, f)) return false;
   auto id = stream_id_from(have.stream_id());
   if (!id) return false;
+  AdvertisedRoute r;
+  r.hops = have.hops() >= kMaxHops ? kNoRoute : have.hops();
+  // A path is exactly the advertised distance long: anything else is malformed.
+  if (have.path_size() > 0 && (r.hops == kNoRoute || static_cast<uint32_t>(have.path_size()) != r.hops)) return false;
+  r.path.reserve(static_cast<std::size_t>(have.path_size()));
+  for (const auto& b : have.path()) {
+    auto a = address_from_bytes(b);
+    if (!a) return false;
+    r.path.push_back(*a);
+  }
   auto it = m_streams.find(*id);
   if (it == m_streams.end()) return true;
   Stream& s = it->second;
-  uint32_t hops = have.hops() >= kMaxHops ? kNoRoute : have.hops();
-  s.haves[conn] = hops;
-  // Re-route now when we have no route, or one we rely on lost the stream;
-  // any other change waits for the next tick (routes are re-evaluated there
-  // anyway; while a tree re-forms, HAVEs come in bursts).
+  // An honest sender's chain never holds the sender or any node twice (each
+  // node takes no route through itself): such a route is no route.
+  if (r.path_known()) {
+    auto sorted = r.path;
+    std::sort(sorted.begin(), sorted.end());
+    auto sender = m_host.address_of(conn);
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() || (sender && r.through(*sender))) {
+      r = AdvertisedRoute{};
+    }
+  }
+  const bool unusable = r.hops == kNoRoute || r.through(m_address);
+  s.haves[conn] = std::move(r);
+  // Re-route now when we have no route, or one we rely on lost the stream or
+  // now reaches it through us; any other change waits for the next tick
+  // (routes are re-evaluated there anyway; while a tree re-forms, HAVEs come
+  // in bursts).
   bool relied_on = conn == s.upstream || conn == s.second || conn == s.backup;
-  if (s.hops == kNoRoute || (relied_on && hops == kNoRoute)) route(s, now);
+  if (s.hops == kNoRoute || (relied_on && unusable)) route(s, now);
   return true;
 }
 
@@ -78,10 +99,7 @@ bool StreamRouter::on_subscribe(ConnId conn, const Frame& f, Timestamp now) {
               p->claims->needs.end();
     }
     double stream_kbps = s.bitrate_kbps.n ? s.bitrate_kbps.mean : 0;
-    double used = 0;
-    for (const auto& [sid, other] : m_streams) {
-      used += static_cast<double>(other.subscribers.size()) * (other.bitrate_kbps.n ? other.bitrate_kbps.mean : 0);
-    }
+    double used = upload_kbps();
     Admission a = m_host.agent().economics.admit(max_price, needy, used, stream_kbps);
     if (!a.accepted) {
       reply(false, a.reason);
@@ -154,21 +172,56 @@ void StreamRouter::route(Stream& s, Timestamp now) {
   s.routed_at = now;
   std::optional<ConnId> best;
   uint32_t new_hops = kNoRoute;
+  std::vector<core::Address> new_path; // empty: no route, the producer's, or unknown
   if (s.producer) {
     new_hops = 0;
   } else {
     std::vector<UpstreamCandidate> candidates;
-    auto candidate = [&](ConnId c, uint32_t h) {
+    std::size_t unfeasible = 0;
+    uint32_t nearest = kNoRoute;
+    for (const auto& [c, r] : s.haves) nearest = std::min(nearest, r.hops);
+    auto candidate = [&](ConnId c, const AdvertisedRoute& r) {
       auto addr = m_host.address_of(c);
-      // Never a neighbour we serve this stream to (a loop), never one without a proven address.
-      if (!addr || s.subscribers.count(c) || h >= kMaxHops - 1) return;
-      candidates.push_back({c, h, m_host.rtt_ms(c), *addr});
+      // Never a neighbour we serve this stream to or whose route passes
+      // through us (a loop), never one without a proven address. A route
+      // whose path is unknown (an older peer on it) may be a loop that counts
+      // to infinity: it is taken only within a hop of the nearest.
+      if (!addr || s.subscribers.count(c) || r.hops >= kMaxHops - 1 || r.through(m_address)) return;
+      if (!r.path_known() && r.hops > nearest + 1) return;
+      // The feasibility condition of loop-free distance vectors (Babel's,
+      // DUAL's): a new upstream must be nearer than the nearest we have been
+      // since the last hold-down. A neighbour that is not may be below us on a
+      // path it has not re-advertised yet — two nodes leaving their upstreams
+      // at once would each take the other's stale route.
+      if (c != s.upstream && r.hops >= s.feasible) {
+        ++unfeasible;
+        return;
+      }
+      candidates.push_back({c, r.hops, m_host.rtt_ms(c), *addr});
     };
-    for (const auto& [c, h] : s.haves) {
-      if (c != s.avoid) candidate(c, h);
-    }
-    if (candidates.empty() && s.avoid) { // the one we left is all there is
-      if (auto h = s.haves.find(*s.avoid); h != s.haves.end()) candidate(h->first, h->second);
+    auto gather = [&] {
+      candidates.clear();
+      unfeasible = 0;
+      for (const auto& [c, r] : s.haves) {
+        if (c != s.avoid) candidate(c, r);
+      }
+      if (candidates.empty() && s.avoid) { // the one we left is all there is
+        if (auto h = s.haves.find(*s.avoid); h != s.haves.end()) candidate(h->first, h->second);
+      }
+    };
+    gather();
+    if (!candidates.empty()) {
+      s.held_down_since.reset();
+    } else if (unfeasible > 0) {
+      // Only farther routes: none now (the retraction is told at once, so the
+      // nodes below learn it and move), any of them after the hold-down, when
+      // the paths they advertise no longer lead through us.
+      if (!s.held_down_since) s.held_down_since = now;
+      if (now - *s.held_down_since >= kHoldDown) {
+        s.feasible = kNoRoute;
+        s.held_down_since.reset();
+        gather();
+      }
     }
     RouteContext ctx;
     ctx.now = now;
@@ -187,7 +240,17 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     best = choice.primary;
     s.backup = choice.backup;
     s.dual = choice.feed_backup;
-    if (best) new_hops = s.haves[*best] + 1;
+    if (best) {
+      const AdvertisedRoute& r = s.haves[*best];
+      new_hops = r.hops + 1;
+      s.feasible = std::min(s.feasible, new_hops);
+      new_path.clear();
+      if (r.path_known()) { // ours is it, one longer; else unknown too
+        new_path.reserve(r.path.size() + 1);
+        new_path.push_back(*m_host.address_of(*best));
+        new_path.insert(new_path.end(), r.path.begin(), r.path.end());
+      }
+    }
   }
   bool need = !s.producer && !s.ended() && (s.wanted || !s.subscribers.empty());
   if (need != s.needed) (need ? s.needed_since : s.unneeded_at) = now;
@@ -229,11 +292,14 @@ void StreamRouter::route(Stream& s, Timestamp now) {
     s.second = second;
     if (s.second) send_subscription(s, *s.second, true, now);
   }
-  // A route that appears or disappears is told at once; a changed distance
-  // waits for the next tick (damped, as RIP damps triggered updates): while a
-  // tree re-forms, a subtree's distances change several times within a tick,
-  // and each change told at once would go to every neighbour of every node below.
+  // A route that appears or disappears is told at once; a changed distance or
+  // path waits for the next tick (damped, as RIP damps triggered updates):
+  // while a tree re-forms, a subtree's routes change several times within a
+  // tick, and each change told at once would go to every neighbour of every
+  // node below. A loop formed on a stale path is undone within a tick or two:
+  // the next Have around it carries the path through the node that closed it.
   s.hops = new_hops;
+  s.path = std::move(new_path);
   if (s.hops != s.advertised && (s.advertised == kNoRoute || s.hops == kNoRoute)) {
     advertise(s);
   } else if (best != old) {
@@ -246,6 +312,7 @@ void StreamRouter::route(Stream& s, Timestamp now) {
 
 void StreamRouter::advertise(Stream& s) {
   s.advertised = s.hops;
+  s.advertised_path = s.path;
   for (ConnId c : m_host.established_conns()) send_have(s, c);
 }
 
@@ -253,7 +320,11 @@ void StreamRouter::send_have(const Stream& s, ConnId conn) {
   wire::Have h;
   h.set_stream_id(bytes_of(s.id));
   h.set_rendition("source");
-  h.set_hops(s.upstream == conn ? kNoRoute : s.hops); // poisoned reverse
+  const bool poisoned = s.upstream == conn; // poisoned reverse
+  h.set_hops(poisoned ? kNoRoute : s.hops);
+  if (!poisoned && s.hops < kNoRoute && s.path.size() == s.hops) {
+    for (const auto& a : s.path) h.add_path(bytes_of(a));
+  }
   m_host.send_app_frame(conn, media_frame(MediaFrameType::have, h));
 }
 
@@ -292,6 +363,45 @@ void StreamRouter::drop_overdue(Stream& s, Timestamp now) {
     m_host.send_app_frame(c, media_frame(MediaFrameType::subscribe_result, r));
   }
   if (!overdue.empty()) route(s, now);
+}
+
+double StreamRouter::upload_kbps() const {
+  double used = 0;
+  for (const auto& [sid, other] : m_streams)
+    used += static_cast<double>(other.subscribers.size()) * (other.bitrate_kbps.n ? other.bitrate_kbps.mean : 0);
+  return used;
+}
+
+void StreamRouter::shed_over_capacity(Timestamp now) {
+  const double capacity = static_cast<double>(m_host.agent().economics.options().capacity_kbps);
+  if (capacity <= 0) return;
+  // Subscribers taken before the bitrate was known (at a stream's start every
+  // neighbour asks at once) can add up to more than the uplink carries: each
+  // part would then reach the last of them later and later. The newest
+  // sessions are refused until what is left fits.
+  double used = upload_kbps();
+  if (used <= capacity) return;
+  std::vector<std::pair<ConnId, Stream*>> subs;
+  for (auto& [id, s] : m_streams) {
+    if (!s.bitrate_kbps.n) continue;
+    for (ConnId c : s.subscribers) subs.emplace_back(c, &s);
+  }
+  std::sort(subs.begin(), subs.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::set<Stream*> touched;
+  for (auto& [c, sp] : subs) {
+    if (used <= capacity) break;
+    Stream& s = *sp;
+    used -= s.bitrate_kbps.mean;
+    s.subscribers.erase(c);
+    touched.insert(&s);
+    wire::SubscribeResult r;
+    r.set_stream_id(bytes_of(s.id));
+    r.set_rendition("source");
+    r.set_accepted(false);
+    r.set_reason("capacity_full");
+    m_host.send_app_frame(c, media_frame(MediaFrameType::subscribe_result, r));
+  }
+  for (Stream* s : touched) route(*s, now);
 }
 
 void StreamRouter::leave_upstream(Stream& s, Timestamp now) {

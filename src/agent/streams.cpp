@@ -114,6 +114,9 @@ void StreamRouter::publish_part(core::PartInfo info, core::SharedSlice payload, 
   h.set_producer_signature(std::string(sig.bytes().begin(), sig.bytes().end()));
   Frame f = media_frame(MediaFrameType::part, h);
   f.payload = payload;
+  // The producer's admission needs the bitrate as much as a relay's.
+  if (!info.end_of_stream && info.duration_us > 0 && info.rendition == kSourceRendition)
+    s.bitrate_kbps.add(static_cast<double>(payload.size) * 8 * 1000 / info.duration_us, 0.2);
   store(s, StoredPart{info, payload, std::make_shared<const Bytes>(f.header)});
   forward(s, f, std::nullopt, now);
   if (info.end_of_stream) end_stream(s.id, now);
@@ -447,6 +450,7 @@ void StreamRouter::tick(Timestamp now) {
     if (s.ended() && evictable(s) && now - s.last_announcement_at > kEndedRetention) erase_stream(it);
     it = next;
   }
+  shed_over_capacity(now);
   for (auto& [id, s] : m_streams) {
     if (s.producer) {
       drop_overdue(s, now);
@@ -481,7 +485,7 @@ void StreamRouter::tick(Timestamp now) {
       }
     }
     if (s.ended() != was_ended || now - s.routed_at >= kRouteInterval) route(s, now); // unsubscribes one that ended
-    if (s.hops != s.advertised) advertise(s);
+    if (s.hops != s.advertised || s.path != s.advertised_path) advertise(s);
   }
 }
 

@@ -62,6 +62,10 @@ public:
   // The tick re-evaluates a stream's upstream at least this often (events that
   // need an answer at once — a lost upstream, silence, an end — route at once).
   static constexpr Duration kRouteInterval = 500ms;
+  // A node whose only routes are farther than its feasibility distance waits
+  // this long without a route before it takes one of them (the retraction
+  // reaches the nodes below it first).
+  static constexpr Duration kHoldDown = 1s;
   // An ended stream nobody here needs is forgotten this long after its last announcement.
   static constexpr Duration kEndedRetention = 60s;
   // How long parts from a neighbour we unsubscribed from are still taken.
@@ -149,6 +153,8 @@ private:
   // Subscribers that owe more than the credit limit are refused (payment_overdue).
   void drop_overdue(Stream& s, Timestamp now);
   void leave_upstream(Stream& s, Timestamp now); // the primary failed: avoid it, take the backup
+  double upload_kbps() const;                    // what our subscribers take, at the streams' bitrates
+  void shed_over_capacity(Timestamp now);        // refuses the newest subscribers beyond the uplink
   void send_have(const Stream& s, ConnId conn);
   void send_subscription(Stream& s, ConnId conn, bool subscribe, Timestamp now);
   // Whether a part of `s` from `conn` answers a subscription or fetch of ours.

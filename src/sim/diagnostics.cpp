@@ -69,41 +69,57 @@ void Diagnostics::part_arrived(std::size_t to, agent::ConnId conn, std::size_t s
     ++m_dup_other;
 }
 
-std::optional<uint32_t> Diagnostics::depth(std::size_t i) const {
-  if (!m_peer) return std::nullopt;
-  uint32_t hops = 0;
+Diagnostics::Walk Diagnostics::walk(std::size_t i) const {
+  Walk w;
+  if (!m_peer) {
+    w.end = Chain::no_upstream;
+    return w;
+  }
+  const Timestamp now = m_sched.now();
+  const Duration part = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m_sc.part_s));
   std::size_t at = i;
-  for (; hops <= 64; ++hops) {
+  for (; w.hops <= 64; ++w.hops) {
     const SimNode& s = *m_nodes[at];
-    if (!s.alive) return std::nullopt;
-    if (s.role == SimNode::Role::broadcaster) return hops;
+    if (!s.alive) {
+      w.end = Chain::dead;
+      return w;
+    }
+    if (s.role == SimNode::Role::broadcaster) return w;
     const agent::Stream* st = stream_of(at);
-    if (!st || !st->upstream) return std::nullopt;
-    auto up = m_peer(at, *st->upstream);
-    if (!up) return std::nullopt;
+    std::optional<std::size_t> up;
+    if (st && st->upstream) up = m_peer(at, *st->upstream);
+    if (!up) {
+      w.end = Chain::no_upstream;
+      return w;
+    }
+    const SimNode& u = *m_nodes[*up];
+    if (u.alive && u.uplink_busy > now + part) w.saturated = true;
     at = *up;
   }
-  return std::nullopt; // a cycle, or deeper than anything we report
+  w.end = Chain::loop; // more hops than nodes can be deep (kMaxHops): the pointers loop
+  return w;
+}
+
+std::optional<uint32_t> Diagnostics::depth(std::size_t i) const {
+  Walk w = walk(i);
+  if (w.end != Chain::complete) return std::nullopt;
+  return w.hops;
 }
 
 Diagnostics::Miss Diagnostics::cause(std::size_t viewer) const {
   if (!agent_routes() || !m_peer) return Miss::in_flight;
-  const Timestamp now = m_sched.now();
-  const Duration part = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(m_sc.part_s));
-  std::size_t at = viewer;
-  for (int hop = 0; hop <= 64; ++hop) {
-    const SimNode& s = *m_nodes[at];
-    if (!s.alive) return Miss::upstream_dead;
-    if (s.role == SimNode::Role::broadcaster) return Miss::in_flight;
-    const agent::Stream* st = stream_of(at);
-    if (!st || !st->upstream) return Miss::no_route;
-    auto up = m_peer(at, *st->upstream);
-    if (!up) return Miss::no_route;
-    const SimNode& u = *m_nodes[*up];
-    if (u.alive && u.uplink_busy > now + part) return Miss::saturated_path; // its uplink is a part or more behind
-    at = *up;
+  Walk w = walk(viewer);
+  switch (w.end) {
+  case Chain::no_upstream:
+    return Miss::no_route;
+  case Chain::dead:
+    return Miss::upstream_dead;
+  case Chain::loop:
+    return Miss::loop;
+  case Chain::complete:
+    break;
   }
-  return Miss::no_route; // the upstream pointers loop
+  return w.saturated ? Miss::saturated_path : Miss::in_flight;
 }
 
 void Diagnostics::missed(std::size_t viewer, bool late) {
@@ -128,10 +144,9 @@ void Diagnostics::sample() {
     if (st->upstream) ++m_routed_samples;
     if (s.role != SimNode::Role::viewer || !s.joined) continue;
     ++m_viewer_samples;
-    if (auto d = depth(i))
-      m_depth.add(static_cast<double>(*d));
-    else
-      ++m_viewers_without_path;
+    Walk w = walk(i);
+    ++m_chains[static_cast<std::size_t>(w.end)];
+    if (w.end == Chain::complete) m_depth.add(static_cast<double>(w.hops));
   }
 }
 
@@ -183,26 +198,27 @@ json Diagnostics::summary(double duration_s) const {
                        {"from_others", m_dup_other}};
   uint64_t missed = 0;
   for (auto n : m_missed) missed += n;
-  out["missed"] = {{"total", missed},
-                   {"late", m_missed[0]},
-                   {"no_route", m_missed[1]},
-                   {"upstream_dead", m_missed[2]},
-                   {"saturated_path", m_missed[3]},
-                   {"in_flight", m_missed[4]}};
+  out["missed"] = {{"total", missed},         {"late", m_missed[0]},          {"no_route", m_missed[1]},
+                   {"loop", m_missed[2]},     {"upstream_dead", m_missed[3]}, {"saturated_path", m_missed[4]},
+                   {"in_flight", m_missed[5]}};
   if (!agent_routes()) {
     out["tree"] = nullptr; // gossip has no upstream tree
     return out;
   }
   const double node_minutes = static_cast<double>(m_routed_samples) * 5.0 / 60.0; // sampled every 5 s
+  auto share = [&](uint64_t n) {
+    return m_viewer_samples ? round3(static_cast<double>(n) / static_cast<double>(m_viewer_samples)) : 0.0;
+  };
   out["tree"] = {
       {"samples", m_samples},
       {"depth_mean", round3(m_depth.mean())},
       {"depth_p50", m_depth.quantile(0.5)},
       {"depth_p95", m_depth.quantile(0.95)},
       {"depth_max", m_depth.max()},
-      {"viewers_without_path",
-       m_viewer_samples ? round3(static_cast<double>(m_viewers_without_path) / static_cast<double>(m_viewer_samples))
-                        : 0.0},
+      {"viewers_without_path", share(m_viewer_samples - m_chains[0])},
+      {"viewers_chain_no_upstream", share(m_chains[1])},
+      {"viewers_chain_dead", share(m_chains[2])},
+      {"viewers_chain_loop", share(m_chains[3])},
       {"subscribers_per_upstream_p50", m_subscribers.quantile(0.5)},
       {"subscribers_per_upstream_p95", m_subscribers.quantile(0.95)},
       {"subscribers_per_upstream_max", m_subscribers.max()},

@@ -50,7 +50,9 @@ private:
 class Diagnostics {
 public:
   // Why a due part was not played at its deadline.
-  enum class Miss { late, no_route, upstream_dead, saturated_path, in_flight };
+  enum class Miss { late, no_route, loop, upstream_dead, saturated_path, in_flight };
+  // How a viewer's chain of upstream pointers ends.
+  enum class Chain { complete, no_upstream, dead, loop };
 
   Diagnostics(const Scenario& sc, const SimNodes& nodes, const Scheduler& sched);
   // What the composition provides: each stream's id, and the node at the other
@@ -86,6 +88,13 @@ public:
 
 private:
   const agent::Stream* stream_of(std::size_t i) const;
+  struct Walk {
+    Chain end = Chain::complete;
+    uint32_t hops = 0;      // to the broadcaster, or to where the chain broke
+    bool saturated = false; // an uplink on the way is a part or more behind
+  };
+  // Follows node i's upstream pointers to its stream's broadcaster.
+  Walk walk(std::size_t i) const;
   Miss cause(std::size_t viewer) const;
   bool agent_routes() const { return m_sc.strategy != "gossip"; }
 
@@ -98,9 +107,10 @@ private:
   std::vector<uint64_t> m_switches_seen;         // per node: Stream::upstream_switches at the last sample
   uint64_t m_switches = 0, m_routed_samples = 0; // re-parentings seen; node-samples with a route
   Histogram m_queue_ms, m_depth, m_subscribers;
-  uint64_t m_samples = 0, m_viewer_samples = 0, m_viewers_without_path = 0;
+  uint64_t m_samples = 0, m_viewer_samples = 0;
+  std::array<uint64_t, 4> m_chains{}; // viewer samples by how their chain ended (Chain)
   uint64_t m_dup_upstream = 0, m_dup_second = 0, m_dup_other = 0;
-  std::array<uint64_t, 5> m_missed{};
+  std::array<uint64_t, 6> m_missed{};
   std::vector<uint64_t> m_engine_seen;       // per node: the engine's switch count at the last call
   std::map<std::string, uint64_t> m_reasons; // switch reason -> switches
 };

@@ -5,12 +5,18 @@
 namespace openstreaming::agent {
 
 bool Empathy::on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms,
-                               double rtt_ms) {
+                               double rtt_ms, double part_ms) {
   NeighbourProfile& p = m_memory.neighbour(from);
   ++p.parts_from;
-  // On time: no later than the neighbour's own latency plus the hop (RTT) and a
-  // slack. Later than that by more than a part's worth is too late to play.
-  double budget = claimed_ms.value_or(0.0) + std::max(rtt_ms, 0.0) + to_ms(m_o.on_time_slack);
+  // On time: no later than the neighbour's own latency plus the hop (RTT), its
+  // send queue and a slack. Later than that by more than a part's worth is too
+  // late to play. The queue: a relay sends each part to its subscribers one
+  // after another, so at the load it claims (at most 100 %) the last copy
+  // leaves up to load x a part's duration after the first — an honest busy
+  // relay is slower to some of its subscribers, not withholding from them.
+  double queue = 0;
+  if (p.claims && part_ms > 0) queue = std::min(100u, p.claims->load_pct) / 100.0 * part_ms;
+  double budget = claimed_ms.value_or(0.0) + std::max(rtt_ms, 0.0) + queue + to_ms(m_o.on_time_slack);
   bool on_time = latency_ms <= budget;
   bool too_late = latency_ms > budget + to_ms(m_o.playback_slack);
   if (!on_time) ++p.parts_late;

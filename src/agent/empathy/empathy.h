@@ -11,6 +11,8 @@
 //   capacity    0.3  observed burst rate >= 0.8 x claimed capacity
 //   price       0.3  quote within 20 % of what we expect to pay
 //   reliability 0.2  on-time ratio (EWMA, alpha 0.1: ~the last 10-20 parts) >= 0.95
+//                    (on time: within its stated latency + RTT + its send queue
+//                    at the load it claims + 250 ms)
 //   cooperation 0.2  min(requests honoured (alpha 0.2, ~the last 5-10 parts: a
 //                        part on time 1, late 0.5, too late to play or missing
 //                        0 counted twice), claims-confirmed ratio) >= 0.8
@@ -70,7 +72,9 @@ public:
   // A part arrived from `from`, which is our upstream for that stream.
   // `claimed_ms` is its own latency for the stream, if it stated one. Returns
   // whether it was on time (the one definition the router's counters use too).
-  bool on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms, double rtt_ms);
+  // `part_ms`: the part's duration (the upstream's send queue is allowed for, at the load it claims).
+  bool on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms, double rtt_ms,
+                        double part_ms = 0);
   // A part we expected from our upstream `from` never came (repaired or lost).
   void on_upstream_missing(const core::Address& from);
   // The fair price for a neighbour at its claimed load (the economic module's formula).

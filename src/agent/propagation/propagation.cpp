@@ -135,6 +135,9 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
       }
       if (pick) break;
     }
+    // As near as the nearest: kept (no flapping on RTT noise, and each change
+    // would move the distance and path it advertises).
+    if (pick && cur && cur != pick && usable(*cur, false) && cur->hops <= pick->hops) pick = cur;
     reason = "nearest (not yet in use)";
   } else if (!cur) {
     pick = best_new;

@@ -413,6 +413,95 @@ TEST(Streams, LivePlaylistListsPartsAsTheyArrive) {
   EXPECT_EQ(part->size, 100u);
 }
 
+// The connection `from` holds to node `to`.
+ConnId conn_between(MemNetwork& net, std::size_t from, std::size_t to) {
+  for (const auto& p : net.node(from).peers(net.now())) {
+    if (p.address == net.key(to).address()) return p.conn;
+  }
+  ADD_FAILURE() << "no connection";
+  return 0;
+}
+
+core::Frame have_frame(const core::StreamId& id, uint32_t hops, const std::vector<std::string>& path) {
+  openstreaming::wire::v1::Have h;
+  h.set_stream_id(stream_frames::bytes_of(id));
+  h.set_rendition("source");
+  h.set_hops(hops);
+  for (const auto& p : path) h.add_path(p);
+  return stream_frames::media_frame(core::MediaFrameType::have, h);
+}
+
+// b - r1 - r2 - v, and a neighbour c of v that lies about its route. A Have
+// carries the sender's upstream chain; a route whose chain holds the receiver
+// (it leads back through it) or the sender itself is no route, however near it
+// claims to be; a chain that is not exactly `hops` 20-byte addresses is
+// malformed.
+TEST(Streams, ARouteAdvertisedThroughTheReceiverOrTheSenderIsNoRoute) {
+  MemNetwork net(28);
+  std::size_t b = net.add(line_opts(std::nullopt));
+  std::size_t r1 = net.add(line_opts(b));
+  std::size_t r2 = net.add(line_opts(r1));
+  std::size_t v = net.add(line_opts(r2));
+  std::size_t c = net.add(line_opts(v));
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
+  core::StreamId id{};
+  net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(2s);
+  broadcast(net, b, id, 1, false);
+  const Stream* s = net.node(v).streams().find(id);
+  ASSERT_TRUE(s && s->upstream);
+  ASSERT_EQ(s->hops, 3u);
+  ASSERT_EQ(s->path.size(), 3u) << "v knows its whole chain";
+  EXPECT_EQ(s->path[0], net.key(r2).address());
+  EXPECT_EQ(s->path[2], net.key(b).address());
+  const ConnId up = *s->upstream;
+  const ConnId to_v = conn_between(net, c, v);
+  auto send = [&](const core::Frame& f) {
+    net.with(c, [&](Node& n) { n.send_app_frame(to_v, f); });
+    net.run_for(1s);
+  };
+  auto bytes = [](const core::Address& a) { return stream_frames::bytes_of(a); };
+  // One hop from the producer — through v itself.
+  send(have_frame(id, 1, {bytes(net.key(v).address())}));
+  EXPECT_EQ(s->upstream, up) << "a route back through v is not taken";
+  // One hop — through c itself (no honest node's chain holds itself).
+  send(have_frame(id, 1, {bytes(net.key(c).address())}));
+  EXPECT_EQ(s->upstream, up);
+  // The same claim with an honest-looking chain is a route (and nearer).
+  send(have_frame(id, 1, {bytes(net.key(b).address())}));
+  EXPECT_NE(s->upstream, up) << "the nearer route is taken: the two above were refused for their chains";
+  // Malformed: a chain longer than the distance, an entry that is not 20 bytes.
+  auto before = net.node(v).metrics().disconnects.count({"protocol_error", "local"})
+                    ? net.node(v).metrics().disconnects.at({"protocol_error", "local"})
+                    : 0;
+  send(have_frame(id, 1, {bytes(net.key(b).address()), bytes(net.key(r1).address())}));
+  EXPECT_EQ(net.node(v).metrics().disconnects.at({"protocol_error", "local"}), before + 1);
+}
+
+// A producer limited to one stream's worth of upload: the two neighbours that
+// subscribed before any part (the bitrate unknown) are both taken; once parts
+// show the bitrate, the newest is refused (capacity_full) and moves on.
+TEST(Streams, SubscribersBeyondTheUplinkAreShedOnceTheBitrateIsKnown) {
+  MemNetwork net(29);
+  NodeOptions bo = line_opts(std::nullopt);
+  bo.agent_config.economics.capacity_kbps = 30; // parts of ~1 KB per 0.5 s: ~16 kbit/s each
+  std::size_t b = net.add(bo);
+  std::size_t v1 = net.add(line_opts(b));
+  std::size_t v2 = net.add(line_opts(b));
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.node(b).established_count() == 2; }, 10s));
+  core::StreamId id{};
+  net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.run_for(1s);
+  for (auto v : {v1, v2}) net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(1s);
+  ASSERT_EQ(net.node(b).streams().find(id)->subscribers.size(), 2u) << "taken before the bitrate is known";
+  broadcast(net, b, id, 2, false);
+  EXPECT_EQ(net.node(b).streams().find(id)->subscribers.size(), 1u) << "what is left fits the uplink";
+}
+
 TEST(UpstreamPolicy, NearestWithBackupAndNoFlapping) {
   NearestUpstream p;
   core::StreamId id{};

@@ -32,6 +32,27 @@ struct EmpathyFixture {
   const CoherenceComponents& c(const core::Address& a) { return memory.find(a)->coherence; }
 };
 
+// A relay serving many subscribers sends each part to them one after another:
+// at the load it states, the last copy may leave up to load x a part's duration
+// after the first. That wait is allowed for; a delay beyond it is still late.
+TEST(Empathy, ABusyRelaysSendQueueIsNotLateness) {
+  EmpathyFixture f;
+  core::Address busy = addr(1), idle = addr(2);
+  NeighbourClaims c;
+  c.capacity_kbps = 20000;
+  c.load_pct = 90;
+  f.empathy.on_state(busy, c, true, 0);
+  c.load_pct = 0;
+  f.empathy.on_state(idle, c, true, 0);
+  // 5 ms stated + 1 ms RTT + 250 ms slack = 256 ms; at 90 % of a 500 ms part, 450 ms more.
+  EXPECT_TRUE(f.empathy.on_upstream_part(busy, 600, 5.0, 1, 500));
+  EXPECT_FALSE(f.empathy.on_upstream_part(idle, 600, 5.0, 1, 500)) << "no queue to excuse it";
+  EXPECT_FALSE(f.empathy.on_upstream_part(busy, 800, 5.0, 1, 500)) << "beyond the queue it states";
+  c.load_pct = 400; // a claim above 100 % excuses no more than a full queue
+  f.empathy.on_state(busy, c, true, 0);
+  EXPECT_FALSE(f.empathy.on_upstream_part(busy, 800, 5.0, 1, 500));
+}
+
 TEST(Empathy, ComponentsFollowTheMissionRule) {
   struct Case {
     const char* name;
