@@ -62,6 +62,7 @@ struct AdvertisedRoute {
   // it has `hops` entries (the producer's own, hops 0, is empty). Shorter:
   // unknown (a peer that does not send paths is on it).
   std::vector<core::Address> path;
+  Timestamp since{}; // when it last changed
   bool path_known() const { return hops < kNoRoute && path.size() == hops; }
   // Whether the route is known to pass through `a`.
   bool through(const core::Address& a) const;

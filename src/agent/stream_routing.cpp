@@ -43,7 +43,9 @@ bool StreamRouter::on_have(ConnId conn, const Frame& f, Timestamp now) {
     }
   }
   const bool unusable = r.hops == kNoRoute || r.through(m_address);
-  s.haves[conn] = std::move(r);
+  auto& held = s.haves[conn];
+  r.since = held.hops == r.hops && held.path == r.path ? held.since : now;
+  held = std::move(r);
   // Re-route now when we have no route, or one we rely on lost the stream or
   // now reaches it through us; any other change waits for the next tick
   // (routes are re-evaluated there anyway; while a tree re-forms, HAVEs come
@@ -176,8 +178,9 @@ void StreamRouter::route(Stream& s, Timestamp now) {
   if (s.producer) {
     new_hops = 0;
   } else {
-    std::vector<UpstreamCandidate> candidates;
+    std::vector<UpstreamCandidate> candidates, farther;
     std::size_t unfeasible = 0;
+    bool reset = false; // the feasibility distance was just lifted while we kept an upstream
     uint32_t nearest = kNoRoute;
     for (const auto& [c, r] : s.haves) nearest = std::min(nearest, r.hops);
     auto candidate = [&](ConnId c, const AdvertisedRoute& r) {
@@ -193,14 +196,23 @@ void StreamRouter::route(Stream& s, Timestamp now) {
       // since the last hold-down. A neighbour that is not may be below us on a
       // path it has not re-advertised yet — two nodes leaving their upstreams
       // at once would each take the other's stale route.
+      // Farther ones still serve as the backup (repairs, a second feed): a
+      // neighbour whose path is fresh and avoids us cannot loop through us.
+      UpstreamCandidate u{c, r.hops, m_host.rtt_ms(c), *addr};
       if (c != s.upstream && r.hops >= s.feasible) {
         ++unfeasible;
+        farther.push_back(u);
         return;
       }
-      candidates.push_back({c, r.hops, m_host.rtt_ms(c), *addr});
+      // Leaving an untrusted upstream we still have, after the hold-down: only
+      // for a route whose path has stood that long, so it is not a stale one
+      // through us (we never retracted, so the nodes below may not have moved).
+      if (c != s.upstream && reset && now - r.since < kHoldDown) return;
+      candidates.push_back(u);
     };
     auto gather = [&] {
       candidates.clear();
+      farther.clear();
       unfeasible = 0;
       for (const auto& [c, r] : s.haves) {
         if (c != s.avoid) candidate(c, r);
@@ -210,19 +222,6 @@ void StreamRouter::route(Stream& s, Timestamp now) {
       }
     };
     gather();
-    if (!candidates.empty()) {
-      s.held_down_since.reset();
-    } else if (unfeasible > 0) {
-      // Only farther routes: none now (the retraction is told at once, so the
-      // nodes below learn it and move), any of them after the hold-down, when
-      // the paths they advertise no longer lead through us.
-      if (!s.held_down_since) s.held_down_since = now;
-      if (now - *s.held_down_since >= kHoldDown) {
-        s.feasible = kNoRoute;
-        s.held_down_since.reset();
-        gather();
-      }
-    }
     RouteContext ctx;
     ctx.now = now;
     ctx.now_ms = m_host.wall_ms(now);
@@ -237,6 +236,30 @@ void StreamRouter::route(Stream& s, Timestamp now) {
       }
     }
     UpstreamChoice choice = m_policy->choose(s.id, candidates, s.upstream, ctx);
+    // Only farther routes (or the policy would leave its upstream for any
+    // other, and only farther ones exist): none now — the retraction is told
+    // at once, so the nodes below learn it and move — or the current one
+    // meanwhile, and any of them after the hold-down, when the paths they
+    // advertise no longer lead through us.
+    if (unfeasible > 0 && (candidates.empty() || choice.leave)) {
+      if (!s.held_down_since) s.held_down_since = now;
+      if (now - *s.held_down_since >= kHoldDown) {
+        s.feasible = kNoRoute;
+        s.held_down_since.reset();
+        reset = !candidates.empty(); // the current upstream is among them: we never retracted
+        gather();
+        choice = m_policy->choose(s.id, candidates, s.upstream, ctx);
+      }
+    } else {
+      s.held_down_since.reset();
+    }
+    if (choice.primary && !choice.backup) { // the nearest farther one, if the policy had none
+      const UpstreamCandidate* b = nullptr;
+      for (const auto& u : farther) {
+        if (!b || u.hops < b->hops || (u.hops == b->hops && u.rtt_ms < b->rtt_ms)) b = &u;
+      }
+      if (b) choice.backup = b->conn;
+    }
     best = choice.primary;
     s.backup = choice.backup;
     s.dual = choice.feed_backup;

@@ -2,8 +2,10 @@
 // policy; the agent's propagation engine implements the same interface).
 //
 // The router hands the policy every neighbour with a loop-free route to the
-// producer (its advertised hop count and our smoothed RTT to it) and the
-// current upstream; the policy returns a primary and a backup. The router
+// producer that is nearer than the router's feasibility distance (its
+// advertised hop count and our smoothed RTT to it) and the current upstream;
+// the policy returns a primary and a backup (the router fills in a farther
+// backup when the policy has none). The router
 // subscribes to the primary and switches to the backup at once when the
 // primary goes away, goes silent or sends bad parts.
 //
@@ -43,6 +45,10 @@ struct UpstreamChoice {
   std::optional<ConnId> primary;
   std::optional<ConnId> backup;
   bool feed_backup = false; // take the stream from the backup too (dual feed; duplicates are dropped)
+  // The primary is kept only for want of another (it is not trusted): the
+  // router then lifts the feasibility limit after a hold-down, so a farther
+  // neighbour can replace it.
+  bool leave = false;
 };
 
 class UpstreamPolicy {

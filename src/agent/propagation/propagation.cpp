@@ -163,6 +163,8 @@ UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span
   }
 
   UpstreamChoice out;
+  // Kept because nothing trusted is offered: any farther route may replace it.
+  out.leave = ctx.flowing && pick && cur && pick == cur && cur->status == NeighbourStatus::incoherent;
   info.backups.clear();
   info.primary.reset();
   if (pick) {
