@@ -370,6 +370,15 @@ void StreamRouter::send_subscription(Stream& s, ConnId conn, bool subscribe, Tim
   m_host.send_app_frame(conn, media_frame(subscribe ? MediaFrameType::subscribe : MediaFrameType::unsubscribe, sub));
 }
 
+void StreamRouter::send_refusal(const Stream& s, ConnId conn, const char* reason) {
+  wire::SubscribeResult r;
+  r.set_stream_id(bytes_of(s.id));
+  r.set_rendition("source");
+  r.set_accepted(false);
+  r.set_reason(reason);
+  m_host.send_app_frame(conn, media_frame(MediaFrameType::subscribe_result, r));
+}
+
 void StreamRouter::drop_overdue(Stream& s, Timestamp now) {
   std::vector<ConnId> overdue;
   for (ConnId c : s.subscribers) {
@@ -378,12 +387,7 @@ void StreamRouter::drop_overdue(Stream& s, Timestamp now) {
   for (ConnId c : overdue) {
     s.subscribers.erase(c);
     m_host.note_overdue_refusal(c);
-    wire::SubscribeResult r;
-    r.set_stream_id(bytes_of(s.id));
-    r.set_rendition("source");
-    r.set_accepted(false);
-    r.set_reason("payment_overdue");
-    m_host.send_app_frame(c, media_frame(MediaFrameType::subscribe_result, r));
+    send_refusal(s, c, "payment_overdue");
   }
   if (!overdue.empty()) route(s, now);
 }
@@ -417,12 +421,7 @@ void StreamRouter::shed_over_capacity(Timestamp now) {
     used -= s.bitrate_kbps.mean;
     s.subscribers.erase(c);
     touched.insert(&s);
-    wire::SubscribeResult r;
-    r.set_stream_id(bytes_of(s.id));
-    r.set_rendition("source");
-    r.set_accepted(false);
-    r.set_reason("capacity_full");
-    m_host.send_app_frame(c, media_frame(MediaFrameType::subscribe_result, r));
+    send_refusal(s, c, "capacity_full");
   }
   for (Stream* s : touched) route(*s, now);
 }

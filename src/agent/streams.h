@@ -155,6 +155,8 @@ private:
   void leave_upstream(Stream& s, Timestamp now); // the primary failed: avoid it, take the backup
   double upload_kbps() const;                    // what our subscribers take, at the streams' bitrates
   void shed_over_capacity(Timestamp now);        // refuses the newest subscribers beyond the uplink
+  // An unasked SubscribeResult{accepted=false, reason} ending `conn`'s subscription to `s`.
+  void send_refusal(const Stream& s, ConnId conn, const char* reason);
   void send_have(const Stream& s, ConnId conn);
   void send_subscription(Stream& s, ConnId conn, bool subscribe, Timestamp now);
   // Whether a part of `s` from `conn` answers a subscription or fetch of ours.
