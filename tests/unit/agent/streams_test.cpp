@@ -472,7 +472,7 @@ TEST(Streams, ARouteAdvertisedThroughTheReceiverOrTheSenderIsNoRoute) {
   // The same claim with an honest-looking chain is a route (and nearer).
   send(have_frame(id, 1, {bytes(net.key(b).address())}));
   EXPECT_NE(s->upstream, up) << "the nearer route is taken: the two above were refused for their chains";
-  // Malformed: a chain longer than the distance, an entry that is not 20 bytes.
+  // Malformed: a chain longer than the distance.
   auto before = net.node(v).metrics().disconnects.count({"protocol_error", "local"})
                     ? net.node(v).metrics().disconnects.at({"protocol_error", "local"})
                     : 0;
