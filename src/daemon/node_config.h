@@ -23,7 +23,7 @@ struct AgentConfig {
   std::string max_price_per_mb; // empty: the agent's default (agent::AgentOptions::max_price_wei_per_mb)
   double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
   double hysteresis = 0.1;
-  bool dual_feed = false; // docs/agent.md: off in the daemon until the real-process dip is understood
+  bool dual_feed = true; // docs/agent.md: the same default as the simulator's
   int64_t reflect_interval_ms = 2000;
   int64_t state_interval_ms = 2000;
 };

@@ -1,5 +1,6 @@
 // The `gossip` baseline: a GossipSub-like push mesh, v1.1 defaults,
-// no peer scoring. It is not an upstream policy — every node in the topic holds
+// no peer scoring, one topic per stream (viewers join their stream's topic,
+// relays every topic, so relays carry every stream as they do for the agent). It is not an upstream policy — every node in the topic holds
 // and forwards every part — so the simulator runs it itself (this class) over the same links (Network)
 // (uplink serialisation, delay, jitter, loss), instead of the agent's router:
 //
@@ -43,19 +44,21 @@ public:
   Gossip(const Scenario& sc, Scheduler& sched, SimRandom& rng, SimNodes& nodes, Network& network, Measurement& meas,
          Diagnostics& diag, const std::vector<std::vector<uint32_t>>& adj);
 
-  // Node i subscribes to the topic (a fresh GossipState) and starts its heartbeat.
-  void join(std::size_t i);
-  // The broadcaster publishes part `index` of the one stream.
-  void publish(std::size_t broadcaster, uint64_t index);
+  // Node i subscribes to `topic` (stream index; a fresh mesh) and starts its
+  // heartbeat for it. A node that came back (a new generation) starts with no topics.
+  void join(std::size_t i, std::size_t topic);
+  // The broadcaster of `topic` publishes part `index` of it.
+  void publish(std::size_t broadcaster, std::size_t topic, uint64_t index);
 
 private:
   bool active(const SimNode& s) const; // its misbehaviour is on
+  bool joined(std::size_t i, std::size_t topic) const;
   void send(std::size_t from, std::size_t to, std::size_t bytes, std::size_t payload, std::function<void()> on_arrival);
-  void push(std::size_t from, std::size_t to, uint64_t index);
-  void receive(std::size_t to, std::size_t from, uint64_t index, bool intact);
-  void graft(std::size_t i, std::size_t peer);
-  void heartbeat(std::size_t i, uint64_t generation);
-  void ihave(std::size_t at_node, std::size_t from, const std::vector<uint64_t>& ids);
+  void push(std::size_t from, std::size_t to, std::size_t topic, uint64_t index);
+  void receive(std::size_t to, std::size_t from, std::size_t topic, uint64_t index, bool intact);
+  void graft(std::size_t i, std::size_t peer, std::size_t topic);
+  void heartbeat(std::size_t i, std::size_t topic, uint64_t generation);
+  void ihave(std::size_t at_node, std::size_t from, std::size_t topic, const std::vector<uint64_t>& ids);
 
   const Scenario& m_sc;
   Scheduler& m_sched;

@@ -20,7 +20,9 @@ struct Series {
   std::vector<std::pair<double, double>> points;
 };
 
-std::string esc(const std::string& s) {
+} // namespace
+
+std::string html_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     if (c == '<')
@@ -34,6 +36,10 @@ std::string esc(const std::string& s) {
   }
   return o;
 }
+
+namespace {
+
+std::string esc(const std::string& s) { return html_escape(s); }
 
 std::string num(double v, int prec = 3) {
   std::ostringstream o;
@@ -137,14 +143,14 @@ std::vector<std::vector<double>> read_csv(const fs::path& p) {
   return rows;
 }
 
+} // namespace
+
 Result<void> write_file(const fs::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
   f << text;
   if (!f) return make_error(Errc::io, "cannot write " + p.string());
   return {};
 }
-
-} // namespace
 
 Result<void> write_outputs(const std::string& dir, const Simulator& sim) {
   std::error_code ec;

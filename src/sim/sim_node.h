@@ -27,13 +27,19 @@ inline std::string host_of(std::size_t i) {
   return h;
 }
 
-// The gossip baseline's state of one node (src/sim/gossip.h).
-struct GossipState {
-  bool joined = false;                               // subscribed to the topic (in the mesh)
+// The gossip baseline's state of one node (src/sim/gossip.h): one topic per
+// stream, each with its own mesh and message cache.
+struct GossipTopic {
+  bool joined = false;                               // subscribed to the topic (in its mesh)
   std::vector<uint32_t> mesh;                        // full-message peers
   std::deque<std::pair<uint64_t, Timestamp>> mcache; // (part index, when received), oldest first
   std::vector<Timestamp> asked;                      // per part index: when we last sent IWANT for it
-  uint64_t served_bytes = 0;                         // part payload bytes it sent
+};
+struct GossipState {
+  std::vector<GossipTopic> topics; // per stream; reset when the node comes back (a new generation)
+  uint64_t generation = 0;         // the node's life these topics belong to
+  uint64_t served_bytes = 0;       // part payload bytes it sent, over all its lives
+  bool joined(std::size_t topic) const { return topic < topics.size() && topics[topic].joined; }
 };
 
 struct SimNode {

@@ -38,9 +38,6 @@ void Simulator::set_link(std::size_t a, std::size_t b, const LinkParams& p) {
 }
 
 Result<void> Simulator::build() {
-  if (gossip() && m_sc.broadcasters != 1) {
-    return make_error(Errc::unsupported, "the gossip baseline runs one topic: stream.broadcasters must be 1");
-  }
   m_meas.mark_before_build();
   auto g = make_graph(m_sc.topology, m_sc.nodes, m_sc.degree, m_rng);
   if (!g) return g.error();
@@ -268,7 +265,9 @@ void Simulator::start_node(std::size_t i) {
   SimNode& s = *m_nodes[i];
   s.alive = true;
   if (gossip()) { // the agent nodes stay idle; the mesh carries the stream
-    if (s.role != SimNode::Role::viewer) m_gossip.join(i);
+    if (s.role != SimNode::Role::viewer) {
+      for (std::size_t t = 0; t < m_sc.broadcasters; ++t) m_gossip.join(i, t);
+    }
     return;
   }
   s.node->handle_start(m_sched.now());
@@ -328,7 +327,7 @@ void Simulator::publish(std::size_t stream) {
   const Timestamp now = m_sched.now();
   if (s.alive && gossip()) {
     m_meas.published(stream, k, now);
-    m_gossip.publish(b, k);
+    m_gossip.publish(b, stream, k);
   } else if (s.alive) {
     core::PartInfo info;
     info.stream_id = m_stream_ids[stream];
@@ -352,7 +351,7 @@ void Simulator::publish(std::size_t stream) {
 void Simulator::watch(std::size_t i) {
   SimNode& s = *m_nodes[i];
   if (gossip()) {
-    m_gossip.join(i);
+    m_gossip.join(i, s.stream);
     return;
   }
   s.node->streams().watch(core::to_hex(m_stream_ids[s.stream], false), m_sched.now());

@@ -48,9 +48,9 @@ struct PropagationOptions {
   double latency_ref_ms = 250; // half score at this latency
   double headroom = 4.0;       // spare bandwidth of this many stream bitrates scores 1
   // Dual feed: the backup feeds us too while the upstream is new (held less than
-  // this) or has lately sent fewer than `dual_below` of the parts at all. Off by
-  // default (docs/agent.md says why); the simulator turns it on.
-  bool dual_feed = false;
+  // this) or has lately sent fewer than `dual_below` of the parts at all. On by
+  // default in the daemon and the simulator alike (docs/agent.md).
+  bool dual_feed = true;
   Duration dual_after_switch = 5s;
   double dual_below = 0.95;
 };

@@ -60,7 +60,7 @@ w_bandwidth = 0.25
 w_economics = 0.25
 w_empathy = 0.1
 hysteresis = 0.2
-dual_feed = true
+dual_feed = false
 reflect_interval_ms = 3000
 state_interval_ms = 1500
 
@@ -125,7 +125,7 @@ TEST(NodeConfig, EveryKeyOfAFullFileReachesTheOptions) {
   EXPECT_DOUBLE_EQ(a.propagation.w_economics, 0.25);
   EXPECT_DOUBLE_EQ(a.propagation.w_empathy, 0.1);
   EXPECT_DOUBLE_EQ(a.propagation.hysteresis, 0.2);
-  EXPECT_TRUE(a.propagation.dual_feed);
+  EXPECT_FALSE(a.propagation.dual_feed);
   EXPECT_EQ(a.reflect_interval, 3000ms);
   EXPECT_EQ(a.empathy.state_interval, 1500ms);
 
@@ -167,7 +167,7 @@ TEST(NodeConfig, AnEmptyFileKeepsTheDefaults) {
   EXPECT_EQ(o->stream_stall_timeout, 10s);
   EXPECT_EQ(o->upstream_silence, 3s);
   EXPECT_TRUE(o->agent_config.enabled);
-  EXPECT_FALSE(o->agent_config.propagation.dual_feed); // off in the daemon (docs/agent.md)
+  EXPECT_TRUE(o->agent_config.propagation.dual_feed); // the simulator's default too (docs/agent.md)
   EXPECT_EQ(o->agent_config.max_price_wei_per_mb, core::Amount::from_wei(1'000'000'000'000)); // 1000 gwei per MB
   EXPECT_EQ(o->agent_config.economics.bandwidth_cost_wei_per_mb, *core::Amount::parse("1gwei"));
   EXPECT_EQ(o->agent_config.economics.capacity_kbps, 0u);

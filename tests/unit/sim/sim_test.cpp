@@ -7,6 +7,7 @@
 #include "sim/link.h"
 #include "sim/scenario.h"
 #include "sim/simulator.h"
+#include "sim/sweep.h"
 #include "sim/topology.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <unistd.h>
 
 namespace openstreaming::sim {
 namespace {
@@ -131,6 +133,115 @@ TEST(SimScenario, EveryShippedScenarioParsesAndBuilds) {
     ++n;
   }
   EXPECT_GE(n, 7u);
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(SimSweep, TheDefaultSpaceDrawsValidScenariosTheSameForASeed) {
+  const std::string space = read_text(std::filesystem::path(OPENSTREAMING_SCENARIOS_DIR) / "spaces" / "default.toml");
+  auto a = sample_space(space, "default.toml", 40, 5);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_EQ(a->size(), 40u);
+  std::set<std::string> topologies;
+  std::set<uint64_t> broadcasters;
+  std::size_t adversarial = 0;
+  for (const auto& s : *a) {
+    topologies.insert(s.scenario.topology);
+    broadcasters.insert(s.scenario.broadcasters);
+    EXPECT_GE(s.scenario.nodes, 500u);
+    EXPECT_LE(s.scenario.nodes, 5000u);
+    EXPECT_GE(s.scenario.degree, 4u);
+    EXPECT_LE(s.scenario.degree, 16u);
+    EXPECT_LE(s.scenario.latency_ms[0], s.scenario.latency_ms[1]);
+    adversarial += !s.scenario.adversaries.empty();
+    // The drawn file is a plain scenario: it parses back to the same thing.
+    auto again = Scenario::parse(s.toml, s.name);
+    ASSERT_TRUE(again) << again.error().message << "\n" << s.toml;
+    EXPECT_EQ(again->nodes, s.scenario.nodes);
+    EXPECT_EQ(again->seed, s.scenario.seed);
+    EXPECT_EQ(again->adversaries.size(), s.scenario.adversaries.size());
+  }
+  EXPECT_EQ(topologies.size(), 3u);
+  EXPECT_EQ(broadcasters.size(), 3u);
+  EXPECT_GT(adversarial, 5u);
+  EXPECT_LT(adversarial, 35u);
+  // Same seed, same scenarios; the first k are the same whatever the count; another seed differs.
+  auto b = sample_space(space, "default.toml", 6, 5);
+  ASSERT_TRUE(b);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ((*b)[i].toml, (*a)[i].toml);
+  auto c = sample_space(space, "default.toml", 6, 6);
+  ASSERT_TRUE(c);
+  EXPECT_NE((*c)[0].toml, (*a)[0].toml);
+  // --max-nodes caps the draw.
+  auto d = sample_space(space, "default.toml", 10, 5, 600);
+  ASSERT_TRUE(d);
+  for (const auto& s : *d) EXPECT_LE(s.scenario.nodes, 600u);
+}
+
+TEST(SimSweep, BadSpacesAreClearErrors) {
+  struct Case {
+    std::string toml, error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"seed = 3\n", "may not set 'seed'"},
+           {"[strategy]\nname = \"agent\"\n", "may not set strategy.name"},
+           {"[network]\nnodes = { int = [900, 100] }\n", "network.nodes.int needs low <= high"},
+           {"[network]\nnodes = { int = [10.5, 100] }\n", "bounds must be integers"},
+           {"[network]\nnodes = { log_int = [0, 100] }\n", "bounds must be >= 1"},
+           {"[network]\ntopology = { choice = [] }\n", "network.topology.choice must be a non-empty array"},
+           {"[network]\nloss = { uniform = [\"a\", 1] }\n", "must hold two numbers"},
+           {"[network]\nnodes = { int = [100, 200] }\ndegree = 150\n", "network.degree must be >= 2 and < nodes"},
+           {"[network]\nspeed = { uniform = [1, 2] }\n", "unknown key 'network.speed'"},
+           {"[network\n", "line 1"},
+       }) {
+    auto r = sample_space(c.toml, "space.toml", 5, 1);
+    ASSERT_FALSE(r) << c.toml;
+    EXPECT_NE(r.error().message.find(c.error), std::string::npos) << c.toml << " -> " << r.error().message;
+  }
+  EXPECT_FALSE(sample_space("", "space.toml", 0, 1));
+  EXPECT_FALSE(parse_strategies("agent,randm"));
+  EXPECT_FALSE(parse_strategies("agent,agent"));
+  EXPECT_FALSE(parse_strategies(","));
+  auto ok = parse_strategies("agent,gossip");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, (std::vector<std::string>{"agent", "gossip"}));
+}
+
+TEST(SimSweep, TheTableNamesEachWinnerAndTheAgentsStanding) {
+  auto samples = sample_space("[network]\nnodes = 300\ndegree = 6\n", "space.toml", 3, 1);
+  ASSERT_TRUE(samples);
+  auto summary = [](double continuity, double p95) {
+    return nlohmann::json{{"continuity_index", continuity}, {"latency_ms", {{"p95", p95}}}};
+  };
+  std::vector<SweepRow> rows = {
+      {(*samples)[0], {summary(0.990, 900), summary(0.999, 800)}},  // random wins; the agent 0.009 behind
+      {(*samples)[1], {summary(0.9995, 700), summary(1.000, 900)}}, // within 0.001: the lower p95 wins
+      {(*samples)[2], {summary(0.980, 700), summary(0.970, 600)}},
+  };
+  rows[2].sample.scenario.adversaries.push_back({0.1, "drop", 1.0, 0});
+  auto t = sweep_table(rows, {"agent", "random"});
+  EXPECT_EQ(t["scenarios"][0]["winner"], "random");
+  EXPECT_EQ(t["scenarios"][1]["winner"], "agent");
+  EXPECT_EQ(t["scenarios"][2]["winner"], "agent");
+  EXPECT_FALSE(t["scenarios"][0]["agent"]["holds"].get<bool>());
+  EXPECT_TRUE(t["scenarios"][1]["agent"]["holds"].get<bool>());
+  EXPECT_TRUE(t["scenarios"][2]["agent"]["strictly_best"].get<bool>());
+  EXPECT_EQ(t["agent"]["holds"], 2u);
+  EXPECT_EQ(t["agent"]["adversarial"], 1u);
+  EXPECT_EQ(t["agent"]["strictly_best_adversarial"], 1u);
+  EXPECT_EQ(t["agent"]["p95_within_10pct_honest"], 1u); // 900 > 1.1 x 800; 700 <= 1.1 x 900
+  EXPECT_FALSE(t["agent"]["goal_met"].get<bool>());
+  EXPECT_NEAR(t["win_rate"]["agent"].get<double>(), 2.0 / 3, 1e-9);
+  auto dir = std::filesystem::temp_directory_path() / ("sweep-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(write_sweep_report(dir.string(), t));
+  EXPECT_NE(read_text(dir / "table.md").find("| s00 "), std::string::npos);
+  EXPECT_NE(read_text(dir / "report.html").find("Goal not met"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir / "sweep.json")), t);
+  std::filesystem::remove_all(dir);
 }
 
 Scenario small(uint64_t nodes, double duration) {
@@ -319,6 +430,19 @@ TEST(Simulator, GossipPushesEveryPartToEveryoneWithDuplicates) {
   ASSERT_TRUE(again.build());
   again.run();
   EXPECT_EQ(comparable(j), comparable(again.summary()));
+}
+
+TEST(Simulator, GossipCarriesEveryStreamOnItsOwnTopic) {
+  Scenario sc = small(120, 30);
+  sc.strategy = "gossip";
+  sc.broadcasters = 3;
+  Simulator s(sc);
+  ASSERT_TRUE(s.build());
+  s.run();
+  auto j = s.summary();
+  // Every viewer plays its own stream; the relays carry all three.
+  EXPECT_GT(j["continuity_index"].get<double>(), 0.95) << j.dump(1);
+  EXPECT_GT(j["parts_due"].get<uint64_t>(), 0u);
 }
 
 TEST(SimDiagnostics, HistogramQuantilesReadBackAsBucketBounds) {
