@@ -375,10 +375,9 @@ TEST(Simulator, AdversariesDoWhatTheyClaim) {
   d.run();
   const Sample& last = d.samples().back();
   EXPECT_LT(last.adversary_coherence, last.honest_coherence) << d.timeseries_csv();
-  // Settings the simulator does not implement are refused, not faked.
+  // A strategy the simulator does not implement is refused, not faked.
   Scenario sg = small(20, 5);
-  sg.strategy = "gossip";
-  sg.broadcasters = 2;
+  sg.strategy = "flood-everyone";
   Simulator gsp(sg);
   EXPECT_FALSE(gsp.build());
 }
