@@ -144,7 +144,10 @@ bool HostilePeer::pump(std::chrono::milliseconds d) {
     if (left.count() <= 0) break;
     auto f = m_tls->read_frame(left);
     if (!f) {
-      if (std::chrono::steady_clock::now() < until) m_closed = true; // EOF or error before the time was up
+      // A timeout only ends this pump; EOF or an error means the node hung up.
+      // (Judging by the clock would count a read that returned at its rounded-down
+      // timeout as a hang-up.)
+      if (m_tls->closed()) m_closed = true;
       break;
     }
     ++m_counts[f->type];

@@ -43,8 +43,10 @@ std::optional<core::Frame> TlsClient::read_frame(std::chrono::milliseconds timeo
     boost::system::error_code ec;
     std::size_t n = m_stream->read_some(boost::asio::buffer(buf), ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) continue;
-    if (ec) return std::nullopt;
-    if (m_decoder.feed(ByteView(buf, n), m_pending)) return std::nullopt;
+    if (ec || m_decoder.feed(ByteView(buf, n), m_pending)) {
+      m_closed = true;
+      return std::nullopt;
+    }
   }
   core::Frame f = std::move(m_pending.front());
   m_pending.erase(m_pending.begin());

@@ -26,8 +26,11 @@ public:
   void set_receive_timeout(std::chrono::milliseconds t);
   void send_raw(ByteView bytes);
   void send_frame(const core::Frame& f) { send_raw(core::encode_frame(f)); }
-  // The next frame, or nullopt on EOF, error or timeout.
+  // The next frame, or nullopt on EOF, error or timeout (closed() tells them apart).
   std::optional<core::Frame> read_frame(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // True once a read saw EOF, a transport error or an undecodable stream: the
+  // server hung up (a read that only timed out leaves this false).
+  bool closed() const { return m_closed; }
   // True when the server closes the connection within `timeout` (frames before that are skipped).
   bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   void close();
@@ -39,6 +42,7 @@ private:
   core::FrameDecoder m_decoder{64 << 20};
   std::vector<core::Frame> m_pending;
   Hash256 m_exporter{};
+  bool m_closed = false;
 };
 
 } // namespace openstreaming::test
