@@ -74,10 +74,10 @@ void Node::send_states(Timestamp now) {
       g->set_stream_id(std::string(id.begin(), id.end()));
       g->set_missing(s.parts_missing);
     }
-    if (s.upstream_latency.n > 0 && body.latencies_size() < kMaxStateEntries) {
+    if (s.held_latency.n > 0 && body.latencies_size() < kMaxStateEntries) {
       auto* l = body.add_latencies();
       l->set_stream_id(std::string(id.begin(), id.end()));
-      l->set_latency_ms(static_cast<uint32_t>(std::max(0.0, s.upstream_latency.mean)));
+      l->set_latency_ms(static_cast<uint32_t>(std::max(0.0, s.held_latency.mean)));
     }
     if (s.wanted || !s.subscribers.empty()) {
       // Buffer health: media received in the last 2 s, as milliseconds ahead of a 2 s need.

@@ -98,6 +98,10 @@ struct Stream {
   uint64_t upstream_switches = 0;
   // Observed through the current upstream (reset when it changes).
   Ewma upstream_latency;
+  // The latency at which we have the stream's live parts, from any source and
+  // across upstream changes: what our neighbour states say of us, so a relay
+  // that just re-routed still states one.
+  Ewma held_latency;
   // The newest source part it sent: the upstream is judged on the rendition we subscribe to.
   std::optional<std::pair<uint64_t, uint32_t>> last_from_upstream;
   int64_t last_end_pts_us = 0;

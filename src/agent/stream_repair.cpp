@@ -52,10 +52,19 @@ void StreamRouter::note_upstream_part(Stream& s, const core::Address& from, cons
   // A part published before we subscribed is the upstream's resume backfill:
   // late by construction, so it says nothing about the upstream's latency.
   if (info.ingest_unix_ms < s.subscribed_at_ms) return;
+  // What it stated of its own latency for the stream. A relay states one once
+  // it has had a part (and again after it changes upstream), so a fresh route
+  // has none yet: such parts are not judged for lateness — holding them to a
+  // latency of zero would brand every relay that just re-routed a liar. A
+  // neighbour whose states keep leaving it out well after we subscribed is held
+  // to zero, so omitting the claim does not dodge the check.
   std::optional<double> claimed;
   if (const NeighbourProfile* p = m_host.agent().memory.find(from); p && p->claims) {
     auto it = p->claims->stream_latency_ms.find(s.id);
-    if (it != p->claims->stream_latency_ms.end()) claimed = it->second;
+    if (it != p->claims->stream_latency_ms.end())
+      claimed = it->second;
+    else if (p->claims->unix_ms > s.subscribed_at_ms + 2 * to_ms(m_host.agent().empathy.options().state_interval))
+      claimed = 0.0;
   }
   double rtt = s.upstream ? m_host.rtt_ms(*s.upstream) : 0;
   bool on_time = empathy.on_upstream_part(from, latency_ms, claimed, rtt < 1e6 ? rtt : 0, info.duration_us / 1000.0);

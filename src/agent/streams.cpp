@@ -366,6 +366,7 @@ bool StreamRouter::on_part(ConnId conn, const core::Address& from, const Frame& 
   double latency = static_cast<double>(m_host.wall_ms(now) - info.ingest_unix_ms);
   if (!info.end_of_stream) {
     s.stats.add_latency(latency);
+    if (info.ingest_unix_ms >= s.subscribed_at_ms) s.held_latency.add(latency, 0.2); // not a resume backfill
     if (info.duration_us > 0)
       s.bitrate_kbps.add(static_cast<double>(f.payload.size) * 8 * 1000 / info.duration_us, 0.2);
   }

@@ -95,12 +95,21 @@ bool Measurement::record_arrival(std::size_t to, const PartMeta& pm) {
   if (!s.first_part) s.first_part = now;
   if (!s.start_index) {
     s.start_index = pm.index;
-    s.next_due = pm.index;
+    // Nothing judged yet: playback starts here, even with a part from before
+    // the join allowance ran out. Once parts were judged missed, they stay so.
+    if (!s.first_due) s.next_due = std::min(skip_join_allowance(s), pm.index);
   }
   s.last_arrival_s = m_sched.seconds(now);
   m_viewer_latency.push_back(ms);
   m_second_latency.push_back(ms);
   return true;
+}
+
+uint64_t Measurement::skip_join_allowance(SimNode& s) const {
+  const auto allowance = std::chrono::microseconds(static_cast<int64_t>(m_sc.playout_delay_s * 1e6));
+  const auto& pub = m_published[s.stream];
+  while (!s.first_due && s.next_due < pub.size() && pub[s.next_due].second < *s.joined + allowance) ++s.next_due;
+  return s.next_due;
 }
 
 std::vector<std::size_t> Measurement::sample_second(const std::vector<std::vector<uint32_t>>& adj) {
@@ -116,11 +125,13 @@ std::vector<std::size_t> Measurement::sample_second(const std::vector<std::vecto
     if (s.role != SimNode::Role::viewer || !s.joined) continue;
     const auto& pub = m_published[s.stream];
     if (!s.start_index) {
-      // Nothing yet: every part whose deadline passed since the viewer joined (+ a join allowance of the playout delay)
-      // is missed.
-      continue;
+      // Nothing yet: parts published within a join allowance (the playout
+      // delay) of joining are not due; every later one whose deadline passed
+      // is missed. A viewer that never starts counts against its strategy.
+      skip_join_allowance(s);
     }
     while (s.next_due < pub.size() && to_seconds(now - pub[s.next_due].second) * 1000 >= playout_ms) {
+      if (!s.first_due) s.first_due = s.next_due;
       ++due;
       int32_t a = s.next_due < s.arrival_ms.size() ? s.arrival_ms[s.next_due] : -1;
       if (a >= 0 && a <= playout_ms)
@@ -218,7 +229,7 @@ nlohmann::json Measurement::summary(uint64_t parts_published, const SimLedger* l
     if (s.role != SimNode::Role::viewer) continue;
     ++viewers;
     // Parts judged missed: did they come late, or never?
-    for (uint64_t k = s.start_index.value_or(s.next_due); k < s.next_due; ++k) {
+    for (uint64_t k = s.first_due.value_or(s.next_due); k < s.next_due; ++k) {
       int32_t a = k < s.arrival_ms.size() ? s.arrival_ms[k] : -1;
       if (a < 0)
         ++never;

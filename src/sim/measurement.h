@@ -89,6 +89,9 @@ public:
   std::function<void(std::size_t viewer, bool late)> on_miss;
   // Part `pm` reached node `to`; false: it had it already (a duplicate).
   bool record_arrival(std::size_t to, const PartMeta& pm);
+  // Moves a joined viewer's first due part past those published within the
+  // join allowance (until a part was judged); returns the first due index.
+  uint64_t skip_join_allowance(SimNode& s) const;
 
   // ---- Once per simulated second: continuity, latency, coherence, isolation.
   // Returns the adversaries isolated this second, in index order.

@@ -64,6 +64,7 @@ struct SimNode {
   std::vector<int32_t> arrival_ms;     // per part index of its stream: ms after publication, -1: not yet
   uint64_t next_due = 0;               // next part index to judge for continuity
   std::optional<uint64_t> start_index; // playback starts with the first part received
+  std::optional<uint64_t> first_due;   // the first part judged (received or not)
   double last_arrival_s = -1;
   // Duplicates: parts of each stream this node has seen.
   std::vector<std::vector<uint8_t>> have;

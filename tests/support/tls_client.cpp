@@ -17,7 +17,8 @@ TlsClient::TlsClient(const std::string& endpoint) {
   m_stream = std::make_unique<boost::asio::ssl::stream<tcp::socket>>(m_io, *m_ctx);
   auto colon = endpoint.rfind(':');
   tcp::resolver resolver(m_io);
-  boost::asio::connect(m_stream->lowest_layer(), resolver.resolve(endpoint.substr(0, colon), endpoint.substr(colon + 1)));
+  boost::asio::connect(m_stream->lowest_layer(),
+                       resolver.resolve(endpoint.substr(0, colon), endpoint.substr(colon + 1)));
   timeval tv{5, 0};
   ::setsockopt(m_stream->lowest_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   m_stream->handshake(boost::asio::ssl::stream_base::client);
@@ -26,14 +27,18 @@ TlsClient::TlsClient(const std::string& endpoint) {
   m_exporter = *exp;
 }
 
-TlsClient::~TlsClient() { close(); }
+TlsClient::~TlsClient() {
+  close();
+}
 
 void TlsClient::set_receive_timeout(std::chrono::milliseconds t) {
   timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
   ::setsockopt(m_stream->lowest_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-void TlsClient::send_raw(ByteView bytes) { boost::asio::write(*m_stream, boost::asio::buffer(bytes.data(), bytes.size())); }
+void TlsClient::send_raw(ByteView bytes) {
+  boost::asio::write(*m_stream, boost::asio::buffer(bytes.data(), bytes.size()));
+}
 
 std::optional<core::Frame> TlsClient::read_frame(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -8,6 +8,7 @@ bool Empathy::on_upstream_part(const core::Address& from, double latency_ms, std
                                double rtt_ms, double part_ms) {
   NeighbourProfile& p = m_memory.neighbour(from);
   ++p.parts_from;
+  if (!claimed_ms) return true; // no latency stated (yet): nothing to hold it to
   // On time: no later than the neighbour's own latency plus the hop (RTT), its
   // send queue and a slack. Later than that by more than a part's worth is too
   // late to play. The queue: a relay sends each part to its subscribers one

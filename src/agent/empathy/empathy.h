@@ -70,8 +70,9 @@ public:
 
   // ---- Observations ----
   // A part arrived from `from`, which is our upstream for that stream.
-  // `claimed_ms` is its own latency for the stream, if it stated one. Returns
-  // whether it was on time (the one definition the router's counters use too).
+  // `claimed_ms` is its own latency for the stream, if it stated one (without
+  // one the part is counted but not judged: true). Returns whether it was on
+  // time (the one definition the router's counters use too).
   // `part_ms`: the part's duration (the upstream's send queue is allowed for, at the load it claims).
   bool on_upstream_part(const core::Address& from, double latency_ms, std::optional<double> claimed_ms, double rtt_ms,
                         double part_ms = 0);

@@ -647,5 +647,48 @@ TEST(Streams, PartsPulledThroughForAFetchDoNotJudgeAnUnsubscribedUpstream) {
   EXPECT_EQ(relayed->parts_missing, 0u);
 }
 
+// A relay that changes upstream has had no part through the new one yet, but
+// it still has the stream at a latency, and that is what its states say. Its
+// subscribers judge its parts against it: stating none (or being held to zero
+// for none) made every relay that re-routed look late at the next hop — on a
+// deep route, honest relays were put on probation one after another.
+TEST(Streams, ARelayThatReroutesStillStatesItsLatencyAndIsNotJudgedLate) {
+  MemNetwork net(31, 150ms); // deep enough that a latency of zero would be late
+  std::size_t b = net.add(line_opts(std::nullopt));
+  std::size_t a1 = net.add(line_opts(b)), a2 = net.add(line_opts(a1));
+  std::size_t c1 = net.add(line_opts(b)), c2 = net.add(line_opts(c1));
+  NodeOptions ro = line_opts(a2);
+  ro.bootstrap.push_back(MemNetwork::endpoint_of(c2));
+  std::size_t r = net.add(ro), v = net.add(line_opts(r));
+  net.start_all();
+  ASSERT_TRUE(net.run_until([&] { return net.node(r).established_count() == 3; }, 10s));
+  core::StreamId id{};
+  net.with(b, [&](Node& n) { id = n.streams().start_stream("show", "t", "", net.now()); });
+  net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
+  net.run_for(3s);
+  broadcast(net, b, id, 3, /*end=*/false);
+  const Stream* at_r = net.node(r).streams().find(id);
+  ASSERT_TRUE(at_r && at_r->upstream);
+  const NeighbourProfile* seen = net.node(v).agent().memory.find(net.key(r).address());
+  ASSERT_TRUE(seen && seen->claims);
+  ASSERT_TRUE(seen->claims->stream_latency_ms.count(id)) << "r states its latency";
+  const uint64_t late_before = seen->parts_late, from_before = seen->parts_from;
+  ASSERT_EQ(late_before, 0u);
+  // Kill the relay r takes the stream from: r re-routes through the other side.
+  std::size_t used = a2;
+  for (const auto& p : net.node(r).peers(net.now())) {
+    if (p.conn == *at_r->upstream) used = p.address == net.key(a2).address() ? a2 : c2;
+  }
+  net.kill(used);
+  for (int seg = 3; seg < 6; ++seg) {
+    broadcast(net, b, id, 1, /*end=*/false, seg);
+    ASSERT_TRUE(seen->claims->stream_latency_ms.count(id)) << "r stopped stating its latency after re-routing";
+  }
+  EXPECT_GT(seen->parts_from, from_before + 8) << "the stream did not flow on through r";
+  // The part caught in the switch may come late; the ones after it are on time.
+  EXPECT_LE(seen->parts_late, 1u) << "v judged the relay that re-routed late";
+  EXPECT_EQ(net.node(v).agent().empathy.status(net.key(r).address(), 0), NeighbourStatus::trusted);
+}
+
 } // namespace
 } // namespace openstreaming::agent

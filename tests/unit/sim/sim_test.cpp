@@ -309,6 +309,28 @@ TEST(Simulator, AnHonestNetworkDeliversTheStream) {
   EXPECT_GT(j["viewers"].get<uint64_t>(), 50u);
 }
 
+// Continuity is judged over every joined viewer: one that never gets a part
+// misses every part published from a join allowance (the playout delay) after
+// it joined. Counting only viewers that started playing made a strategy that
+// strands viewers look better than one that serves them all, a little late.
+TEST(Simulator, AViewerThatNeverGetsAPartCountsAgainstTheStrategy) {
+  Scenario sc = small(40, 30);
+  sc.bitrate_kbps = 3000;
+  sc.bandwidth_mbps[0] = sc.bandwidth_mbps[1] = 1; // no uplink carries the stream: subscribers are shed
+  sc.join_spread_s = 0;
+  Simulator s(sc);
+  ASSERT_TRUE(s.build());
+  s.run();
+  auto j = s.summary();
+  const auto viewers = j["viewers"].get<uint64_t>();
+  ASSERT_GT(viewers, 20u);
+  // Each joined at 1 s: parts from 4 s on are due once their 3 s deadline
+  // passes, by the end (30 s) those published before 27 s, 0.5 s apart.
+  const double per_viewer = (30.0 - 1 - 3 - 3) / sc.part_s - 2;
+  EXPECT_GE(j["parts_due"].get<double>(), per_viewer * static_cast<double>(viewers)) << j.dump(1);
+  EXPECT_LT(j["continuity_index"].get<double>(), 0.2) << j.dump(1);
+}
+
 // Every hop paid per byte with real tickets against the embedded ledger's
 // state machine: tickets won and redeemed, the ledger's value conserved to the
 // wei, what left the payers equal to what the payees redeemed, and each

@@ -53,6 +53,22 @@ TEST(Empathy, ABusyRelaysSendQueueIsNotLateness) {
   EXPECT_FALSE(f.empathy.on_upstream_part(busy, 800, 5.0, 1, 500));
 }
 
+// A part from an upstream that stated no latency for the stream (a relay that
+// just took it on) is counted, but there is nothing to judge it late against.
+TEST(Empathy, APartWithNoStatedLatencyIsCountedButNotJudged) {
+  EmpathyFixture f;
+  core::Address a = addr(1);
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(f.empathy.on_upstream_part(a, 5000, std::nullopt, 1, 500));
+  const NeighbourProfile* p = f.memory.find(a);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->parts_from, 20u);
+  EXPECT_EQ(p->parts_late, 0u);
+  EXPECT_DOUBLE_EQ(p->on_time.value, 1.0);
+  // Held to a stated latency of zero, the same parts are late.
+  EXPECT_FALSE(f.empathy.on_upstream_part(a, 5000, 0.0, 1, 500));
+  EXPECT_EQ(p->parts_late, 1u);
+}
+
 TEST(Empathy, ComponentsFollowTheMissionRule) {
   struct Case {
     const char* name;
