@@ -675,11 +675,7 @@ TEST(Streams, ARelayThatReroutesStillStatesItsLatencyAndIsNotJudgedLate) {
   const uint64_t late_before = seen->parts_late, from_before = seen->parts_from;
   ASSERT_EQ(late_before, 0u);
   // Kill the relay r takes the stream from: r re-routes through the other side.
-  std::size_t used = a2;
-  for (const auto& p : net.node(r).peers(net.now())) {
-    if (p.conn == *at_r->upstream) used = p.address == net.key(a2).address() ? a2 : c2;
-  }
-  net.kill(used);
+  net.kill(relay_of(net, r, a2, c2, *at_r->upstream));
   for (int seg = 3; seg < 6; ++seg) {
     broadcast(net, b, id, 1, /*end=*/false, seg);
     ASSERT_TRUE(seen->claims->stream_latency_ms.count(id)) << "r stopped stating its latency after re-routing";
