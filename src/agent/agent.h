@@ -37,11 +37,33 @@ struct Misbehaviour {
 // "drop:0.3,after:10" -> Misbehaviour; errors name the bad item.
 Result<Misbehaviour> parse_misbehaviour(std::string_view spec);
 
+// Local topology adaptation (Node::adapt_topology): every `interval` the node
+// judges each neighbour by the share of its media bytes (sent plus received)
+// that neighbour carried, predicts the next share from that history (the
+// memory's `neighbour_share` predictor), and replaces the neighbour predicted
+// least useful with a candidate from its address book picked at random (a long
+// link, small-world style). The first `diverse_peers` such picks are kept for
+// diversity and not judged. Only a node that carries media adapts, only a
+// neighbour older than `min_age`, not an upstream, backup or subscriber, and
+// predicted below `useless_share`; and only while a wanted stream is served
+// below `served_below` on time or diversity slots are free (so a well-served
+// node does not churn its peers). At most one replacement per interval.
+struct TopologyOptions {
+  bool enabled = true;
+  Duration interval = 20s;
+  Duration min_age = 60s;
+  double useless_share = 0.01;
+  std::size_t diverse_peers = 2;
+  double served_below = 0.95;
+  Duration replaced_backoff = 600s; // a neighbour that replaced us is not redialled for this long
+};
+
 struct AgentOptions {
   bool enabled = true; // false: the plain NearestUpstream policy
   EmpathyOptions empathy;
   EconomicsOptions economics;
   PropagationOptions propagation;
+  TopologyOptions topology;
   Duration reflect_interval = 2s;
   Duration snapshot_interval = 10s;
   // What we pay at most per MB: sent in Subscribe, and an acceptance quoting

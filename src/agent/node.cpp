@@ -57,12 +57,14 @@ const char* reason_name(DisconnectReason r) {
     return "shunned";
   case DisconnectReason::rate_limited:
     return "rate_limited";
+  case DisconnectReason::replaced:
+    return "replaced";
   }
   return "unknown";
 }
 
 DisconnectReason reason_from_wire(uint32_t v) {
-  if (v <= static_cast<uint32_t>(DisconnectReason::rate_limited)) return static_cast<DisconnectReason>(v);
+  if (v <= static_cast<uint32_t>(DisconnectReason::replaced)) return static_cast<DisconnectReason>(v);
   return DisconnectReason::protocol_error;
 }
 
@@ -188,6 +190,7 @@ void Node::handle_start(Timestamp now) {
   m_next_state = now + 200ms;
   m_next_reflect = now + m_options.agent_config.reflect_interval;
   m_next_snapshot = now + m_options.agent_config.snapshot_interval;
+  m_next_topology = now + m_options.agent_config.topology.interval;
   m_last_reflect = now;
   m_agent->economics.update_quote();
   maintain(now);
@@ -282,6 +285,8 @@ void Node::handle_frame(ConnId conn, Frame frame, Timestamp now) {
     std::string detail = d.detail().substr(0, 200);
     m_events.push_back(PeerClosed{conn, p->address, reason, true, detail});
     if (p->direction == Direction::outbound && !p->was_established) note_dial_result(p->remote, false, now);
+    // A neighbour that swapped us for another does not want us back soon.
+    if (reason == DisconnectReason::replaced) defer_redial(*p, m_options.agent_config.topology.replaced_backoff, now);
     p->state = Peer::State::closing;
     p->close_requested_at = now;
     p->queue.clear();
@@ -573,9 +578,10 @@ void Node::remove_peer(ConnId conn, Timestamp now) {
   if (!p) return;
   bool was_up = p->was_established;
   if (p->direction == Direction::outbound && p->was_established) {
-    // It worked before: try again soon rather than after a long backoff.
+    // It worked before: try again soon rather than after a long backoff —
+    // unless a later attempt was already set (a peer that replaced us).
     if (auto it = m_book.find(p->remote); it != m_book.end()) {
-      it->second.next_attempt = now + backoff(1);
+      it->second.next_attempt = std::max(it->second.next_attempt, now + backoff(1));
     }
   }
   m_in_ready.erase(conn);
@@ -780,6 +786,7 @@ void Node::maintain(Timestamp now) {
   offer_ticket_params(now);
   if (now >= m_next_state) send_states(now);
   if (now >= m_next_reflect) reflect(now);
+  if (m_options.agent_config.topology.enabled && now >= m_next_topology) adapt_topology(now);
   if (m_options.peer_exchange && now >= m_next_pex) {
     m_next_pex = now + m_options.pex_interval;
     std::vector<Peer*> established;

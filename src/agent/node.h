@@ -92,6 +92,7 @@ struct NodeMetrics {
   uint64_t connections_inbound = 0;
   uint64_t connections_outbound = 0;
   uint64_t dials_failed = 0;
+  uint64_t neighbours_replaced = 0; // neighbours we swapped for a new candidate (topology adaptation)
   uint64_t frames_dropped_backpressure = 0;
   uint64_t peer_records_rejected = 0;
   std::map<std::string, uint64_t> parts_invalid; // by check result: bad_hash, bad_signature, wrong_producer
@@ -221,7 +222,18 @@ private:
   void on_tickets(Peer& p, const core::Frame& f, Timestamp now);
   void offer_ticket_params(Timestamp now);
   void send_tickets(ConnId conn, const core::Address& payee);
+  struct BookCandidate {
+    const core::Endpoint* endpoint;
+    BookEntry* entry;
+  };
+  // Address-book entries we may dial now (not connected, not ourselves, not
+  // shunned, not backing off), in random order.
+  std::vector<BookCandidate> dial_candidates(Timestamp now);
+  ConnId dial(const core::Endpoint& ep, BookEntry& entry, Timestamp now);
   void dial_more(Timestamp now);
+  // `p`'s advertised endpoint is not dialled again for `d`.
+  void defer_redial(const Peer& p, Duration d, Timestamp now);
+  void adapt_topology(Timestamp now);
   void learn(const core::Endpoint& ep, std::optional<core::Address> addr, bool bootstrap);
   void note_dial_result(const core::Endpoint& ep, bool established, Timestamp now);
   Duration backoff(uint32_t failures);
@@ -251,12 +263,14 @@ private:
   std::unique_ptr<Agent> m_agent;
   std::unique_ptr<StreamRouter> m_streams;
   std::unique_ptr<Payments> m_payments;
-  Timestamp m_next_state{}, m_next_reflect{}, m_next_snapshot{}, m_last_reflect{};
+  Timestamp m_next_state{}, m_next_reflect{}, m_next_snapshot{}, m_last_reflect{}, m_next_topology{};
+  double m_served_ratio = 1.0; // the worst on-time ratio of a wanted stream over the last reflect window
   bool m_snapshot_due = false;
   uint64_t m_state_seq = 0;
   uint64_t m_part_bytes_out_at_reflect = 0;
   struct RoutePredictions {
     std::optional<uint64_t> latency, on_time;
+    std::optional<CandidateScore> taken; // how the route was scored when kept or taken
   };
   std::map<core::StreamId, RoutePredictions> m_route_predictions;
 };

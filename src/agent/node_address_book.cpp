@@ -5,6 +5,46 @@
 
 namespace openstreaming::agent {
 
+std::vector<Node::BookCandidate> Node::dial_candidates(Timestamp now) {
+  std::set<std::string> connected_endpoints;
+  std::set<core::Address> connected_addresses;
+  for (auto& [id, p] : m_peers) {
+    if (p->closing()) continue;
+    if (p->direction == Direction::outbound) connected_endpoints.insert(p->remote.to_string());
+    if (!p->listen_endpoint.empty()) connected_endpoints.insert(p->listen_endpoint);
+    if (p->address) connected_addresses.insert(*p->address);
+  }
+  std::vector<BookCandidate> candidates;
+  for (auto& [ep, entry] : m_book) {
+    if (entry.next_attempt > now || (m_listen && ep == *m_listen)) continue;
+    if (!entry.bootstrap && !m_options.peer_exchange) continue;
+    if (connected_endpoints.count(ep.to_string())) continue;
+    if (entry.address && (connected_addresses.count(*entry.address) || *entry.address == m_address)) continue;
+    if (entry.address && m_agent->empathy.shunned(*entry.address, wall_ms(now))) continue;
+    candidates.push_back({&ep, &entry});
+  }
+  // In random order, so nodes spread out.
+  for (std::size_t i = candidates.size(); i > 1; --i) {
+    std::swap(candidates[i - 1], candidates[m_env.random().uniform(i)]);
+  }
+  return candidates;
+}
+
+ConnId Node::dial(const core::Endpoint& ep, BookEntry& entry, Timestamp now) {
+  ConnId conn = new_conn_id();
+  auto peer = std::make_unique<Peer>();
+  peer->conn = conn;
+  peer->direction = Direction::outbound;
+  peer->remote = ep;
+  peer->created = now;
+  peer->state = Peer::State::dialing;
+  m_peers.emplace(conn, std::move(peer));
+  // Until the result arrives, do not pick this endpoint again.
+  entry.next_attempt = now + m_options.handshake_timeout;
+  m_actions.push_back(ConnectRequest{conn, ep});
+  return conn;
+}
+
 void Node::dial_more(Timestamp now) {
   std::size_t live = 0, dialing = 0;
   for (auto& [id, p] : m_peers) {
@@ -14,46 +54,21 @@ void Node::dial_more(Timestamp now) {
   }
   if (live >= m_options.target_peers || dialing >= m_options.max_concurrent_dials) return;
   std::size_t slots = std::min(m_options.target_peers - live, m_options.max_concurrent_dials - dialing);
-
-  std::set<std::string> connected_endpoints;
-  std::set<core::Address> connected_addresses;
-  for (auto& [id, p] : m_peers) {
-    if (p->closing()) continue;
-    if (p->direction == Direction::outbound) connected_endpoints.insert(p->remote.to_string());
-    if (!p->listen_endpoint.empty()) connected_endpoints.insert(p->listen_endpoint);
-    if (p->address) connected_addresses.insert(*p->address);
-  }
-
-  std::vector<std::pair<const core::Endpoint*, BookEntry*>> candidates;
-  for (auto& [ep, entry] : m_book) {
-    if (entry.next_attempt > now || (m_listen && ep == *m_listen)) continue;
-    if (!entry.bootstrap && !m_options.peer_exchange) continue;
-    if (connected_endpoints.count(ep.to_string())) continue;
-    if (entry.address && (connected_addresses.count(*entry.address) || *entry.address == m_address)) continue;
-    if (entry.address && m_agent->empathy.shunned(*entry.address, wall_ms(now))) continue;
-    candidates.emplace_back(&ep, &entry);
-  }
-  // Bootstrap first, then the fewest failures; ties broken at random so nodes spread out.
-  for (std::size_t i = candidates.size(); i > 1; --i) {
-    std::swap(candidates[i - 1], candidates[m_env.random().uniform(i)]);
-  }
+  auto candidates = dial_candidates(now);
+  // Bootstrap first, then the fewest failures (ties stay in random order).
   std::stable_sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    if (a.second->bootstrap != b.second->bootstrap) return a.second->bootstrap;
-    return a.second->failures < b.second->failures;
+    if (a.entry->bootstrap != b.entry->bootstrap) return a.entry->bootstrap;
+    return a.entry->failures < b.entry->failures;
   });
-  for (std::size_t i = 0; i < candidates.size() && i < slots; ++i) {
-    ConnId conn = new_conn_id();
-    auto peer = std::make_unique<Peer>();
-    peer->conn = conn;
-    peer->direction = Direction::outbound;
-    peer->remote = *candidates[i].first;
-    peer->created = now;
-    peer->state = Peer::State::dialing;
-    m_peers.emplace(conn, std::move(peer));
-    // Until the result arrives, do not pick this endpoint again.
-    candidates[i].second->next_attempt = now + m_options.handshake_timeout;
-    m_actions.push_back(ConnectRequest{conn, *candidates[i].first});
-  }
+  for (std::size_t i = 0; i < candidates.size() && i < slots; ++i)
+    dial(*candidates[i].endpoint, *candidates[i].entry, now);
+}
+
+void Node::defer_redial(const Peer& p, Duration d, Timestamp now) {
+  auto ep = core::Endpoint::parse(p.advertised());
+  if (!ep) return;
+  auto it = m_book.find(*ep);
+  if (it != m_book.end()) it->second.next_attempt = std::max(it->second.next_attempt, now + d);
 }
 
 void Node::learn(const core::Endpoint& ep, std::optional<core::Address> addr, bool bootstrap) {

@@ -209,12 +209,23 @@ void Node::reflect(Timestamp now) {
 
   // Routes: learn from the last window's outcomes, re-choose (the router asks
   // the propagation engine), and predict the next window for the route taken.
+  double served = 1.0;
   auto learn = [&](const Stream& s, const Stream::Window& window) {
+    if (s.wanted && !s.producer && !s.ended() && !s.upstream) served = 0; // wanted and no route to it
+    if (s.wanted && window.expected > 0)
+      served = std::min(served, static_cast<double>(window.on_time) / static_cast<double>(window.expected));
     RoutePredictions& rp = m_route_predictions[s.id];
     if (rp.latency && window.parts > 0)
       m_agent->memory.outcome(*rp.latency, window.latency_sum / static_cast<double>(window.parts));
     if (rp.on_time && window.expected > 0) {
       m_agent->memory.outcome(*rp.on_time, static_cast<double>(window.on_time) / static_cast<double>(window.expected));
+    }
+    // The route score's weights learn from what the route delivered (propagation.h).
+    if (rp.taken && window.expected > 0 && window.parts > 0) {
+      double on_time = std::min(1.0, static_cast<double>(window.on_time) / static_cast<double>(window.expected));
+      double latency = window.latency_sum / static_cast<double>(window.parts);
+      double ref = m_agent->propagation.options().latency_ref_ms;
+      m_agent->propagation.learn(*rp.taken, on_time / (1.0 + std::max(0.0, latency) / ref));
     }
     rp = {};
   };
@@ -230,10 +241,12 @@ void Node::reflect(Timestamp now) {
           rit->second.last_switch_ms >= ms - to_us(Timestamp(ao.reflect_interval)) / 1000 ? "switch" : "keep";
       int64_t due = ms + to_us(Timestamp(ao.reflect_interval)) / 1000;
       rp.latency = m_agent->memory.predict("route_latency_ms", subject, action, c.predicted_latency_ms, ms, due);
-      rp.on_time = m_agent->memory.predict("route_on_time", subject, action, c.delivery, ms, due);
+      rp.on_time = m_agent->memory.predict_calibrated("route_on_time", subject, action, c.delivery, ms, due);
+      rp.taken = c;
     }
   };
   m_streams->reflect_routes(now, learn, predict);
+  m_served_ratio = std::min(1.0, served);
   if (now >= m_next_snapshot) {
     m_next_snapshot = now + ao.snapshot_interval;
     m_snapshot_due = true;

@@ -72,6 +72,13 @@ struct Node::Peer {
   std::size_t in_flight = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
   uint64_t state_seq = 0; // seq of the last neighbour state whose signature checked out
+  // Topology adaptation: dialled as a diversity pick (not judged), media bytes
+  // at the last judgement, the share predicted for the next window.
+  bool diverse = false;
+  bool judged = false; // its first window has begun
+  uint64_t media_at_judgement = 0;
+  Ewma share;
+  std::optional<uint64_t> share_prediction;
 
   bool closing() const { return state == State::closing; }
   std::string advertised() const {

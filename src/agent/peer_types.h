@@ -40,6 +40,7 @@ enum class DisconnectReason : uint32_t {
   connect_failed = 16,      // dialing did not produce a connection
   shunned = 17,             // we do not talk to this node for a while (hostile acts)
   rate_limited = 18,        // kept sending control frames faster than NodeOptions::rate_limits allow
+  replaced = 19,            // the sender swapped us for a more useful neighbour; do not redial it for a while
 };
 const char* reason_name(DisconnectReason r);
 DisconnectReason reason_from_wire(uint32_t v); // unknown values map to protocol_error

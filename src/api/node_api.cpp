@@ -100,6 +100,9 @@ std::string prometheus_metrics(net::NodeRuntime& rt) {
            static_cast<double>(t.connections_rejected));
   e.family("openstreaming_dials_failed_total", "counter", "Outbound connection attempts that failed.");
   e.sample("openstreaming_dials_failed_total", {}, static_cast<double>(m.dials_failed));
+  e.family("openstreaming_neighbours_replaced_total", "counter",
+           "Neighbours this node swapped for a new candidate (topology adaptation).");
+  e.sample("openstreaming_neighbours_replaced_total", {}, static_cast<double>(m.neighbours_replaced));
   e.family("openstreaming_frames_dropped_total", "counter", "Frames dropped before sending, by cause.");
   e.sample("openstreaming_frames_dropped_total", {{"reason", "backpressure"}},
            static_cast<double>(m.frames_dropped_backpressure));
@@ -275,6 +278,7 @@ json routes_json(net::NodeRuntime& rt) {
 
 json memory_json(net::NodeRuntime& rt) {
   const agent::Memory& m = rt.node().agent().memory;
+  const agent::RouteWeights& rw = rt.node().agent().propagation.weights();
   const agent::SelfMetrics& s = m.self();
   json preds = json::array();
   for (auto it = m.predictions().rbegin(); it != m.predictions().rend() && preds.size() < 100; ++it) {
@@ -283,13 +287,18 @@ json memory_json(net::NodeRuntime& rt) {
                      {"subject", it->subject},
                      {"action", it->action},
                      {"predicted", it->predicted},
+                     {"raw", it->raw},
                      {"made_ms", it->made_ms},
                      {"due_ms", it->due_ms},
                      {"actual", it->actual ? json(*it->actual) : json(nullptr)},
                      {"error", it->actual ? json(it->error) : json(nullptr)}});
   }
   json predictors = json::object();
-  for (const auto& [name, st] : m.predictors()) predictors[name] = {{"n", st.n}, {"mae", st.mae}};
+  for (const auto& [name, st] : m.predictors()) {
+    auto ce = st.calibration_error();
+    predictors[name] = {
+        {"n", st.n}, {"mae", st.mae}, {"bias", st.bias}, {"calibration_error", ce ? json(*ce) : json(nullptr)}};
+  }
   return {
       {"self",
        {{"load_pct", s.load_pct},
@@ -302,6 +311,13 @@ json memory_json(net::NodeRuntime& rt) {
         {"earnings_wei", s.earnings_wei.to_wei_string()},
         {"spent_wei", s.spent_wei.to_wei_string()}}},
       {"predictors", predictors},
+      {"route_weights",
+       {{"latency", rw.latency},
+        {"bandwidth", rw.bandwidth},
+        {"economics", rw.economics},
+        {"empathy", rw.empathy},
+        {"learning", rt.node().agent().propagation.options().learn_weights},
+        {"updates", rt.node().agent().propagation.weight_updates()}}},
       {"predictions", preds},
       {"neighbours_remembered", m.neighbours().size()}};
 }

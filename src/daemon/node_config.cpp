@@ -113,18 +113,24 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (auto k = check_keys(*at,
                             {"enabled", "upload_capacity_kbps", "cost_per_mb", "cpu_cost_per_mb", "max_price_per_mb",
                              "w_latency", "w_bandwidth", "w_economics", "w_empathy", "hysteresis",
-                             "reflect_interval_ms", "state_interval_ms", "dual_feed"},
+                             "reflect_interval_ms", "state_interval_ms", "dual_feed", "learn_weights", "adapt_topology",
+                             "topology_interval_ms", "topology_min_age_ms", "diverse_peers"},
                             "agent.", source);
         !k) {
       return k;
     }
     AgentConfig& a = c.agent;
-    for (auto [key, field] : {std::pair{"enabled", &a.enabled}, std::pair{"dual_feed", &a.dual_feed}}) {
+    for (auto [key, field] :
+         {std::pair{"enabled", &a.enabled}, std::pair{"dual_feed", &a.dual_feed},
+          std::pair{"adapt_topology", &a.adapt_topology}, std::pair{"learn_weights", &a.learn_weights}}) {
       if (!(r = get(*at, key, source, *field))) return r;
     }
-    for (auto [key, field] : {std::pair{"upload_capacity_kbps", &a.upload_capacity_kbps},
-                              std::pair{"reflect_interval_ms", &a.reflect_interval_ms},
-                              std::pair{"state_interval_ms", &a.state_interval_ms}}) {
+    for (auto [key, field] :
+         {std::pair{"upload_capacity_kbps", &a.upload_capacity_kbps},
+          std::pair{"reflect_interval_ms", &a.reflect_interval_ms},
+          std::pair{"state_interval_ms", &a.state_interval_ms},
+          std::pair{"topology_interval_ms", &a.topology_interval_ms},
+          std::pair{"topology_min_age_ms", &a.topology_min_age_ms}, std::pair{"diverse_peers", &a.diverse_peers}}) {
       if (!(r = get(*at, key, source, *field))) return r;
     }
     for (auto [key, field] :
@@ -143,7 +149,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!tt) return config_error(source, "'timing' must be a table");
     if (auto k = check_keys(*tt,
                             {"ping_interval_ms", "idle_timeout_ms", "handshake_timeout_ms", "reconnect_base_ms",
-                             "reconnect_max_ms", "stream_stall_ms"},
+                             "reconnect_max_ms", "stream_stall_ms", "pex_interval_ms"},
                             "timing.", source);
         !k) {
       return k;
@@ -154,6 +160,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!(r = get(*tt, "reconnect_base_ms", source, c.reconnect_base_ms))) return r;
     if (!(r = get(*tt, "reconnect_max_ms", source, c.reconnect_max_ms))) return r;
     if (!(r = get(*tt, "stream_stall_ms", source, c.stream_stall_ms))) return r;
+    if (!(r = get(*tt, "pex_interval_ms", source, c.pex_interval_ms))) return r;
   }
   return {};
 }
@@ -167,7 +174,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   if (c.max_peers < 1 || c.max_peers > 10000) return bad("max_peers must be between 1 and 10000");
   if (c.target_peers < 0) return bad("target_peers must be between 0 and max_peers");
   for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms,
-                    c.reconnect_max_ms, c.stream_stall_ms}) {
+                    c.reconnect_max_ms, c.stream_stall_ms, c.pex_interval_ms}) {
     if (v < 10 || v > 3'600'000) return bad("timing values must be between 10 ms and 1 hour");
   }
   if (c.idle_timeout_ms <= c.ping_interval_ms) return bad("timing.idle_timeout_ms must exceed timing.ping_interval_ms");
@@ -196,6 +203,10 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
       a.state_interval_ms > 600'000) {
     return bad("agent.reflect_interval_ms and agent.state_interval_ms must be between 100 ms and 10 min");
   }
+  if (a.topology_interval_ms < 1000 || a.topology_interval_ms > 86'400'000 || a.topology_min_age_ms < 0 ||
+      a.topology_min_age_ms > 86'400'000)
+    return bad("agent.topology_interval_ms must be between 1 s and 1 day, agent.topology_min_age_ms at most 1 day");
+  if (a.diverse_peers < 0 || a.diverse_peers > 64) return bad("agent.diverse_peers must be 0..64");
   auto cost = core::Amount::parse(a.cost_per_mb);
   if (!cost) return bad("agent.cost_per_mb: " + cost.error().message);
   auto cpu = core::Amount::parse(a.cpu_cost_per_mb);
@@ -242,6 +253,11 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   o.agent_config.propagation.dual_feed = a.dual_feed;
   o.agent_config.reflect_interval = std::chrono::milliseconds(a.reflect_interval_ms);
   o.agent_config.empathy.state_interval = std::chrono::milliseconds(a.state_interval_ms);
+  o.agent_config.propagation.learn_weights = a.learn_weights;
+  o.agent_config.topology.enabled = a.adapt_topology;
+  o.agent_config.topology.interval = std::chrono::milliseconds(a.topology_interval_ms);
+  o.agent_config.topology.min_age = std::chrono::milliseconds(a.topology_min_age_ms);
+  o.agent_config.topology.diverse_peers = static_cast<std::size_t>(a.diverse_peers);
   for (const auto& b : c.bootstrap) {
     auto ep = core::Endpoint::parse(b);
     if (!ep) return bad("--bootstrap: " + ep.error().message);
@@ -266,6 +282,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   o.reconnect_base = std::chrono::milliseconds(c.reconnect_base_ms);
   o.reconnect_max = std::chrono::milliseconds(std::max(c.reconnect_max_ms, c.reconnect_base_ms));
   o.stream_stall_timeout = std::chrono::milliseconds(c.stream_stall_ms);
+  o.pex_interval = std::chrono::milliseconds(c.pex_interval_ms);
   o.upstream_silence = std::chrono::milliseconds(std::max<int64_t>(c.stream_stall_ms * 3 / 10, 10));
   return o;
 }

@@ -26,6 +26,12 @@ struct AgentConfig {
   bool dual_feed = true; // docs/agent.md: the same default as the simulator's
   int64_t reflect_interval_ms = 2000;
   int64_t state_interval_ms = 2000;
+  // Local topology adaptation (agent::TopologyOptions, docs/agent.md).
+  bool learn_weights = true; // the route score's weights adapt from outcomes (docs/agent.md)
+  bool adapt_topology = true;
+  int64_t topology_interval_ms = 20'000;
+  int64_t topology_min_age_ms = 60'000;
+  int64_t diverse_peers = 2;
 };
 
 // [payments] (docs/config.md, docs/payments.md). Amounts are text.
@@ -73,6 +79,7 @@ struct NodeConfig {
   int64_t reconnect_base_ms = 1000;
   int64_t reconnect_max_ms = 60000;
   int64_t stream_stall_ms = 10000; // a flowing stream silent this long ends (killed broadcaster)
+  int64_t pex_interval_ms = 30000; // how often a neighbour is asked for peers (peer exchange)
 };
 
 inline const std::vector<std::string>& known_roles() {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <cmath>
 #include <sqlite3.h>
 
 namespace openstreaming::platform {
@@ -10,7 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-json ewma_json(const agent::Ewma& e) { return {{"mean", e.mean}, {"var", e.var}, {"n", e.n}}; }
+json ewma_json(const agent::Ewma& e) {
+  return {{"mean", e.mean}, {"var", e.var}, {"n", e.n}};
+}
 agent::Ewma ewma_from(const json& j) {
   agent::Ewma e;
   e.mean = j.value("mean", 0.0);
@@ -18,7 +22,9 @@ agent::Ewma ewma_from(const json& j) {
   e.n = j.value("n", uint64_t{0});
   return e;
 }
-json ratio_json(const agent::Ratio& r) { return {{"value", r.value}, {"n", r.n}}; }
+json ratio_json(const agent::Ratio& r) {
+  return {{"value", r.value}, {"n", r.n}};
+}
 agent::Ratio ratio_from(const json& j) {
   agent::Ratio r;
   r.value = j.value("value", 1.0);
@@ -80,7 +86,7 @@ agent::NeighbourProfile profile_from(const core::Address& a, const json& j) {
   p.subscriptions_refused = j.value("subscriptions_refused", uint64_t{0});
   p.coherence.score = j.value("score", 1.0);
   std::string status = j.value("status", std::string("trusted"));
-  p.status = status == "shunned" ? agent::NeighbourStatus::shunned
+  p.status = status == "shunned"      ? agent::NeighbourStatus::shunned
              : status == "incoherent" ? agent::NeighbourStatus::incoherent
                                       : agent::NeighbourStatus::trusted;
   p.probation_until_ms = j.value("probation_until_ms", int64_t{0});
@@ -108,6 +114,48 @@ agent::NeighbourProfile profile_from(const core::Address& a, const json& j) {
   return p;
 }
 
+json bins_json(const std::array<agent::PredictorStats::Bin, agent::PredictorStats::kBins>& bins) {
+  json a = json::array();
+  for (const auto& b : bins) a.push_back(json::array({b.n, b.predicted, b.actual}));
+  return a;
+}
+
+json calibration_json(const agent::PredictorStats& st) {
+  return {{"bias", st.bias}, {"ratio", st.ratio}, {"bins", bins_json(st.bins)}, {"raw_bins", bins_json(st.raw_bins)}};
+}
+
+// The file is input like any other: a bin list of the wrong shape, a negative or
+// non-finite figure, or a mean outside [0, 1] leaves the bins empty.
+bool bins_from(const json& j, std::array<agent::PredictorStats::Bin, agent::PredictorStats::kBins>& out) {
+  if (!j.is_array() || j.size() != out.size()) return false;
+  std::array<agent::PredictorStats::Bin, agent::PredictorStats::kBins> bins{};
+  for (std::size_t i = 0; i < bins.size(); ++i) {
+    const json& b = j[i];
+    if (!b.is_array() || b.size() != 3 || !b[0].is_number_unsigned() || !b[1].is_number() || !b[2].is_number())
+      return false;
+    bins[i].n = b[0].get<uint64_t>();
+    bins[i].predicted = b[1].get<double>();
+    bins[i].actual = b[2].get<double>();
+    auto n = static_cast<double>(bins[i].n);
+    if (!std::isfinite(bins[i].predicted) || !std::isfinite(bins[i].actual) || bins[i].predicted < 0 ||
+        bins[i].actual < 0 || bins[i].predicted > n || bins[i].actual > n)
+      return false;
+  }
+  out = bins;
+  return true;
+}
+
+void calibration_from(const json& j, agent::PredictorStats& st) {
+  if (j.contains("bias") && j["bias"].is_number() && std::isfinite(j["bias"].get<double>()))
+    st.bias = j["bias"].get<double>();
+  if (j.contains("ratio") && j["ratio"].is_boolean()) st.ratio = j["ratio"].get<bool>();
+  if (!j.contains("bins") || !j.contains("raw_bins") || !bins_from(j["bins"], st.bins) ||
+      !bins_from(j["raw_bins"], st.raw_bins)) {
+    st.bins = {};
+    st.raw_bins = {};
+  }
+}
+
 bool exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK) return true;
@@ -132,7 +180,8 @@ std::string text_of(sqlite3_stmt* s, int col) {
 
 Result<std::unique_ptr<SqliteMemoryStore>> SqliteMemoryStore::open(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return make_error(Errc::io, "memory store " + path + ": " + why);
@@ -142,13 +191,17 @@ Result<std::unique_ptr<SqliteMemoryStore>> SqliteMemoryStore::open(const std::st
   if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                 "CREATE TABLE IF NOT EXISTS neighbours (address TEXT PRIMARY KEY, profile TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS predictors (name TEXT PRIMARY KEY, n INTEGER NOT NULL, mae REAL NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY, record TEXT NOT NULL);")) {
+                "CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY, record TEXT NOT NULL);"
+                // A table of its own (not a column of predictors) so a store written before it opens unchanged.
+                "CREATE TABLE IF NOT EXISTS predictor_calibration (name TEXT PRIMARY KEY, record TEXT NOT NULL);")) {
     return make_error(Errc::io, "memory store " + path + ": " + sqlite3_errmsg(db) + " (not a SQLite database?)");
   }
   return store;
 }
 
-SqliteMemoryStore::~SqliteMemoryStore() { sqlite3_close(m_db); }
+SqliteMemoryStore::~SqliteMemoryStore() {
+  sqlite3_close(m_db);
+}
 
 std::optional<agent::MemorySnapshot> SqliteMemoryStore::load() {
   agent::MemorySnapshot snap;
@@ -165,7 +218,19 @@ std::optional<agent::MemorySnapshot> SqliteMemoryStore::load() {
   {
     Stmt q(m_db, "SELECT name, n, mae FROM predictors");
     while (q && sqlite3_step(q.s) == SQLITE_ROW) {
-      snap.predictors[text_of(q.s, 0)] = agent::PredictorStats{static_cast<uint64_t>(sqlite3_column_int64(q.s, 1)), sqlite3_column_double(q.s, 2)};
+      agent::PredictorStats st;
+      st.n = static_cast<uint64_t>(std::max<sqlite3_int64>(0, sqlite3_column_int64(q.s, 1)));
+      st.mae = sqlite3_column_double(q.s, 2);
+      snap.predictors[text_of(q.s, 0)] = st;
+    }
+  }
+  {
+    Stmt q(m_db, "SELECT name, record FROM predictor_calibration");
+    while (q && sqlite3_step(q.s) == SQLITE_ROW) {
+      auto it = snap.predictors.find(text_of(q.s, 0));
+      auto j = json::parse(text_of(q.s, 1), nullptr, false);
+      if (it == snap.predictors.end() || !j.is_object()) continue;
+      calibration_from(j, it->second); // a damaged record leaves the predictor uncalibrated
     }
   }
   {
@@ -179,6 +244,7 @@ std::optional<agent::MemorySnapshot> SqliteMemoryStore::load() {
       p.subject = j.value("subject", std::string());
       p.action = j.value("action", std::string());
       p.predicted = j.value("predicted", 0.0);
+      p.raw = j.contains("raw") && j["raw"].is_number() ? j["raw"].get<double>() : p.predicted;
       p.made_ms = j.value("made_ms", int64_t{0});
       p.due_ms = j.value("due_ms", int64_t{0});
       if (j.contains("actual") && j["actual"].is_number()) p.actual = j["actual"].get<double>();
@@ -197,7 +263,7 @@ void SqliteMemoryStore::save(const agent::MemorySnapshot& snap) {
   std::map<std::string, std::string> now;
   for (const auto& p : snap.neighbours) now.emplace(p.address.to_checksum_hex(), profile_json(p).dump());
   if (!exec(m_db, "BEGIN")) return;
-  bool ok = exec(m_db, "DELETE FROM predictors; DELETE FROM predictions;");
+  bool ok = exec(m_db, "DELETE FROM predictors; DELETE FROM predictions; DELETE FROM predictor_calibration;");
   uint64_t written = 0;
   {
     Stmt del(m_db, "DELETE FROM neighbours WHERE address = ?");
@@ -233,11 +299,23 @@ void SqliteMemoryStore::save(const agent::MemorySnapshot& snap) {
     }
   }
   {
+    Stmt ins(m_db, "INSERT INTO predictor_calibration (name, record) VALUES (?, ?)");
+    for (const auto& [name, st] : snap.predictors) {
+      if (!ok || !ins) break;
+      std::string text = calibration_json(st).dump();
+      sqlite3_bind_text(ins.s, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins.s, 2, text.c_str(), -1, SQLITE_TRANSIENT);
+      ok = sqlite3_step(ins.s) == SQLITE_DONE;
+      sqlite3_reset(ins.s);
+    }
+  }
+  {
     Stmt ins(m_db, "INSERT INTO predictions (id, record) VALUES (?, ?)");
     for (const auto& p : snap.predictions) {
       if (!ok || !ins) break;
-      json j = {{"id", p.id}, {"predictor", p.predictor}, {"subject", p.subject}, {"action", p.action},
-                {"predicted", p.predicted}, {"made_ms", p.made_ms}, {"due_ms", p.due_ms}, {"error", p.error}};
+      json j = {{"id", p.id},           {"predictor", p.predictor}, {"subject", p.subject},
+                {"action", p.action},   {"predicted", p.predicted}, {"raw", p.raw},
+                {"made_ms", p.made_ms}, {"due_ms", p.due_ms},       {"error", p.error}};
       if (p.actual) j["actual"] = *p.actual;
       std::string text = j.dump();
       sqlite3_bind_int64(ins.s, 1, static_cast<sqlite3_int64>(p.id));

@@ -276,6 +276,8 @@ nlohmann::json Measurement::summary(uint64_t parts_published, const SimLedger* l
       {"adversaries", adversaries},
       {"crypto", m_sc.crypto},
       {"dual_feed", m_sc.dual_feed && m_sc.strategy == "agent"},
+      {"adapt_topology", m_sc.adapt_topology && m_sc.strategy == "agent"},
+      {"learn_weights", m_sc.learn_weights && m_sc.strategy == "agent"},
       {"duration_s", m_sc.duration_s},
       {"parts_published", parts_published},
       {"parts_due", m_due_total},

@@ -65,6 +65,13 @@ void Network::connect(std::size_t i, const agent::ConnectRequest& c) {
   if (c.endpoint.host.size() > 1 && c.endpoint.host[0] == 'n') target = std::stoul(c.endpoint.host.substr(1));
   uint64_t gen = s.generation;
   auto link = target < m_nodes.size() ? m_link_of.find({std::min(i, target), std::max(i, target)}) : m_link_of.end();
+  if (link == m_link_of.end() && target < m_nodes.size() && target != i && m_nodes[target]->alive && m_link_factory) {
+    if (auto p = m_link_factory(std::min(i, target), std::max(i, target))) {
+      add_link(std::min(i, target), std::max(i, target), *p);
+      ++m_links_made;
+      link = m_link_of.find({std::min(i, target), std::max(i, target)});
+    }
+  }
   if (link == m_link_of.end() || !m_nodes[target]->alive) {
     m_sched.at(m_sched.now() + 50ms, [this, i, conn, gen] {
       if (!m_nodes[i]->alive || m_nodes[i]->generation != gen) return;

@@ -9,7 +9,9 @@
 // (SimNode::bandwidth_bps) across all its links; every byte that leaves a node is
 // reported to Measurement (media or control) and every agent part that arrives
 // is reported before the node sees it. A connect to a node that is not a graph
-// neighbour, or is dead, fails after 50 ms; one that succeeds takes a round trip.
+// neighbour, or is dead, fails after 50 ms — unless a link factory is set
+// (nodes that adapt their topology dial nodes they learned of), which makes the
+// link first; one that succeeds takes a round trip.
 // All randomness is the simulator's seeded source, in event order.
 #pragma once
 
@@ -21,6 +23,7 @@
 #include "sim/sim_node.h"
 #include "sim/sim_random.h"
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <unordered_map>
@@ -38,6 +41,11 @@ public:
   void add_link(std::size_t a, std::size_t b, const LinkParams& p);
   // Changes a link's parameters mid-run (both directions); no link: nothing.
   void set_link(std::size_t a, std::size_t b, const LinkParams& p);
+  // Makes the link (a, b), a < b, when a node dials a node it has no link to;
+  // nullopt: no such link can exist (the dial fails).
+  using LinkFactory = std::function<std::optional<LinkParams>(std::size_t a, std::size_t b)>;
+  void set_link_factory(LinkFactory f) { m_link_factory = std::move(f); }
+  std::size_t links_made() const { return m_links_made; }
 
   // ---- Node i's outputs (its agent::NodeSink calls these).
   void transmit(std::size_t i, agent::ConnId conn, core::Frame frame);
@@ -73,7 +81,9 @@ private:
   Measurement& m_meas;
   Diagnostics& m_diag;
   NodeHost& m_host;
-  std::vector<Link> m_links;
+  std::deque<Link> m_links; // a deque: links made mid-run do not move the others
+  LinkFactory m_link_factory;
+  std::size_t m_links_made = 0;
   std::map<std::pair<std::size_t, std::size_t>, std::size_t> m_link_of; // (min, max) -> link
   std::vector<std::unordered_map<agent::ConnId, Conn>> m_conns;         // per node: its connection -> the other end
 };

@@ -120,12 +120,23 @@ Result<Scenario> Scenario::parse(const std::string& text, const std::string& sou
     if (!(r = num(*n, "join_spread_s", s.join_spread_s, "viewers.", source))) return r.error();
   }
   if (const auto* n = section(t, "strategy")) {
-    if (!(r = only(*n, {"name", "dual_feed"}, "strategy.", source))) return r.error();
+    if (!(r = only(*n, {"name", "dual_feed", "adapt_topology", "learn_weights"}, "strategy.", source)))
+      return r.error();
     if (!(r = str(*n, "name", s.strategy, "strategy.", source))) return r.error();
     if (const toml::node* d = n->get("dual_feed")) {
       auto v = d->value<bool>();
       if (!v) return bad(source, "strategy.dual_feed must be true or false");
       s.dual_feed = *v;
+    }
+    if (const toml::node* d = n->get("adapt_topology")) {
+      auto v = d->value<bool>();
+      if (!v) return bad(source, "strategy.adapt_topology must be true or false");
+      s.adapt_topology = *v;
+    }
+    if (const toml::node* d = n->get("learn_weights")) {
+      auto v = d->value<bool>();
+      if (!v) return bad(source, "strategy.learn_weights must be true or false");
+      s.learn_weights = *v;
     }
   }
   if (const auto* n = section(t, "churn")) {

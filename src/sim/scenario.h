@@ -61,7 +61,11 @@ struct Scenario {
   std::string crypto = "cost-model";
   PaymentScenario payments;
   bool dual_feed = true; // [strategy] dual_feed: the agent's dual feed (docs/agent.md); baselines never use it
-  std::string name;      // from the file name
+  // [strategy] adapt_topology: the agent's local topology adaptation (docs/agent.md), with peer exchange and
+  // links made on demand to the nodes it dials; baselines keep the graph they were given.
+  bool adapt_topology = true;
+  bool learn_weights = true; // [strategy] learn_weights: the route score's weights adapt from outcomes (docs/agent.md)
+  std::string name;          // from the file name
 
   static Result<Scenario> parse(const std::string& toml_text, const std::string& source_name);
   Result<void> validate() const;

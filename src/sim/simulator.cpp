@@ -83,7 +83,7 @@ Result<void> Simulator::build() {
     // delegated stake is in practice; independent of honesty.
     m_nodes[i]->stake = std::pow(1.0 - unit(m_rng), -1.0 / 1.16);
   }
-  for (auto [a, b] : m_graph.edges) {
+  auto link_params = [this](std::size_t a, std::size_t b) {
     double frac = unit(m_rng);
     if (!m_graph.position.empty()) {
       double dx = m_graph.position[a].first - m_graph.position[b].first,
@@ -96,8 +96,14 @@ Result<void> Simulator::build() {
     p.bandwidth_bps = std::min(m_nodes[a]->bandwidth_bps, m_nodes[b]->bandwidth_bps);
     p.loss = m_sc.loss;
     p.jitter = p.delay / 10;
-    m_network.add_link(a, b, p);
-  }
+    return p;
+  };
+  for (auto [a, b] : m_graph.edges) m_network.add_link(a, b, link_params(a, b));
+  // Nodes that adapt their topology dial nodes they learned of by peer
+  // exchange: the link is made then, with the delay the same rule gives (by
+  // distance on a geometric graph, so a far node is a long link).
+  const bool adapt = m_sc.strategy == "agent" && m_sc.adapt_topology;
+  if (adapt) m_network.set_link_factory([link_params](std::size_t a, std::size_t b) { return link_params(a, b); });
 
   // The nodes: the daemon's core with the scenario's settings.
   for (std::size_t i = 0; i < n; ++i) {
@@ -108,7 +114,8 @@ Result<void> Simulator::build() {
     for (uint32_t j : adj[i]) {
       if (j > i) o.bootstrap.push_back(core::Endpoint{host_of(j), 7000});
     }
-    o.peer_exchange = false;
+    o.peer_exchange = adapt;
+    o.agent_config.topology.enabled = adapt;
     o.target_peers = std::max<std::size_t>(1, o.bootstrap.size());
     o.max_peers = adj[i].size() + 8;
     o.roles = {s.role == SimNode::Role::viewer        ? "viewer"
@@ -116,6 +123,7 @@ Result<void> Simulator::build() {
                                                       : "relay"};
     o.agent_config.economics.capacity_kbps = static_cast<uint64_t>(s.bandwidth_bps / 1000);
     o.agent_config.propagation.dual_feed = m_sc.dual_feed;
+    o.agent_config.propagation.learn_weights = m_sc.learn_weights;
     // At scale, fewer periodic messages than the daemon's defaults (2 s states,
     // 250 ms tick, 5 s pings): a simulated link's delay does not drift, and
     // each of these is an event at every node.
@@ -413,11 +421,65 @@ void Simulator::each_second() {
   if (second % 10 == 0) m_crypto.age();
   m_diag.sample_switches();
   if (second % 5 == 0) m_diag.sample();
+  const auto third = static_cast<int64_t>(m_sc.duration_s / 3);
+  if (third > 0 && (second == third || second == 2 * third)) m_errors_at[second == third ? 0 : 1] = prediction_errors();
+}
+
+std::map<std::string, Simulator::ErrorSum> Simulator::prediction_errors() const {
+  std::map<std::string, ErrorSum> out;
+  for (const auto& n : m_nodes) {
+    if (!n->alive || !n->node) continue;
+    for (const auto& [name, st] : n->node->agent().memory.predictors()) {
+      ErrorSum& e = out[name];
+      e.abs += st.mae * static_cast<double>(st.n);
+      e.n += st.n;
+    }
+  }
+  return out;
 }
 
 nlohmann::json Simulator::summary() const {
   nlohmann::json j = m_meas.summary(m_next_part.empty() ? 0 : m_next_part[0], m_ledger.get());
   j["diagnostics"] = m_diag.summary(m_sc.duration_s);
+  // Local topology adaptation: neighbours the nodes alive at the end replaced,
+  // and links made for nodes dialled off the graph.
+  uint64_t replaced = 0;
+  for (const auto& n : m_nodes) {
+    if (n->alive && n->node) replaced += n->node->metrics().neighbours_replaced;
+  }
+  j["diagnostics"]["topology"] = {{"neighbours_replaced", replaced}, {"links_made", m_network.links_made()}};
+  // Learning: each predictor's mean absolute error over the first, middle and
+  // last third of the run (from the running sums; a node that died and came
+  // back restarts its sums, so its share of a third can be low), and the
+  // calibration error of the on-time ratio predicted, over every live node's bins.
+  const auto end = prediction_errors();
+  nlohmann::json thirds = nlohmann::json::object();
+  for (const auto& [name, e] : end) {
+    const ErrorSum a = m_errors_at[0].count(name) ? m_errors_at[0].at(name) : ErrorSum{};
+    const ErrorSum b = m_errors_at[1].count(name) ? m_errors_at[1].at(name) : ErrorSum{};
+    auto mean = [](double abs, int64_t n) {
+      return n > 0 && abs >= 0 ? nlohmann::json(abs / static_cast<double>(n)) : nlohmann::json(nullptr);
+    };
+    thirds[name] = {mean(a.abs, static_cast<int64_t>(a.n)),
+                    mean(b.abs - a.abs, static_cast<int64_t>(b.n) - static_cast<int64_t>(a.n)),
+                    mean(e.abs - b.abs, static_cast<int64_t>(e.n) - static_cast<int64_t>(b.n))};
+  }
+  agent::PredictorStats merged;
+  for (const auto& n : m_nodes) {
+    if (!n->alive || !n->node) continue;
+    const auto& ps = n->node->agent().memory.predictors();
+    auto it = ps.find("route_on_time");
+    if (it == ps.end()) continue;
+    for (std::size_t k = 0; k < merged.bins.size(); ++k) {
+      merged.bins[k].n += it->second.bins[k].n;
+      merged.bins[k].predicted += it->second.bins[k].predicted;
+      merged.bins[k].actual += it->second.bins[k].actual;
+    }
+  }
+  auto ce = merged.calibration_error();
+  j["diagnostics"]["learning"] = {
+      {"prediction_mae_by_third", thirds},
+      {"route_on_time_calibration_error", ce ? nlohmann::json(*ce) : nlohmann::json(nullptr)}};
   return j;
 }
 

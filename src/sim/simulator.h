@@ -38,6 +38,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -107,6 +108,14 @@ private:
   Network m_network;
   Churn m_churn;
   Gossip m_gossip;
+  // The agents' learning over the run: per predictor, the summed absolute
+  // error and outcome count of every live node at 1/3 and 2/3 of the run.
+  struct ErrorSum {
+    double abs = 0;
+    uint64_t n = 0;
+  };
+  std::map<std::string, ErrorSum> prediction_errors() const;
+  std::array<std::map<std::string, ErrorSum>, 2> m_errors_at;
 };
 
 } // namespace openstreaming::sim

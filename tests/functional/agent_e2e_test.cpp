@@ -3,6 +3,8 @@
 // lying about capacity); the viewer must re-route to the honest path within
 // kRerouteBound, keep playing, rate the bad relay incoherent, and still
 // distrust it after a restart. An honest relay that stalls briefly is not shunned.
+// A viewer swaps a neighbour that carries nothing for one it learned of (the
+// overlay changes), and its memory's calibration shows in /api/memory.
 #include "support/node_process.h"
 #include "support/wait.h"
 
@@ -221,6 +223,96 @@ TEST(AgentE2e, HonestRelayThatStallsBrieflyIsNotShunned) {
   EXPECT_EQ(n["connected"], true);
   EXPECT_EQ(n["observed"]["parts_invalid"], 0);
   EXPECT_EQ(primary_of(v), r.address().to_checksum_hex());
+}
+
+bool has_peer(const NodeProcess& n, const NodeProcess& other) {
+  return !find_by(n.get_json("/api/peers"), "address", other.address().to_checksum_hex()).is_null();
+}
+
+TEST(AgentE2e, AViewerReplacesAUselessNeighbourAndItsCalibrationIsInTheMemoryApi) {
+  // b - r - v - i: v watches through r; i carries nothing for v and offers no
+  // route. v keeps two peers (target_peers = 2), so it never dials b of its own
+  // accord; it learns b's endpoint from r by peer exchange, and topology
+  // adaptation (judged every second here, a neighbour after 4 s) swaps i for b.
+  test::TempDir dir;
+  NodeSpec bs;
+  bs.peer_exchange = false;
+  bs.config_toml = agent_toml(false);
+  bs.extra_args = {"--ingest", "testsrc", "--stream", "show"};
+  NodeProcess b(dir, "b", 811, bs);
+  b.start();
+  NodeSpec rs;
+  rs.peer_exchange = false;
+  rs.bootstrap = {b.p2p()};
+  rs.config_toml = agent_toml(false);
+  NodeProcess r(dir, "r", 812, rs);
+  r.start();
+  NodeSpec is;
+  is.peer_exchange = false;
+  is.config_toml = agent_toml(false);
+  NodeProcess i(dir, "i", 813, is);
+  i.start();
+  NodeSpec vs;
+  vs.bootstrap = {r.p2p(), i.p2p()};
+  // agent_toml's settings, with peer exchange and topology adaptation fast.
+  vs.config_toml = "target_peers = 2\n"
+                   "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
+                   "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\npex_interval_ms = 1000\n"
+                   "[agent]\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
+                   "topology_interval_ms = 1000\ntopology_min_age_ms = 4000\ndiverse_peers = 1\n";
+  vs.extra_args = {"--watch", "show", "--role", "viewer"};
+  NodeProcess v(dir, "v", 814, vs);
+  v.start();
+
+  ASSERT_TRUE(
+      wait_until([&] { return has_peer(v, r) && has_peer(v, i) && parts_of(v) >= 2; }, std::chrono::seconds(30)))
+      << v.get_json("/api/peers").dump() << "\n"
+      << v.process().err().substr(0, 4000);
+  EXPECT_FALSE(has_peer(v, b));
+  // The overlay changes: i goes, b comes, and the stream keeps flowing.
+  ASSERT_TRUE(wait_until([&] { return has_peer(v, b) && !has_peer(v, i); }, std::chrono::seconds(40)))
+      << v.get_json("/api/peers").dump() << "\n"
+      << v.get_json("/api/memory")["predictions"].dump();
+  EXPECT_EQ(v.metric("openstreaming_neighbours_replaced_total"), 1);
+  EXPECT_EQ(v.metric("openstreaming_disconnects_total", {"reason=\"replaced\"", "initiator=\"local\""}), 1);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return i.metric("openstreaming_disconnects_total", {"reason=\"replaced\"", "initiator=\"remote\""}) == 1;
+      },
+      std::chrono::seconds(5)));
+  EXPECT_TRUE(has_peer(v, r)); // its upstream stays
+  uint64_t before = parts_of(v);
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_GE(parts_of(v), before + 4) << "the stream stalled across the change";
+
+  // What the memory learned: the neighbour-share predictor (whose predictions
+  // decided the swap) and the on-time predictor have outcomes and a
+  // calibration error; the swap itself is a recorded prediction.
+  json memory;
+  auto calibrated = [&](const char* name) {
+    memory = v.get_json("/api/memory");
+    const json& p = memory["predictors"];
+    return p.contains(name) && p[name]["n"].get<uint64_t>() >= 1 && p[name]["calibration_error"].is_number();
+  };
+  ASSERT_TRUE(wait_until([&] { return calibrated("neighbour_share") && calibrated("route_on_time"); },
+                         std::chrono::seconds(20)))
+      << memory["predictors"].dump(1);
+  const json& p = memory["predictors"];
+  for (const char* name : {"neighbour_share", "route_on_time"}) {
+    double ce = p[name]["calibration_error"].get<double>();
+    EXPECT_GE(ce, 0.0);
+    EXPECT_LE(ce, 1.0);
+    std::cout << "[ measured ] " << name << ": n " << p[name]["n"] << ", mae " << p[name]["mae"]
+              << ", calibration error " << ce << "\n";
+  }
+  EXPECT_TRUE(p["route_latency_ms"]["calibration_error"].is_null()); // not a ratio
+  bool swap_recorded = false;
+  for (const auto& pr : memory["predictions"]) {
+    if (pr["predictor"] == "neighbour_share" && pr["action"] == "replace" &&
+        pr["subject"] == i.address().to_checksum_hex())
+      swap_recorded = true;
+  }
+  EXPECT_TRUE(swap_recorded) << memory["predictions"].dump();
 }
 
 } // namespace

@@ -17,7 +17,9 @@ void Ewma::add(double x, double alpha) {
   var = (1 - alpha) * (var + alpha * d * d);
 }
 
-double Ewma::stddev() const { return std::sqrt(std::max(0.0, var)); }
+double Ewma::stddev() const {
+  return std::sqrt(std::max(0.0, var));
+}
 
 void Ratio::add(double outcome, double alpha) {
   value += alpha * (outcome - value);
@@ -69,6 +71,7 @@ uint64_t Memory::predict(std::string predictor, std::string subject, std::string
   p.subject = std::move(subject);
   p.action = std::move(action);
   p.predicted = predicted;
+  p.raw = predicted;
   p.made_ms = now_ms;
   p.due_ms = due_ms;
   m_predictions.push_back(std::move(p));
@@ -76,16 +79,74 @@ uint64_t Memory::predict(std::string predictor, std::string subject, std::string
   return m_predictions.back().id;
 }
 
+uint64_t Memory::predict_calibrated(std::string predictor, std::string subject, std::string action, double raw,
+                                    int64_t now_ms, int64_t due_ms) {
+  double made = calibrated(predictor, raw);
+  uint64_t id = predict(std::move(predictor), std::move(subject), std::move(action), made, now_ms, due_ms);
+  m_predictions.back().raw = raw;
+  return id;
+}
+
 void Memory::outcome(uint64_t id, double actual) {
   for (auto& p : m_predictions) {
     if (p.id != id || p.actual) continue;
     p.actual = actual;
     p.error = std::abs(actual - p.predicted);
-    PredictorStats& s = m_predictors[p.predictor];
-    ++s.n;
-    s.mae += (p.error - s.mae) / static_cast<double>(s.n);
+    m_predictors[p.predictor].add(p.predicted, actual, p.raw);
     return;
   }
+}
+
+namespace {
+std::size_t bin_of(double x) {
+  return std::min(PredictorStats::kBins - 1, static_cast<std::size_t>(x * static_cast<double>(PredictorStats::kBins)));
+}
+bool unit(double x) {
+  return x >= 0 && x <= 1;
+}
+} // namespace
+
+void PredictorStats::add(double predicted, double actual, double raw) {
+  ++n;
+  mae += (std::abs(actual - predicted) - mae) / static_cast<double>(n);
+  bias += ((actual - predicted) - bias) / static_cast<double>(n);
+  if (!unit(predicted) || !unit(actual) || !unit(raw)) {
+    ratio = false;
+    return;
+  }
+  Bin& b = bins[bin_of(predicted)];
+  ++b.n;
+  b.predicted += predicted;
+  b.actual += actual;
+  Bin& r = raw_bins[bin_of(raw)];
+  ++r.n;
+  r.predicted += raw;
+  r.actual += actual;
+}
+
+std::optional<double> PredictorStats::calibration_error() const {
+  if (!ratio) return std::nullopt;
+  uint64_t total = 0;
+  double gap = 0;
+  for (const Bin& b : bins) {
+    if (b.n == 0) continue;
+    total += b.n;
+    gap += std::abs(b.actual - b.predicted); // n x |mean actual - mean predicted|
+  }
+  if (total == 0) return std::nullopt;
+  return gap / static_cast<double>(total);
+}
+
+double PredictorStats::calibrated(double raw) const {
+  if (!ratio || !unit(raw)) return raw;
+  const Bin& b = raw_bins[bin_of(raw)];
+  if (b.n < kMinBinSamples) return raw;
+  return b.actual / static_cast<double>(b.n);
+}
+
+double Memory::calibrated(const std::string& predictor, double raw) const {
+  auto it = m_predictors.find(predictor);
+  return it == m_predictors.end() ? raw : it->second.calibrated(raw);
 }
 
 MemorySnapshot Memory::snapshot() const {

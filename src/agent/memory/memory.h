@@ -19,10 +19,11 @@
 #include "core/amount.h"
 #include "core/time.h"
 
+#include <array>
 #include <deque>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -103,14 +104,36 @@ struct Prediction {
   std::string subject;   // e.g. "STREAM via 0xADDR"
   std::string action;    // the decision it informed
   double predicted = 0;
+  double raw = 0; // the model's value before calibration (= predicted when not calibrated)
   int64_t made_ms = 0, due_ms = 0;
   std::optional<double> actual;
   double error = 0; // |actual - predicted| once known
 };
 
+// How well a predictor does. `mae` is its running mean absolute error; for a
+// predictor of a ratio (every prediction in [0, 1]) the outcomes are also
+// binned by the predicted value (ten bins), which gives its calibration error
+// (expected calibration error: the outcome-weighted gap between the mean
+// prediction and the mean outcome of each bin) and a calibrated prediction
+// (histogram binning: the mean outcome of the bin, once it has enough samples).
 struct PredictorStats {
+  static constexpr std::size_t kBins = 10;
+  static constexpr uint64_t kMinBinSamples = 5;
+  struct Bin {
+    uint64_t n = 0;
+    double predicted = 0, actual = 0; // sums
+  };
   uint64_t n = 0;
-  double mae = 0; // running mean absolute error
+  double mae = 0;                    // running mean absolute error
+  double bias = 0;                   // running mean of (actual - predicted)
+  std::array<Bin, kBins> bins{};     // by the prediction made: its calibration error
+  std::array<Bin, kBins> raw_bins{}; // by the model's raw value: the calibration map
+  bool ratio = true;                 // every prediction so far was in [0, 1]
+  void add(double predicted, double actual, double raw);
+  // Expected calibration error over the bins; nullopt for a predictor that is not a ratio or has no outcome yet.
+  std::optional<double> calibration_error() const;
+  // `raw` mapped through raw_bins (unchanged while its bin has too few samples).
+  double calibrated(double raw) const;
 };
 
 struct SelfMetrics {
@@ -160,10 +183,17 @@ public:
   // Records a prediction; returns its id.
   uint64_t predict(std::string predictor, std::string subject, std::string action, double predicted, int64_t now_ms,
                    int64_t due_ms);
+  // The same for a ratio predictor whose model gave `raw`: the prediction made
+  // is `raw` calibrated by the predictor's outcomes so far, and the outcome
+  // teaches the calibration map at `raw`.
+  uint64_t predict_calibrated(std::string predictor, std::string subject, std::string action, double raw,
+                              int64_t now_ms, int64_t due_ms);
   // The outcome of prediction `id` (ignored if it is no longer kept).
   void outcome(uint64_t id, double actual);
   const std::deque<Prediction>& predictions() const { return m_predictions; }
   const std::map<std::string, PredictorStats>& predictors() const { return m_predictors; }
+  // `raw` calibrated by what `predictor`'s outcomes so far showed (unchanged if none).
+  double calibrated(const std::string& predictor, double raw) const;
 
   MemorySnapshot snapshot() const;
   void restore(const MemorySnapshot& s);

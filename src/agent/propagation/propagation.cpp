@@ -3,6 +3,7 @@
 #include "core/hex.h"
 
 #include <algorithm>
+#include <array>
 
 namespace openstreaming::agent {
 
@@ -74,10 +75,33 @@ CandidateScore PropagationEngine::score(const core::StreamId& stream, const Upst
   s.empathy = p ? p->coherence.score : 1.0;
   s.delivery = is_current && ctx.current_on_time ? *ctx.current_on_time : (p ? p->on_time.value : 1.0);
   s.status = m_empathy.status_of(p, ctx.now_ms);
-  s.value = (m_o.w_latency * s.latency + m_o.w_bandwidth * s.bandwidth + m_o.w_economics * s.economics +
-             m_o.w_empathy * s.empathy) *
-            s.delivery;
+  s.value =
+      (m_w.latency * s.latency + m_w.bandwidth * s.bandwidth + m_w.economics * s.economics + m_w.empathy * s.empathy) *
+      s.delivery;
   return s;
+}
+
+void PropagationEngine::learn(const CandidateScore& taken, double outcome) {
+  if (!m_o.learn_weights || !(outcome >= 0 && outcome <= 1)) return;
+  double predicted = (m_w.latency * taken.latency + m_w.bandwidth * taken.bandwidth + m_w.economics * taken.economics +
+                      m_w.empathy * taken.empathy) *
+                     taken.delivery;
+  double step = m_o.learning_rate * (outcome - predicted) * taken.delivery;
+  std::array<double*, 4> w{&m_w.latency, &m_w.bandwidth, &m_w.economics, &m_w.empathy};
+  std::array<double, 4> f{taken.latency, taken.bandwidth, taken.economics, taken.empathy};
+  for (std::size_t i = 0; i < w.size(); ++i) *w[i] += step * f[i];
+  // Clamp, renormalise, clamp again (a weight renormalised past a bound stays
+  // within it; the sum is then 1 to within the clamp's adjustment).
+  for (int pass = 0; pass < 2; ++pass) {
+    double sum = 0;
+    for (double* x : w) {
+      *x = std::clamp(*x, m_o.w_min, m_o.w_max);
+      sum += *x;
+    }
+    for (double* x : w) *x /= sum;
+  }
+  for (double* x : w) *x = std::clamp(*x, m_o.w_min, m_o.w_max);
+  ++m_weight_updates;
 }
 
 UpstreamChoice PropagationEngine::choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,

@@ -5,7 +5,16 @@
 // Each candidate upstream (a neighbour with a loop-free route) gets a value in
 // [0, 1]:
 //
-//   value = (0.3 latency + 0.3 bandwidth + 0.2 economics + 0.2 empathy) x delivery
+//   value = (w_l latency + w_b bandwidth + w_$ economics + w_e empathy) x delivery
+//
+// The weights start at 0.3/0.3/0.2/0.2 and, with learn_weights (the default),
+// are adapted per node from outcomes (learn()): after each reflect window the
+// route taken is scored by what it delivered, on-time ratio x 1/(1 + L/250 ms)
+// with L its measured latency, and each weight moves by a least-mean-squares
+// step, rate x (outcome - predicted value) x component x delivery; then each is
+// clamped to [w_min, w_max] and the four renormalised to sum 1. A component
+// that looked good on routes that then delivered badly loses weight. It is
+// deterministic (no randomness), bounded, and starts over at a restart.
 //
 //   latency    1 / (1 + L / 250 ms), L the predicted glass-to-glass latency via
 //              it: observed for the current upstream; else its stated latency
@@ -41,8 +50,15 @@
 
 namespace openstreaming::agent {
 
+struct RouteWeights {
+  double latency = 0.3, bandwidth = 0.3, economics = 0.2, empathy = 0.2;
+};
+
 struct PropagationOptions {
   double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
+  bool learn_weights = true;
+  double learning_rate = 0.05;
+  double w_min = 0.05, w_max = 0.6;
   double hysteresis = 0.1;
   Duration min_dwell = 5s;
   double latency_ref_ms = 250; // half score at this latency
@@ -81,7 +97,8 @@ struct RouteInfo {
 class PropagationEngine final : public UpstreamPolicy {
 public:
   PropagationEngine(Memory& memory, Empathy& empathy, Economics& economics, PropagationOptions options)
-      : m_memory(memory), m_empathy(empathy), m_economics(economics), m_o(options) {}
+      : m_memory(memory), m_empathy(empathy), m_economics(economics),
+        m_o(options), m_w{options.w_latency, options.w_bandwidth, options.w_economics, options.w_empathy} {}
 
   UpstreamChoice choose(const core::StreamId& stream, std::span<const UpstreamCandidate> candidates,
                         std::optional<ConnId> current, const RouteContext& context) override;
@@ -90,6 +107,12 @@ public:
   const std::map<core::StreamId, RouteInfo>& routes() const { return m_routes; }
   void forget(const core::StreamId& stream) { m_routes.erase(stream); }
   const PropagationOptions& options() const { return m_o; }
+  // The weights in use (the configured ones until learn() moves them).
+  const RouteWeights& weights() const { return m_w; }
+  // One outcome of a route taken: `taken` is how it was scored when chosen,
+  // `outcome` what it delivered, in [0, 1] (see above). No-op unless learn_weights.
+  void learn(const CandidateScore& taken, double outcome);
+  uint64_t weight_updates() const { return m_weight_updates; }
   CandidateScore score(const core::StreamId& stream, const UpstreamCandidate& c, bool is_current,
                        const RouteContext& ctx) const;
 
@@ -99,6 +122,8 @@ private:
   Empathy& m_empathy;
   Economics& m_economics;
   PropagationOptions m_o;
+  RouteWeights m_w;
+  uint64_t m_weight_updates = 0;
   std::map<core::StreamId, RouteInfo> m_routes;
   // Set by choose() from the current route, used by score().
   std::optional<uint32_t> m_current_hops;

@@ -5,13 +5,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sqlite3.h>
 #include <unistd.h>
 
 namespace openstreaming::platform {
 namespace {
 
 struct Dir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("os-memory-test-" + std::to_string(::getpid()));
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("os-memory-test-" + std::to_string(::getpid()));
   Dir() { std::filesystem::create_directories(path); }
   ~Dir() { std::filesystem::remove_all(path); }
 };
@@ -72,6 +74,47 @@ TEST(SqliteMemoryStore, WhatIsSavedComesBack) {
   // Saving again replaces, never duplicates.
   (*store)->save(*snap);
   EXPECT_EQ((*store)->load()->neighbours.size(), 1u);
+}
+
+TEST(SqliteMemoryStore, ACalibrationComesBackAndADamagedOneIsDropped) {
+  Dir d;
+  std::string path = (d.path / "memory.sqlite").string();
+  agent::Memory m;
+  for (int k = 0; k < 6; ++k) m.outcome(m.predict_calibrated("route_on_time", "s", "keep", 0.9, k, k + 1), 0.6);
+  {
+    auto store = SqliteMemoryStore::open(path);
+    ASSERT_TRUE(store);
+    (*store)->save(m.snapshot());
+  }
+  {
+    auto store = SqliteMemoryStore::open(path);
+    ASSERT_TRUE(store);
+    auto snap = (*store)->load();
+    ASSERT_TRUE(snap);
+    agent::Memory restored;
+    restored.restore(*snap);
+    EXPECT_NEAR(restored.calibrated("route_on_time", 0.9), 0.6, 1e-9);
+    EXPECT_NEAR(*restored.predictors().at("route_on_time").calibration_error(),
+                m.predictors().at("route_on_time").calibration_error().value(), 1e-9);
+  }
+  // A record someone edited: a bin whose outcomes exceed its count. The file
+  // is input: that predictor comes back uncalibrated, the rest as it was.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* sql = "UPDATE predictor_calibration SET record = "
+                    "'{\"bias\":0,\"ratio\":true,\"bins\":[[1,1e300,5],[0,0,0],[0,0,0],[0,0,0],[0,0,0],[0,0,0],[0,0,0],"
+                    "[0,0,0],[0,0,0],[0,0,0]],\"raw_bins\":[]}'";
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteMemoryStore::open(path);
+  ASSERT_TRUE(store);
+  auto snap = (*store)->load();
+  ASSERT_TRUE(snap);
+  agent::Memory restored;
+  restored.restore(*snap);
+  EXPECT_EQ(restored.predictors().at("route_on_time").n, 6u);
+  EXPECT_DOUBLE_EQ(restored.calibrated("route_on_time", 0.9), 0.9);
+  EXPECT_FALSE(restored.predictors().at("route_on_time").calibration_error().has_value());
 }
 
 TEST(SqliteMemoryStore, ANonDatabaseFileIsAClearError) {

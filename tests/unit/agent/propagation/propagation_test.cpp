@@ -41,6 +41,38 @@ TEST(Propagation, ScoresPreferLowLatencyAndPenaliseLoss) {
   EXPECT_NEAR(lossy.value, s1.value * 0.7, 1e-9);
 }
 
+TEST(Propagation, WeightsLearnAwayFromAComponentThatPromisedWhatWasNotDelivered) {
+  // Routes that scored full marks on bandwidth (a claim) and badly on latency
+  // delivered little: bandwidth loses weight, latency gains, within bounds.
+  RouteFixture f;
+  CandidateScore taken;
+  taken.latency = 0.2;
+  taken.bandwidth = 1.0;
+  taken.economics = 0.5;
+  taken.empathy = 1.0;
+  taken.delivery = 1.0;
+  const RouteWeights start = f.engine.weights();
+  EXPECT_DOUBLE_EQ(start.latency, 0.3);
+  for (int k = 0; k < 400; ++k) f.engine.learn(taken, 0.15);
+  const RouteWeights& w = f.engine.weights();
+  EXPECT_LT(w.bandwidth, start.bandwidth);
+  EXPECT_GT(w.latency, start.latency);
+  for (double x : {w.latency, w.bandwidth, w.economics, w.empathy}) {
+    EXPECT_GE(x, 0.05 - 1e-12);
+    EXPECT_LE(x, 0.6 + 1e-12);
+  }
+  EXPECT_NEAR(w.latency + w.bandwidth + w.economics + w.empathy, 1.0, 0.05);
+  EXPECT_EQ(f.engine.weight_updates(), 400u);
+  // Outcomes outside [0, 1] teach nothing; and off, nothing moves.
+  f.engine.learn(taken, 7.0);
+  EXPECT_EQ(f.engine.weight_updates(), 400u);
+  PropagationOptions fixed;
+  fixed.learn_weights = false;
+  PropagationEngine off{f.memory, f.empathy, f.economics, fixed};
+  off.learn(taken, 0.15);
+  EXPECT_DOUBLE_EQ(off.weights().bandwidth, 0.3);
+}
+
 TEST(Propagation, HysteresisDwellIncoherenceAndNearestBeforeFlow) {
   RouteFixture f;
   f.latency(addr(1), 60);
