@@ -27,8 +27,8 @@ struct AgentConfig {
   int64_t reflect_interval_ms = 2000;
   int64_t state_interval_ms = 2000;
   // Local topology adaptation (agent::TopologyOptions, docs/agent.md).
-  bool learn_weights = true; // the route score's weights adapt from outcomes (docs/agent.md)
-  bool adapt_topology = true;
+  bool learn_weights = false; // the route score's weights adapt from outcomes (docs/agent.md)
+  bool adapt_topology = false;
   int64_t topology_interval_ms = 20'000;
   int64_t topology_min_age_ms = 60'000;
   int64_t diverse_peers = 2;

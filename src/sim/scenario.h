@@ -63,8 +63,8 @@ struct Scenario {
   bool dual_feed = true; // [strategy] dual_feed: the agent's dual feed (docs/agent.md); baselines never use it
   // [strategy] adapt_topology: the agent's local topology adaptation (docs/agent.md), with peer exchange and
   // links made on demand to the nodes it dials; baselines keep the graph they were given.
-  bool adapt_topology = true;
-  bool learn_weights = true; // [strategy] learn_weights: the route score's weights adapt from outcomes (docs/agent.md)
+  bool adapt_topology = false;
+  bool learn_weights = false; // [strategy] learn_weights: the route score's weights adapt from outcomes (docs/agent.md)
   std::string name;          // from the file name
 
   static Result<Scenario> parse(const std::string& toml_text, const std::string& source_name);

@@ -259,7 +259,7 @@ TEST(AgentE2e, AViewerReplacesAUselessNeighbourAndItsCalibrationIsInTheMemoryApi
                    "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
                    "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\npex_interval_ms = 1000\n"
                    "[agent]\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
-                   "topology_interval_ms = 1000\ntopology_min_age_ms = 4000\ndiverse_peers = 1\n";
+                   "adapt_topology = true\ntopology_interval_ms = 1000\ntopology_min_age_ms = 4000\ndiverse_peers = 1\n";
   vs.extra_args = {"--watch", "show", "--role", "viewer"};
   NodeProcess v(dir, "v", 814, vs);
   v.start();

@@ -7,7 +7,7 @@
 //
 //   value = (w_l latency + w_b bandwidth + w_$ economics + w_e empathy) x delivery
 //
-// The weights start at 0.3/0.3/0.2/0.2 and, with learn_weights (the default),
+// The weights start at 0.3/0.3/0.2/0.2 and, with learn_weights (off by default),
 // are adapted per node from outcomes (learn()): after each reflect window the
 // route taken is scored by what it delivered, on-time ratio x 1/(1 + L/250 ms)
 // with L its measured latency, and each weight moves by a least-mean-squares
@@ -56,7 +56,7 @@ struct RouteWeights {
 
 struct PropagationOptions {
   double w_latency = 0.3, w_bandwidth = 0.3, w_economics = 0.2, w_empathy = 0.2;
-  bool learn_weights = true;
+  bool learn_weights = false; // off by default: measured to hurt on scarce uplinks (docs/simulation.md)
   double learning_rate = 0.05;
   double w_min = 0.05, w_max = 0.6;
   double hysteresis = 0.1;

@@ -79,6 +79,7 @@ struct Line {
 
 TopologyOptions fast() {
   TopologyOptions t;
+  t.enabled = true;
   t.interval = 1s;
   t.min_age = 3s;
   t.diverse_peers = 1;

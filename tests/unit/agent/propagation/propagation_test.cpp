@@ -44,7 +44,15 @@ TEST(Propagation, ScoresPreferLowLatencyAndPenaliseLoss) {
 TEST(Propagation, WeightsLearnAwayFromAComponentThatPromisedWhatWasNotDelivered) {
   // Routes that scored full marks on bandwidth (a claim) and badly on latency
   // delivered little: bandwidth loses weight, latency gains, within bounds.
-  RouteFixture f;
+  RouteFixture fx;
+  PropagationOptions learning;
+  learning.learn_weights = true;
+  struct {
+    PropagationEngine engine;
+    Memory& memory;
+    Empathy& empathy;
+    Economics& economics;
+  } f{PropagationEngine{fx.memory, fx.empathy, fx.economics, learning}, fx.memory, fx.empathy, fx.economics};
   CandidateScore taken;
   taken.latency = 0.2;
   taken.bandwidth = 1.0;
