@@ -4,8 +4,8 @@
 // candidate from its address book.
 #include "agent/node_peer.h"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace openstreaming::agent {
 
@@ -13,9 +13,9 @@ namespace {
 constexpr double kShareAlpha = 0.5; // each window's share weighs half of what the node predicts next
 
 std::string percent(double x) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * x);
-  return buf;
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, 100 * x, std::chars_format::fixed, 1);
+  return std::string(buf, r.ptr) + "%";
 }
 } // namespace
 
