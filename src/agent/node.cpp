@@ -216,15 +216,19 @@ void Node::handle_connect_failed(ConnId conn, Timestamp now) {
   m_peers.erase(conn);
 }
 
-ConnId Node::handle_accepted(const core::Endpoint& remote, const Hash256& tls_exporter, Timestamp now) {
+Node::Peer& Node::add_peer(Direction direction, const core::Endpoint& remote, Timestamp now) {
   ConnId conn = new_conn_id();
   auto peer = std::make_unique<Peer>();
   peer->conn = conn;
-  peer->direction = Direction::inbound;
+  peer->direction = direction;
   peer->remote = remote;
   peer->created = now;
-  Peer& p = *peer;
-  m_peers.emplace(conn, std::move(peer));
+  return *m_peers.emplace(conn, std::move(peer)).first->second;
+}
+
+ConnId Node::handle_accepted(const core::Endpoint& remote, const Hash256& tls_exporter, Timestamp now) {
+  Peer& p = add_peer(Direction::inbound, remote, now);
+  const ConnId conn = p.conn;
   ++m_metrics.connections_inbound;
   std::size_t live = static_cast<std::size_t>(
       std::count_if(m_peers.begin(), m_peers.end(), [](const auto& kv) { return !kv.second->closing(); }));

@@ -203,6 +203,8 @@ private:
 
   Peer* find(ConnId conn);
   ConnId new_conn_id() { return m_next_conn++; }
+  // A new session record under a fresh id (state: dialing).
+  Peer& add_peer(Direction direction, const core::Endpoint& remote, Timestamp now);
   void start_session(Peer& p, const Hash256& exporter, Timestamp now);
   void on_hello(Peer& p, const core::Frame& f, Timestamp now);
   void on_established_frame(Peer& p, const core::Frame& f, Timestamp now);

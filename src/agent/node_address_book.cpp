@@ -31,14 +31,7 @@ std::vector<Node::BookCandidate> Node::dial_candidates(Timestamp now) {
 }
 
 ConnId Node::dial(const core::Endpoint& ep, BookEntry& entry, Timestamp now) {
-  ConnId conn = new_conn_id();
-  auto peer = std::make_unique<Peer>();
-  peer->conn = conn;
-  peer->direction = Direction::outbound;
-  peer->remote = ep;
-  peer->created = now;
-  peer->state = Peer::State::dialing;
-  m_peers.emplace(conn, std::move(peer));
+  ConnId conn = add_peer(Direction::outbound, ep, now).conn;
   // Until the result arrives, do not pick this endpoint again.
   entry.next_attempt = now + m_options.handshake_timeout;
   m_actions.push_back(ConnectRequest{conn, ep});

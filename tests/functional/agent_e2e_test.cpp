@@ -36,13 +36,31 @@ constexpr int kMisbehaveAfterS = 12;
 // the fault it is supposed to judge (CI saw that once). 0.35 is above what
 // latency or bandwidth alone can add (0.3 each), so a switch here is the
 // empathy protocol's doing; performance switches have their unit tests.
-std::string agent_toml(bool capacity, bool steady = false) {
+// `timing` and `agent` are further keys of those tables.
+std::string agent_toml(bool capacity, bool steady = false, const std::string& timing = "",
+                       const std::string& agent = "") {
   std::string t = "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
-                  "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n"
-                  "[agent]\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n";
+                  "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\n" +
+                  timing + "[agent]\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n" + agent;
   if (capacity) t += "upload_capacity_kbps = 20000\n";
   if (steady) t += "hysteresis = 0.35\n";
   return t;
+}
+
+// The testsrc broadcaster of "show", and a relay dialling `upstream`; neither learns peers.
+NodeSpec broadcaster_spec() {
+  NodeSpec s;
+  s.peer_exchange = false;
+  s.config_toml = agent_toml(false);
+  s.extra_args = {"--ingest", "testsrc", "--stream", "show"};
+  return s;
+}
+NodeSpec relay_spec(const std::string& upstream, bool capacity) {
+  NodeSpec s;
+  s.peer_exchange = false;
+  s.config_toml = agent_toml(capacity);
+  s.bootstrap = {upstream};
+  return s;
 }
 
 json find_by(const json& list, const char* key, const std::string& value) {
@@ -193,17 +211,9 @@ TEST(AgentE2e, RelayLyingAboutCapacityIsLeftAndDistrusted) {
 
 TEST(AgentE2e, HonestRelayThatStallsBrieflyIsNotShunned) {
   test::TempDir dir;
-  NodeSpec bs;
-  bs.peer_exchange = false;
-  bs.config_toml = agent_toml(false);
-  bs.extra_args = {"--ingest", "testsrc", "--stream", "show"};
-  NodeProcess b(dir, "b", 811, bs);
+  NodeProcess b(dir, "b", 811, broadcaster_spec());
   b.start();
-  NodeSpec rs;
-  rs.peer_exchange = false;
-  rs.config_toml = agent_toml(true);
-  rs.bootstrap = {b.p2p()};
-  NodeProcess r(dir, "r", 812, rs);
+  NodeProcess r(dir, "r", 812, relay_spec(b.p2p(), true));
   r.start();
   NodeSpec vs;
   vs.peer_exchange = false;
@@ -235,17 +245,9 @@ TEST(AgentE2e, AViewerReplacesAUselessNeighbourAndItsCalibrationIsInTheMemoryApi
   // accord; it learns b's endpoint from r by peer exchange, and topology
   // adaptation (judged every second here, a neighbour after 4 s) swaps i for b.
   test::TempDir dir;
-  NodeSpec bs;
-  bs.peer_exchange = false;
-  bs.config_toml = agent_toml(false);
-  bs.extra_args = {"--ingest", "testsrc", "--stream", "show"};
-  NodeProcess b(dir, "b", 811, bs);
+  NodeProcess b(dir, "b", 811, broadcaster_spec());
   b.start();
-  NodeSpec rs;
-  rs.peer_exchange = false;
-  rs.bootstrap = {b.p2p()};
-  rs.config_toml = agent_toml(false);
-  NodeProcess r(dir, "r", 812, rs);
+  NodeProcess r(dir, "r", 812, relay_spec(b.p2p(), false));
   r.start();
   NodeSpec is;
   is.peer_exchange = false;
@@ -254,12 +256,11 @@ TEST(AgentE2e, AViewerReplacesAUselessNeighbourAndItsCalibrationIsInTheMemoryApi
   i.start();
   NodeSpec vs;
   vs.bootstrap = {r.p2p(), i.p2p()};
-  // agent_toml's settings, with peer exchange and topology adaptation fast.
-  vs.config_toml = "target_peers = 2\n"
-                   "[timing]\nping_interval_ms = 300\nidle_timeout_ms = 4000\nhandshake_timeout_ms = 3000\n"
-                   "reconnect_base_ms = 200\nreconnect_max_ms = 1000\nstream_stall_ms = 6000\npex_interval_ms = 1000\n"
-                   "[agent]\nreflect_interval_ms = 1000\nstate_interval_ms = 1000\n"
-                   "adapt_topology = true\ntopology_interval_ms = 1000\ntopology_min_age_ms = 4000\ndiverse_peers = 1\n";
+  // Peer exchange and topology adaptation fast.
+  vs.config_toml = "target_peers = 2\n" +
+                   agent_toml(false, false, "pex_interval_ms = 1000\n",
+                              "adapt_topology = true\ntopology_interval_ms = 1000\ntopology_min_age_ms = 4000\n"
+                              "diverse_peers = 1\n");
   vs.extra_args = {"--watch", "show", "--role", "viewer"};
   NodeProcess v(dir, "v", 814, vs);
   v.start();

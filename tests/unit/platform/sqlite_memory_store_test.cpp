@@ -76,6 +76,18 @@ TEST(SqliteMemoryStore, WhatIsSavedComesBack) {
   EXPECT_EQ((*store)->load()->neighbours.size(), 1u);
 }
 
+// The memory a restarted node loads from `path`.
+agent::Memory reload(const std::string& path) {
+  agent::Memory m;
+  auto store = SqliteMemoryStore::open(path);
+  EXPECT_TRUE(store);
+  if (!store) return m;
+  auto snap = (*store)->load();
+  EXPECT_TRUE(snap);
+  if (snap) m.restore(*snap);
+  return m;
+}
+
 TEST(SqliteMemoryStore, ACalibrationComesBackAndADamagedOneIsDropped) {
   Dir d;
   std::string path = (d.path / "memory.sqlite").string();
@@ -87,12 +99,7 @@ TEST(SqliteMemoryStore, ACalibrationComesBackAndADamagedOneIsDropped) {
     (*store)->save(m.snapshot());
   }
   {
-    auto store = SqliteMemoryStore::open(path);
-    ASSERT_TRUE(store);
-    auto snap = (*store)->load();
-    ASSERT_TRUE(snap);
-    agent::Memory restored;
-    restored.restore(*snap);
+    agent::Memory restored = reload(path);
     EXPECT_NEAR(restored.calibrated("route_on_time", 0.9), 0.6, 1e-9);
     EXPECT_NEAR(*restored.predictors().at("route_on_time").calibration_error(),
                 m.predictors().at("route_on_time").calibration_error().value(), 1e-9);
@@ -106,12 +113,8 @@ TEST(SqliteMemoryStore, ACalibrationComesBackAndADamagedOneIsDropped) {
                     "[0,0,0],[0,0,0],[0,0,0]],\"raw_bins\":[]}'";
   ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
-  auto store = SqliteMemoryStore::open(path);
-  ASSERT_TRUE(store);
-  auto snap = (*store)->load();
-  ASSERT_TRUE(snap);
-  agent::Memory restored;
-  restored.restore(*snap);
+  agent::Memory restored = reload(path);
+  ASSERT_EQ(restored.predictors().count("route_on_time"), 1u);
   EXPECT_EQ(restored.predictors().at("route_on_time").n, 6u);
   EXPECT_DOUBLE_EQ(restored.calibrated("route_on_time", 0.9), 0.9);
   EXPECT_FALSE(restored.predictors().at("route_on_time").calibration_error().has_value());
