@@ -74,7 +74,8 @@ public:
   // Checks a ticket; `pending` is what winners already queued against this sender
   // are worth. Every check but the signature runs first: a ticket refused for
   // anything else costs no ECDSA recovery.
-  Result<ReceivedTicket> receive(const SignedTicket& st, const U256& seed, const LedgerView& ledger, const core::Amount& pending);
+  Result<ReceivedTicket> receive(const SignedTicket& st, const U256& seed, const LedgerView& ledger,
+                                 const core::Amount& pending);
   const TicketDomain& domain() const { return m_domain; }
 
 private:
@@ -88,13 +89,12 @@ private:
     std::set<U256> nonces;
   };
   std::map<Hash256, Seen> m_seen_nonces; // per recipientRandHash, pruned once the round expires
-public:
-  std::size_t nonce_sets() const { return m_seen_nonces.size(); } // for tests: pruning keeps this bounded
+  friend class TicketReceiverPeer;       // tests: the pruning keeps this bounded
 };
 
 struct SenderLimits {
   core::Amount max_face_value = core::Amount::from_wei(1'000'000'000'000'000'000ULL); // 1 ether
-  U256 min_win_prob = 1;                                                               // refuse rarer tickets
+  U256 min_win_prob = 1;                                                              // refuse rarer tickets
 };
 
 class TicketSender {

@@ -100,12 +100,6 @@ Diagnostics::Walk Diagnostics::walk(std::size_t i) const {
   return w;
 }
 
-std::optional<uint32_t> Diagnostics::depth(std::size_t i) const {
-  Walk w = walk(i);
-  if (w.end != Chain::complete) return std::nullopt;
-  return w.hops;
-}
-
 Diagnostics::Miss Diagnostics::cause(std::size_t viewer) const {
   if (!agent_routes() || !m_peer) return Miss::in_flight;
   Walk w = walk(viewer);

@@ -82,10 +82,6 @@ public:
 
   nlohmann::json summary(double duration_s) const;
 
-  // For tests: node i's hops to its stream's broadcaster along upstream
-  // pointers; nullopt when the chain is broken (no upstream, a dead node, a cycle).
-  std::optional<uint32_t> depth(std::size_t i) const;
-
 private:
   const agent::Stream* stream_of(std::size_t i) const;
   struct Walk {

@@ -26,7 +26,6 @@ struct LinkParams {
 class LinkDirection {
 public:
   explicit LinkDirection(LinkParams p = {}) : m_p(p) {}
-  void set(const LinkParams& p) { m_p = p; }
   const LinkParams& params() const { return m_p; }
   // When a frame of `bytes` sent at `now` arrives at the other end.
   Timestamp arrival(Timestamp now, std::size_t bytes, core::RandomSource& rng);

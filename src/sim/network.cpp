@@ -21,15 +21,6 @@ void Network::add_link(std::size_t a, std::size_t b, const LinkParams& p) {
   m_links.push_back(Link{a, b, p, LinkDirection(p), LinkDirection(p)});
 }
 
-void Network::set_link(std::size_t a, std::size_t b, const LinkParams& p) {
-  auto it = m_link_of.find({std::min(a, b), std::max(a, b)});
-  if (it == m_link_of.end()) return;
-  Link& l = m_links[it->second];
-  l.params = p;
-  l.ab.set(p);
-  l.ba.set(p);
-}
-
 void Network::transmit(std::size_t from, agent::ConnId conn, core::Frame frame) {
   auto it = m_conns[from].find(conn);
   if (it == m_conns[from].end()) return;

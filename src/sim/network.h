@@ -39,8 +39,6 @@ public:
   void resize(std::size_t n) { m_conns.resize(n); }
   // The link of graph edge (a, b), a < b.
   void add_link(std::size_t a, std::size_t b, const LinkParams& p);
-  // Changes a link's parameters mid-run (both directions); no link: nothing.
-  void set_link(std::size_t a, std::size_t b, const LinkParams& p);
   // Makes the link (a, b), a < b, when a node dials a node it has no link to;
   // nullopt: no such link can exist (the dial fails).
   using LinkFactory = std::function<std::optional<LinkParams>(std::size_t a, std::size_t b)>;

@@ -23,20 +23,6 @@ Simulator::Simulator(Scenario scenario)
 
 Simulator::~Simulator() = default;
 
-agent::Node& Simulator::node(std::size_t i) {
-  return *m_nodes[i]->node;
-}
-bool Simulator::is_adversary(std::size_t i) const {
-  return m_nodes[i]->adversary >= 0;
-}
-bool Simulator::is_viewer(std::size_t i) const {
-  return m_nodes[i]->role == SimNode::Role::viewer;
-}
-
-void Simulator::set_link(std::size_t a, std::size_t b, const LinkParams& p) {
-  m_network.set_link(a, b, p);
-}
-
 Result<void> Simulator::build() {
   m_meas.mark_before_build();
   auto g = make_graph(m_sc.topology, m_sc.nodes, m_sc.degree, m_rng);

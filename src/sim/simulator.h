@@ -64,16 +64,11 @@ public:
   // Latency of every part that reached a viewer, sorted (for the CDF).
   std::vector<double> latencies() const { return m_meas.latencies(); }
   std::vector<double> honest_earnings_ether() const { return m_meas.honest_earnings_ether(); }
-  // For tests: the nodes and their roles.
-  std::size_t size() const { return m_nodes.size(); }
-  agent::Node& node(std::size_t i);
-  bool is_adversary(std::size_t i) const;
-  bool is_viewer(std::size_t i) const;
   const Scenario& scenario() const { return m_sc; }
-  // Changes a link's parameters mid-run (both directions).
-  void set_link(std::size_t a, std::size_t b, const LinkParams& p);
+  std::size_t size() const { return m_nodes.size(); } // nodes in the run
 
 private:
+  friend class SimulatorPeer; // tests: the nodes and their roles
   class Sink;
   // NodeHost.
   void pump(std::size_t i) override;

@@ -6,6 +6,7 @@
 #include "agent/payments/payment_frames.h"
 #include "core/hex.h"
 #include "support/mem_network.h"
+#include "support/swarm.h"
 
 #include <gtest/gtest.h>
 
@@ -19,9 +20,7 @@ using core::MediaFrameType;
 using test::MemNetwork;
 
 NodeOptions opts(std::optional<std::size_t> peer, bool paying = false) {
-  NodeOptions o;
-  if (peer) o.bootstrap = {MemNetwork::endpoint_of(*peer)};
-  o.peer_exchange = false;
+  NodeOptions o = test::line_options(peer);
   o.payments.enabled = paying;
   return o;
 }
@@ -60,27 +59,11 @@ std::string bytes_of(const core::StreamId& id) {
   return std::string(id.begin(), id.end());
 }
 
-ConnId conn_to(MemNetwork& net, std::size_t from, std::size_t to) {
-  for (const auto& p : net.node(from).peers(net.now())) {
-    if (p.address == net.key(to).address()) return p.conn;
-  }
-  ADD_FAILURE() << "node " << from << " is not connected to node " << to;
-  return 0;
-}
+using test::conn_to;
 
 void publish(MemNetwork& net, std::size_t b, const core::StreamId& id, uint64_t seg, uint32_t part,
              std::size_t size = 50'000) {
-  net.with(b, [&](Node& n) {
-    core::PartInfo info;
-    info.stream_id = id;
-    info.segment = seg;
-    info.part = part;
-    info.independent = part == 0;
-    info.pts_us = static_cast<int64_t>(seg * 4 + part) * 500'000;
-    info.duration_us = 500'000;
-    info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-    n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(size, 7)), net.now());
-  });
+  test::publish(net, b, test::part_info(net, b, id, seg, part), size, 7);
 }
 
 // The stored, validly signed part as a wire frame (what a node would forward).

@@ -4,6 +4,7 @@
 #include "agent/stream_frames.h"
 #include "core/hex.h"
 #include "support/mem_network.h"
+#include "support/swarm.h"
 
 #include <gtest/gtest.h>
 
@@ -14,27 +15,13 @@ namespace {
 
 using test::MemNetwork;
 
-NodeOptions line_opts(std::optional<std::size_t> prev) {
-  NodeOptions o;
-  if (prev) o.bootstrap = {MemNetwork::endpoint_of(*prev)};
-  o.peer_exchange = false;
-  return o;
-}
+using test::line_options;
+using test::part_info;
+using test::publish;
 
-// Publishes part `part` (0.5 s) of 2-second segment `seg` from node `b`.
+// Publishes part `part` of segment `seg` from node `b`: `size` bytes of seg * 4 + part.
 void publish_one(MemNetwork& net, std::size_t b, const core::StreamId& id, int seg, uint32_t part, std::size_t size) {
-  net.with(b, [&](Node& n) {
-    core::PartInfo info;
-    info.stream_id = id;
-    info.segment = static_cast<uint64_t>(seg);
-    info.part = part;
-    info.independent = part == 0;
-    info.pts_us = (seg * 4 + part) * 500'000;
-    info.duration_us = 500'000;
-    info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-    Bytes payload(size, static_cast<uint8_t>(seg * 4 + part));
-    n.streams().publish_part(info, core::SharedSlice::copy_of(payload), net.now());
-  });
+  publish(net, b, part_info(net, b, id, static_cast<uint64_t>(seg), part), size, static_cast<uint8_t>(seg * 4 + part));
 }
 
 // Publishes `segments` 2-second segments of four 0.5 s parts from node `b`.
@@ -45,22 +32,13 @@ void broadcast(MemNetwork& net, std::size_t b, const core::StreamId& id, int seg
       net.run_for(500ms);
     }
   }
-  if (end) {
-    net.with(b, [&](Node& n) {
-      core::PartInfo last;
-      last.stream_id = id;
-      last.segment = static_cast<uint64_t>(first + segments);
-      last.end_of_stream = true;
-      last.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-      n.streams().publish_part(last, core::SharedSlice{}, net.now());
-    });
-  }
+  if (end) test::publish_end(net, b, id, static_cast<uint64_t>(first + segments));
   net.run_for(1s);
 }
 
 TEST(Streams, PulledThroughALineOfRelaysToAViewer) {
   MemNetwork net(21);
-  for (std::size_t i = 0; i < 5; ++i) net.add(line_opts(i ? std::optional<std::size_t>(i - 1) : std::nullopt));
+  test::add_line(net, 5);
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   core::StreamId id{};
@@ -94,28 +72,17 @@ TEST(Streams, PulledThroughALineOfRelaysToAViewer) {
   EXPECT_EQ(net.node(2).streams().find(id)->stats.parts_received, 13u);
 }
 
-// Publishes part `part` (0.5 s) of segment `seg` of `rendition` from node `b`, `size` bytes of `fill`.
+// Publishes part `part` of segment `seg` of `rendition` from node `b`, `size` bytes of `fill`.
 void publish_rendition(MemNetwork& net, std::size_t b, const core::StreamId& id, const std::string& rendition, int seg,
                        uint32_t part, std::size_t size, uint8_t fill) {
-  net.with(b, [&](Node& n) {
-    core::PartInfo info;
-    info.stream_id = id;
-    info.rendition = rendition;
-    info.segment = static_cast<uint64_t>(seg);
-    info.part = part;
-    info.independent = part == 0;
-    info.pts_us = (seg * 4 + part) * 500'000;
-    info.duration_us = 500'000;
-    info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-    n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(size, fill)), net.now());
-  });
+  publish(net, b, part_info(net, b, id, static_cast<uint64_t>(seg), part, rendition), size, fill);
 }
 
 TEST(Streams, RenditionsWithTheSameSegmentAndPartAreBothStoredAndServed) {
   // A transcoded rendition beside the source: its parts carry the same
   // (segment, part) numbers and are different parts, not duplicates.
   MemNetwork net(31);
-  for (std::size_t i = 0; i < 3; ++i) net.add(line_opts(i ? std::optional<std::size_t>(i - 1) : std::nullopt));
+  test::add_line(net, 3);
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   core::StreamId id{};
@@ -173,11 +140,11 @@ TEST(Streams, RenditionsWithTheSameSegmentAndPartAreBothStoredAndServed) {
 
 TEST(Streams, CorruptingRelayIsCaughtByTheNextHop) {
   MemNetwork net(22);
-  auto b = net.add(line_opts(std::nullopt));
-  NodeOptions bad = line_opts(b);
+  auto b = net.add(line_options(std::nullopt));
+  NodeOptions bad = line_options(b);
   bad.misbehave.corrupt = 1.0;
   auto r = net.add(bad);
-  auto v = net.add(line_opts(r));
+  auto v = net.add(line_options(r));
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   core::StreamId id{};
@@ -206,12 +173,12 @@ struct Diamond {
 // r1 takes its misbehaviour from r1_options, v its dual-feed setting.
 Diamond diamond(MemNetwork& net, const NodeOptions& r1_options = {}) {
   Diamond d;
-  d.b = net.add(line_opts(std::nullopt));
-  NodeOptions o1 = line_opts(d.b);
+  d.b = net.add(line_options(std::nullopt));
+  NodeOptions o1 = line_options(d.b);
   o1.misbehave = r1_options.misbehave;
   d.r1 = net.add(o1);
-  d.r2 = net.add(line_opts(d.b));
-  NodeOptions vo = line_opts(d.r1);
+  d.r2 = net.add(line_options(d.b));
+  NodeOptions vo = line_options(d.r1);
   vo.bootstrap.push_back(MemNetwork::endpoint_of(d.r2));
   vo.agent_config.propagation.dual_feed = r1_options.agent_config.propagation.dual_feed;
   d.v = net.add(vo);
@@ -317,7 +284,7 @@ TEST(Streams, CorruptUpstreamIsLeftForTheBackup) {
 void start_flowing(MemNetwork& net, const std::vector<std::optional<std::size_t>>& boot, std::size_t viewer,
                    core::StreamId& id) {
   for (auto b : boot) {
-    NodeOptions o = line_opts(b);
+    NodeOptions o = line_options(b);
     o.stream_stall_timeout = 4s;
     net.add(o);
   }
@@ -377,8 +344,8 @@ TEST(Streams, ARelayWhoseSubscribersLeftServesTheNextOneAtOnce) {
 
 TEST(Streams, LivePlaylistListsPartsAsTheyArrive) {
   MemNetwork net(26);
-  auto b = net.add(line_opts(std::nullopt));
-  auto v = net.add(line_opts(b));
+  auto b = net.add(line_options(std::nullopt));
+  auto v = net.add(line_options(b));
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   core::StreamId id{};
@@ -388,18 +355,7 @@ TEST(Streams, LivePlaylistListsPartsAsTheyArrive) {
   broadcast(net, b, id, 1, false);
   // Two parts of the next segment: listed as LL-HLS parts before the segment completes.
   broadcast(net, b, id, 0, false);
-  net.with(b, [&](Node& n) {
-    for (uint32_t part = 0; part < 2; ++part) {
-      core::PartInfo info;
-      info.stream_id = id;
-      info.segment = 1;
-      info.part = part;
-      info.independent = part == 0;
-      info.duration_us = 500'000;
-      info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-      n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(100, 7)), net.now());
-    }
-  });
+  for (uint32_t part = 0; part < 2; ++part) publish(net, b, part_info(net, b, id, 1, part), 100, 7);
   net.run_for(1s);
   auto playlist = net.node(v).streams().playlist(id);
   ASSERT_TRUE(playlist);
@@ -438,11 +394,11 @@ core::Frame have_frame(const core::StreamId& id, uint32_t hops, const std::vecto
 // malformed.
 TEST(Streams, ARouteAdvertisedThroughTheReceiverOrTheSenderIsNoRoute) {
   MemNetwork net(28);
-  std::size_t b = net.add(line_opts(std::nullopt));
-  std::size_t r1 = net.add(line_opts(b));
-  std::size_t r2 = net.add(line_opts(r1));
-  std::size_t v = net.add(line_opts(r2));
-  std::size_t c = net.add(line_opts(v));
+  std::size_t b = net.add(line_options(std::nullopt));
+  std::size_t r1 = net.add(line_options(b));
+  std::size_t r2 = net.add(line_options(r1));
+  std::size_t v = net.add(line_options(r2));
+  std::size_t c = net.add(line_options(v));
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   core::StreamId id{};
@@ -485,11 +441,11 @@ TEST(Streams, ARouteAdvertisedThroughTheReceiverOrTheSenderIsNoRoute) {
 // show the bitrate, the newest is refused (capacity_full) and moves on.
 TEST(Streams, SubscribersBeyondTheUplinkAreShedOnceTheBitrateIsKnown) {
   MemNetwork net(29);
-  NodeOptions bo = line_opts(std::nullopt);
+  NodeOptions bo = line_options(std::nullopt);
   bo.agent_config.economics.capacity_kbps = 30; // parts of ~1 KB per 0.5 s: ~16 kbit/s each
   std::size_t b = net.add(bo);
-  std::size_t v1 = net.add(line_opts(b));
-  std::size_t v2 = net.add(line_opts(b));
+  std::size_t v1 = net.add(line_options(b));
+  std::size_t v2 = net.add(line_options(b));
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.node(b).established_count() == 2; }, 10s));
   core::StreamId id{};
@@ -524,8 +480,8 @@ TEST(UpstreamPolicy, NearestWithBackupAndNoFlapping) {
 
 TEST(Streams, ForgedAnnouncementsAreRefused) {
   MemNetwork net(24);
-  auto a = net.add(line_opts(std::nullopt));
-  auto c = net.add(line_opts(a));
+  auto a = net.add(line_options(std::nullopt));
+  auto c = net.add(line_options(a));
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   // An announcement is only accepted with the broadcaster's own key: sign one
@@ -555,7 +511,7 @@ TEST(Streams, LeasedInterestEndsWhenNotRenewedAndWatchedInterestDoesNot) {
   MemNetwork net(29);
   for (auto b : {std::optional<std::size_t>(), std::optional<std::size_t>(0), std::optional<std::size_t>(1),
                  std::optional<std::size_t>(1)}) {
-    net.add(line_opts(b)); // b - r - {leasing viewer, watching viewer}
+    net.add(line_options(b)); // b - r - {leasing viewer, watching viewer}
   }
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
@@ -613,7 +569,7 @@ TEST(Streams, LeasedInterestEndsWhenNotRenewedAndWatchedInterestDoesNot) {
 // the relay took it for incoherent and routed through its own viewer instead.
 TEST(Streams, PartsPulledThroughForAFetchDoNotJudgeAnUnsubscribedUpstream) {
   MemNetwork net(29);
-  for (std::size_t i = 0; i < 3; ++i) net.add(line_opts(i ? std::optional<std::size_t>(i - 1) : std::nullopt));
+  test::add_line(net, 3);
   net.start_all(); // b(0) - r(1) - x(2); nobody watches
   ASSERT_TRUE(net.run_until([&] { return net.connected(); }, 10s));
   core::StreamId id{};
@@ -654,12 +610,12 @@ TEST(Streams, PartsPulledThroughForAFetchDoNotJudgeAnUnsubscribedUpstream) {
 // deep route, honest relays were put on probation one after another.
 TEST(Streams, ARelayThatReroutesStillStatesItsLatencyAndIsNotJudgedLate) {
   MemNetwork net(31, 150ms); // deep enough that a latency of zero would be late
-  std::size_t b = net.add(line_opts(std::nullopt));
-  std::size_t a1 = net.add(line_opts(b)), a2 = net.add(line_opts(a1));
-  std::size_t c1 = net.add(line_opts(b)), c2 = net.add(line_opts(c1));
-  NodeOptions ro = line_opts(a2);
+  std::size_t b = net.add(line_options(std::nullopt));
+  std::size_t a1 = net.add(line_options(b)), a2 = net.add(line_options(a1));
+  std::size_t c1 = net.add(line_options(b)), c2 = net.add(line_options(c1));
+  NodeOptions ro = line_options(a2);
   ro.bootstrap.push_back(MemNetwork::endpoint_of(c2));
-  std::size_t r = net.add(ro), v = net.add(line_opts(r));
+  std::size_t r = net.add(ro), v = net.add(line_options(r));
   net.start_all();
   ASSERT_TRUE(net.run_until([&] { return net.node(r).established_count() == 3; }, 10s));
   core::StreamId id{};

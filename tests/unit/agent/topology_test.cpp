@@ -4,6 +4,7 @@
 // no reason to change keeps its peers.
 #include "agent/node.h"
 #include "support/mem_network.h"
+#include "support/swarm.h"
 
 #include <gtest/gtest.h>
 
@@ -20,32 +21,19 @@ struct Line {
   core::StreamId id{};
 
   explicit Line(const TopologyOptions& topology) {
-    NodeOptions ob;
-    ob.peer_exchange = false;
-    net.add(ob);
-    NodeOptions orr;
-    orr.bootstrap = {MemNetwork::endpoint_of(b)};
-    orr.peer_exchange = false;
-    net.add(orr);
+    net.add(test::line_options(std::nullopt));
+    net.add(test::line_options(b));
     NodeOptions ov;
     ov.bootstrap = {MemNetwork::endpoint_of(r)};
     ov.target_peers = 2; // r and i: it dials no one else of its own accord
     ov.pex_interval = 1s;
     ov.agent_config.topology = topology;
     net.add(ov);
-    NodeOptions oi;
-    oi.bootstrap = {MemNetwork::endpoint_of(v)};
-    oi.peer_exchange = false;
-    net.add(oi);
+    net.add(test::line_options(v));
     net.start_all();
   }
 
-  bool linked(std::size_t x, std::size_t y) {
-    for (const auto& p : net.node(x).peers(net.now())) {
-      if (p.address == net.key(y).address()) return true;
-    }
-    return false;
-  }
+  bool linked(std::size_t x, std::size_t y) { return test::linked(net, x, y); }
 
   // Starts the stream, has v watch it, and publishes `seconds` of 0.5 s parts.
   void broadcast(int seconds) {
@@ -53,17 +41,8 @@ struct Line {
     net.with(v, [&](Node& n) { n.streams().watch("show", net.now()); });
     net.run_for(1s);
     for (int k = 0; k < seconds * 2; ++k) {
-      net.with(b, [&](Node& n) {
-        core::PartInfo info;
-        info.stream_id = id;
-        info.segment = static_cast<uint64_t>(k / 4);
-        info.part = static_cast<uint32_t>(k % 4);
-        info.independent = info.part == 0;
-        info.pts_us = k * 500'000;
-        info.duration_us = 500'000;
-        info.ingest_unix_ms = n.environment().wall_clock_ms(net.now());
-        n.streams().publish_part(info, core::SharedSlice::copy_of(Bytes(4000, static_cast<uint8_t>(k))), net.now());
-      });
+      test::publish(net, b, test::part_info(net, b, id, static_cast<uint64_t>(k / 4), static_cast<uint32_t>(k % 4)),
+                    4000, static_cast<uint8_t>(k));
       net.run_for(500ms);
     }
   }

@@ -9,6 +9,12 @@
 #include <gtest/gtest.h>
 
 namespace openstreaming::pay {
+
+class TicketReceiverPeer {
+public:
+  static std::size_t nonce_sets(const TicketReceiver& r) { return r.m_seen_nonces.size(); }
+};
+
 namespace {
 
 struct FakeLedger final : LedgerView {
@@ -186,6 +192,20 @@ TEST(Tickets, AttacksAreRejectedWithAReason) {
   auto rejected = other.receive(w.one(w.params()), p.seed, w.ledger, {});
   ASSERT_FALSE(rejected);
   EXPECT_NE(rejected.error().message.find("another recipient"), std::string::npos);
+}
+
+TEST(Tickets, TheReplayMemoryForgetsParametersOnceTheirRoundsExpire) {
+  // A sender that pays under fresh parameters every round leaves one nonce set
+  // per parameter set; those older than the validity window go, so the memory
+  // holds at most valid_rounds + 1 of them however long the relationship lasts.
+  World w;
+  for (uint64_t r = 5; r < 40; ++r) {
+    w.ledger.round = r;
+    w.ledger.hashes[r] = core::keccak256(as_bytes(std::to_string(r)));
+    auto p = w.receiver.params(w.sender_key.address(), 1000, max_win_prob() / 10, r, w.ledger.hashes[r], r);
+    ASSERT_TRUE(w.receiver.receive(w.one(p), p.seed, w.ledger, {})) << "round " << r;
+    EXPECT_LE(TicketReceiverPeer::nonce_sets(w.receiver), 3u) << "round " << r;
+  }
 }
 
 // Junk costs no curve operation: every ticket refused for a reason a look-up or

@@ -18,6 +18,13 @@
 #include <unistd.h>
 
 namespace openstreaming::sim {
+
+class SimulatorPeer {
+public:
+  static const agent::Node& node(const Simulator& s, std::size_t i) { return *s.m_nodes[i]->node; }
+  static bool is_adversary(const Simulator& s, std::size_t i) { return s.m_nodes[i]->adversary >= 0; }
+};
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -411,12 +418,12 @@ TEST(Simulator, SybilsComeBackUnderFreshKeysOnceBurnt) {
   ASSERT_TRUE(s.build());
   std::set<core::Address> first;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s.is_adversary(i)) first.insert(s.node(i).address());
+    if (SimulatorPeer::is_adversary(s, i)) first.insert(SimulatorPeer::node(s, i).address());
   }
   s.run();
   std::size_t renewed = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s.is_adversary(i) && !first.count(s.node(i).address())) ++renewed;
+    if (SimulatorPeer::is_adversary(s, i) && !first.count(SimulatorPeer::node(s, i).address())) ++renewed;
   }
   auto j = s.summary();
   EXPECT_GT(renewed, 0u) << "a burnt sybil identity is replaced: " << j.dump(1);
