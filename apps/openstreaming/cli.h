@@ -34,5 +34,6 @@ void add_wallet_command(CLI::App& app, Runner& runner);
 void add_demo_command(CLI::App& app, Runner& runner);
 void add_sim_command(CLI::App& app, Runner& runner);
 void add_contracts_command(CLI::App& app, Runner& runner);
+void add_streams_command(CLI::App& app, Runner& runner);
 
 } // namespace openstreaming::cli

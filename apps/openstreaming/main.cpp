@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   cli::add_demo_command(app, runner);
   cli::add_sim_command(app, runner);
   cli::add_contracts_command(app, runner);
+  cli::add_streams_command(app, runner);
 
   try {
     app.parse(argc, argv);

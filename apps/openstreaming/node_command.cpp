@@ -21,7 +21,7 @@ struct NodeFlags {
   std::string misbehave;
   // Which flags were given (flags override the file only when present).
   CLI::Option *key, *password_file, *data_dir, *listen, *api, *bootstrap, *roles, *max_peers, *ingest, *stream,
-      *rtmp_listen, *srt_listen, *watch, *ledger, *contracts, *api_token_file, *stream_key_file;
+      *rtmp_listen, *srt_listen, *watch, *ledger, *contracts, *api_token_file, *stream_key_file, *nostr_relays;
 };
 
 int run_node(const NodeFlags& f) {
@@ -49,6 +49,7 @@ int run_node(const NodeFlags& f) {
   if (*f.rtmp_listen) c.rtmp_listen = o.rtmp_listen;
   if (*f.srt_listen) c.srt_listen = o.srt_listen;
   if (*f.watch) c.watch = o.watch;
+  if (*f.nostr_relays) c.nostr_relays = o.nostr_relays;
   if (*f.ledger) c.ledger = o.ledger;
   if (*f.contracts) c.contracts = o.contracts;
   if (*f.api_token_file) c.api_token_file = o.api_token_file;
@@ -84,6 +85,9 @@ void add_node_command(CLI::App& app, Runner& runner) {
       "--misbehave", f->misbehave,
       "TEST AND DEMO ONLY: drop:P, delay:MS, corrupt:P, lie-capacity:F, overprice:F, after:S (comma-separated)");
   f->watch = cmd->add_option("--watch", f->overrides.watch, "Subscribe to a stream (id or name) at start (repeatable)");
+  f->nostr_relays = cmd->add_option("--nostr-relay", f->overrides.nostr_relays,
+                                    "Nostr relay ws://HOST:PORT or wss://... (repeatable): publish our announcements "
+                                    "there; with --watch NAME and no --bootstrap, find the broadcaster there");
   f->ledger = cmd->add_option("--ledger", f->overrides.ledger,
                               "Settlement ledger: http://HOST:PORT (embedded) or evm+http://HOST:PORT (an EVM "
                               "chain, with --contracts); pay and get paid (docs/payments.md)");

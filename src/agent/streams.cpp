@@ -3,6 +3,7 @@
 #include "agent/agent.h"
 #include "agent/node_options.h"
 #include "agent/stream_frames.h"
+#include "core/announcement.h"
 #include "core/hex.h"
 #include "core/keccak.h"
 
@@ -15,21 +16,6 @@ using namespace stream_frames;
 namespace {
 
 constexpr std::size_t kMaxAnnouncementBytes = 64 << 10;
-
-// The Ethereum address of the key whose x-only form is `xonly`: BIP-340 drops
-// the y parity, so try both and accept the one that matches `claimed`.
-bool xonly_matches_address(const std::string& xonly_hex, const core::Address& claimed) {
-  auto x = core::from_hex_fixed<32>(xonly_hex);
-  if (!x) return false;
-  for (uint8_t prefix : {0x02, 0x03}) {
-    Bytes compressed(33);
-    compressed[0] = prefix;
-    std::memcpy(compressed.data() + 1, x->data(), 32);
-    auto pub = core::PublicKey::parse(compressed);
-    if (pub && pub->address() == claimed) return true;
-  }
-  return false;
-}
 
 } // namespace
 
@@ -79,6 +65,9 @@ void StreamRouter::announce(Stream& s, Timestamp now) {
                           {"openstreaming:stream", core::to_hex(s.id, false)},
                           {"openstreaming:address", s.broadcaster.to_checksum_hex()},
                           {"openstreaming:renditions", "source"}};
+  // Where a node that found this announcement outside the mesh (on a Nostr relay) can dial in.
+  if (const std::string& ep = m_host.options().listen_endpoint; !ep.empty())
+    tags.push_back({"openstreaming:endpoint", ep});
   s.announcement = core::sign_event(m_key, created, 30311, std::move(tags), "", m_host.random().bytes<32>());
   if (!s.announcement_json.empty()) m_by_announcement.erase(std::hash<std::string_view>{}(s.announcement_json));
   s.announcement_json = core::to_json(s.announcement).dump();
@@ -255,16 +244,11 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   }
   const auto& verifier = m_host.options().event_verifier;
   if (verifier ? !verifier(*ev) : !core::verify_event(*ev)) return false;
-  auto name = core::first_tag(*ev, "d");
-  auto addr_text = core::first_tag(*ev, "openstreaming:address");
-  auto id_text = core::first_tag(*ev, "openstreaming:stream");
-  if (!name || !addr_text || !id_text) return false;
-  auto addr = core::Address::parse(*addr_text);
-  if (!addr || !xonly_matches_address(ev->pubkey, *addr)) return false; // signed by someone else
-  core::StreamId id = core::make_stream_id(*addr, *name);
-  if (core::to_hex(id, false) != *id_text) return false;
+  auto read = core::read_stream_announcement(*ev); // signed by the broadcaster it names, for the stream it names
+  if (!read) return false;
+  const core::StreamId id = read->id;
 
-  if (!m_streams.count(id) && !make_room(*addr, now)) {
+  if (!m_streams.count(id) && !make_room(read->broadcaster, now)) {
     ++m_announcements_refused; // over the caps: not kept, not forwarded
     return true;
   }
@@ -273,8 +257,8 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   if (!s.announcement.id.empty() && s.announcement.created_at >= ev->created_at) return true; // not newer
   bool fresh = s.announcement.id.empty();
   s.id = id;
-  s.name = *name;
-  s.broadcaster = *addr;
+  s.name = read->name;
+  s.broadcaster = read->broadcaster;
   s.announcement = *ev;
   if (!s.announcement_json.empty()) m_by_announcement.erase(std::hash<std::string_view>{}(s.announcement_json));
   s.announcement_json = a.event_json(); // forwarded as it came (its id and signature cover the canonical form)
@@ -294,7 +278,7 @@ bool StreamRouter::on_announcement(ConnId conn, const Frame& f, Timestamp now) {
   for (ConnId c : m_host.established_conns()) {
     if (c != conn) send_announcement(s, c); // flood; duplicates stop at "not newer"
   }
-  if (fresh && (m_pending_watch.erase(*name) || m_pending_watch.erase(*id_text))) want(id, now);
+  if (fresh && (m_pending_watch.erase(read->name) || m_pending_watch.erase(core::to_hex(id, false)))) want(id, now);
   return true;
 }
 

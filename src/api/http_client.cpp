@@ -143,9 +143,6 @@ Result<HttpReply> exchange(const HttpUrl& url, http::verb verb, const std::strin
 
 namespace ssl = boost::asio::ssl;
 
-// https: TLS 1.2 or 1.3, the server's certificate verified against the
-// system's trust store (OpenSSL's default paths, so SSL_CERT_FILE and
-// SSL_CERT_DIR are honoured) and matched to the URL's host name or IP address.
 std::shared_ptr<ssl::context> https_context() {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
@@ -155,8 +152,6 @@ std::shared_ptr<ssl::context> https_context() {
   return ctx;
 }
 
-// The name (SNI and the certificate's DNS name) or the IP address the
-// certificate must name.
 Result<void> expect_peer(SSL* ssl, const std::string& host) {
   boost::system::error_code ec;
   (void)boost::asio::ip::make_address(host, ec);

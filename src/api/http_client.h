@@ -12,6 +12,7 @@
 #include "core/result.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <chrono>
 #include <functional>
@@ -67,6 +68,14 @@ private:
   struct Impl;
   std::unique_ptr<Impl> m;
 };
+
+// TLS for clients (https:// here, wss:// in nostr_client.h): TLS 1.2 or 1.3,
+// the server's certificate verified against the system's trust store
+// (OpenSSL's default paths, so SSL_CERT_FILE and SSL_CERT_DIR are honoured).
+std::shared_ptr<boost::asio::ssl::context> https_context();
+// Sets the name (SNI and the certificate's DNS name) or the IP address the
+// server's certificate must name.
+Result<void> expect_peer(SSL* ssl, const std::string& host);
 
 // Looks up `host` within `timeout`. The system resolver (getaddrinfo) cannot
 // be interrupted, so it runs on a thread of its own and the caller waits at

@@ -1,5 +1,7 @@
 #include "daemon/node_config.h"
 
+#include "core/nostr_relay.h"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -61,11 +63,12 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     return config_error(source,
                         "line " + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
   }
-  if (auto r = check_keys(t, {"key",      "password_file",  "data_dir",        "listen",        "api",    "bootstrap",
-                              "roles",    "max_peers",      "target_peers",    "peer_exchange", "timing", "ingest",
-                              "stream",   "rtmp_listen",    "srt_listen",      "watch",         "agent",  "ledger",
-                              "payments", "api_token_file", "stream_key_file", "contracts"},
-                          "", source);
+  if (auto r =
+          check_keys(t, {"key",      "password_file",  "data_dir",        "listen",        "api",         "bootstrap",
+                         "roles",    "max_peers",      "target_peers",    "peer_exchange", "timing",      "ingest",
+                         "stream",   "rtmp_listen",    "srt_listen",      "watch",         "agent",       "ledger",
+                         "payments", "api_token_file", "stream_key_file", "contracts",     "nostr_relays"},
+                     "", source);
       !r) {
     return r;
   }
@@ -85,6 +88,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
   if (!(r = get(t, "rtmp_listen", source, c.rtmp_listen))) return r;
   if (!(r = get(t, "srt_listen", source, c.srt_listen))) return r;
   if (!(r = get(t, "watch", source, c.watch))) return r;
+  if (!(r = get(t, "nostr_relays", source, c.nostr_relays))) return r;
   if (!(r = get(t, "ledger", source, c.ledger))) return r;
   if (!(r = get(t, "contracts", source, c.contracts))) return r;
   if (!(r = get(t, "api_token_file", source, c.api_token_file))) return r;
@@ -149,7 +153,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!tt) return config_error(source, "'timing' must be a table");
     if (auto k = check_keys(*tt,
                             {"ping_interval_ms", "idle_timeout_ms", "handshake_timeout_ms", "reconnect_base_ms",
-                             "reconnect_max_ms", "stream_stall_ms", "pex_interval_ms"},
+                             "reconnect_max_ms", "stream_stall_ms", "pex_interval_ms", "nostr_discovery_ms"},
                             "timing.", source);
         !k) {
       return k;
@@ -161,6 +165,7 @@ Result<void> parse_node_config(std::string_view toml_text, const std::string& so
     if (!(r = get(*tt, "reconnect_max_ms", source, c.reconnect_max_ms))) return r;
     if (!(r = get(*tt, "stream_stall_ms", source, c.stream_stall_ms))) return r;
     if (!(r = get(*tt, "pex_interval_ms", source, c.pex_interval_ms))) return r;
+    if (!(r = get(*tt, "nostr_discovery_ms", source, c.nostr_discovery_ms))) return r;
   }
   return {};
 }
@@ -174,7 +179,7 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
   if (c.max_peers < 1 || c.max_peers > 10000) return bad("max_peers must be between 1 and 10000");
   if (c.target_peers < 0) return bad("target_peers must be between 0 and max_peers");
   for (int64_t v : {c.ping_interval_ms, c.idle_timeout_ms, c.handshake_timeout_ms, c.reconnect_base_ms,
-                    c.reconnect_max_ms, c.stream_stall_ms, c.pex_interval_ms}) {
+                    c.reconnect_max_ms, c.stream_stall_ms, c.pex_interval_ms, c.nostr_discovery_ms}) {
     if (v < 10 || v > 3'600'000) return bad("timing values must be between 10 ms and 1 hour");
   }
   if (c.idle_timeout_ms <= c.ping_interval_ms) return bad("timing.idle_timeout_ms must exceed timing.ping_interval_ms");
@@ -262,6 +267,10 @@ Result<agent::NodeOptions> to_node_options(const NodeConfig& c) {
     auto ep = core::Endpoint::parse(b);
     if (!ep) return bad("--bootstrap: " + ep.error().message);
     o.bootstrap.push_back(*ep);
+  }
+  if (c.nostr_relays.size() > 16) return bad("--nostr-relay: at most 16 relays");
+  for (const auto& u : c.nostr_relays) {
+    if (auto url = core::RelayUrl::parse(u); !url) return bad("--nostr-relay: " + url.error().message);
   }
   for (const auto& r : c.roles) {
     if (std::find(known_roles().begin(), known_roles().end(), r) == known_roles().end()) {

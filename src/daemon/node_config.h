@@ -68,6 +68,10 @@ struct NodeConfig {
   std::string srt_listen;
   std::string stream_key_file; // RTMP/SRT pushes must present this key (docs/cli.md)
   std::vector<std::string> watch;
+  // Nostr relays (ws:// or wss://): a broadcaster publishes its announcements
+  // there; a node watching by name with no bootstrap peer finds the
+  // broadcaster's endpoint there (docs/nostr.md).
+  std::vector<std::string> nostr_relays;
   AgentConfig agent;
   std::string ledger;    // JSON-RPC URL of the settlement ledger; empty: no payments
   std::string contracts; // deployments.json of an EVM ledger (--ledger evm+http://...)
@@ -78,8 +82,9 @@ struct NodeConfig {
   int64_t handshake_timeout_ms = 10000;
   int64_t reconnect_base_ms = 1000;
   int64_t reconnect_max_ms = 60000;
-  int64_t stream_stall_ms = 10000; // a flowing stream silent this long ends (killed broadcaster)
-  int64_t pex_interval_ms = 30000; // how often a neighbour is asked for peers (peer exchange)
+  int64_t stream_stall_ms = 10000;    // a flowing stream silent this long ends (killed broadcaster)
+  int64_t pex_interval_ms = 30000;    // how often a neighbour is asked for peers (peer exchange)
+  int64_t nostr_discovery_ms = 30000; // how long a viewer looks on the Nostr relays for its broadcaster
 };
 
 inline const std::vector<std::string>& known_roles() {

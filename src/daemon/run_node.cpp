@@ -2,10 +2,12 @@
 
 #include "api/ledger_link.h"
 #include "api/node_api.h"
+#include "api/nostr_client.h"
 #include "core/amount.h"
 #include "core/hex.h"
 #include "core/part.h"
 #include "daemon/ingest_plan.h"
+#include "daemon/nostr_discovery.h"
 #include "media/ingest.h"
 #include "net/node_runtime.h"
 #include "platform/files.h"
@@ -15,6 +17,7 @@
 #include "platform/system_random.h"
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -86,6 +89,37 @@ Result<std::string> read_stream_key(const NodeConfig& c) {
   return stream_key;
 }
 
+// A node told to watch streams, with Nostr relays and no bootstrap peer,
+// finds each broadcaster's endpoint in the relays' announcements and dials
+// it. Relays are asked again every second for up to `patience` (the
+// broadcaster may not have published yet); an error names what was missing.
+Result<void> bootstrap_from_nostr(const std::vector<api::RelayUrl>& relays, const std::vector<std::string>& watch,
+                                  std::vector<core::Endpoint>& bootstrap, std::chrono::milliseconds patience) {
+  const auto give_up = std::chrono::steady_clock::now() + patience;
+  for (const auto& w : watch) {
+    std::vector<std::string> errors;
+    for (;;) {
+      auto found = api::find_live_activities(relays, discovery_filter(w), std::chrono::seconds(5));
+      errors = found.errors;
+      auto eps = broadcaster_endpoints(found.events, w);
+      if (!eps.empty()) {
+        for (const auto& ep : eps) {
+          spdlog::info("nostr: '{}' is broadcast from {}", w, ep.to_string());
+          if (std::find(bootstrap.begin(), bootstrap.end(), ep) == bootstrap.end()) bootstrap.push_back(ep);
+        }
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= give_up) {
+        std::string why = "no live announcement of '" + w + "' with an endpoint on the Nostr relays";
+        for (const auto& e : errors) why += "; " + e;
+        return make_error(Errc::not_found, why);
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  return {};
+}
+
 int run_node(NodeConfig c, const RunOptions& run) {
   const bool broadcasting = daemon::is_broadcasting(c);
   if (broadcasting && std::find(c.roles.begin(), c.roles.end(), "broadcaster") == c.roles.end()) {
@@ -116,6 +150,16 @@ int run_node(NodeConfig c, const RunOptions& run) {
   // A host that is not an IP address fails to bind below with its own error.
   auto token = api_token(c.api_token_file, c.data_dir, addr_ec || api_addr.is_loopback());
   if (!token) return fail(token.error());
+  std::vector<api::RelayUrl> relays;
+  for (const auto& u : c.nostr_relays) relays.push_back(*api::RelayUrl::parse(u)); // checked by to_node_options
+  if (!relays.empty() && c.bootstrap.empty() && !c.watch.empty()) {
+    if (auto b =
+            bootstrap_from_nostr(relays, c.watch, options->bootstrap, std::chrono::milliseconds(c.nostr_discovery_ms));
+        !b) {
+      std::cerr << "error: " << b.error().message << "\n";
+      return kCheckFailed;
+    }
+  }
   boost::asio::io_context io;
   net::RuntimeOptions ro;
   ro.listen_host = listen.host;
@@ -255,6 +299,26 @@ int run_node(NodeConfig c, const RunOptions& run) {
     rt.post([&, w](agent::Node& n) { n.streams().watch(w, rt.now()); });
   }
 
+  // A broadcaster keeps its announcement on the Nostr relays: offered every
+  // second, published when it changed or is due again (api/nostr_client.h).
+  std::unique_ptr<api::NostrPublisher> publisher;
+  boost::asio::steady_timer nostr_timer(io);
+  auto offer_announcement = [&] {
+    if (const agent::Stream* s = rt.node().streams().find(own_id); s && !s->announcement.id.empty())
+      publisher->offer(s->announcement);
+  };
+  std::function<void()> nostr_tick = [&] {
+    offer_announcement();
+    nostr_timer.expires_after(std::chrono::seconds(1));
+    nostr_timer.async_wait([&](boost::system::error_code tec) {
+      if (!tec && !stopping) nostr_tick();
+    });
+  };
+  if (broadcasting && !relays.empty()) {
+    publisher = std::make_unique<api::NostrPublisher>(relays, api::NostrPublisher::Options{});
+    boost::asio::post(io, nostr_tick);
+  }
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code sec, int sig) {
@@ -281,6 +345,11 @@ int run_node(NodeConfig c, const RunOptions& run) {
   rt.start();
   io.run();
   if (ingest) ingest->stop();
+  if (publisher) { // the status=ended announcement, so Nostr clients stop listing the stream
+    offer_announcement();
+    publisher->flush(std::chrono::seconds(5));
+    publisher.reset();
+  }
   rt.save_memory();
   spdlog::info("stopped");
   return exit_code;

@@ -45,6 +45,7 @@ target_peers = 12
 peer_exchange = false
 stream = "main"
 watch = ["main", "0xabc"]
+nostr_relays = ["ws://127.0.0.1:7777", "wss://relay.example/nostr"]
 ledger = "http://127.0.0.1:8545"
 api_token_file = "keys/api-token"
 stream_key_file = "keys/stream-key"
@@ -91,6 +92,7 @@ TEST(NodeConfig, EveryKeyOfAFullFileReachesTheOptions) {
   EXPECT_EQ(c->api, "127.0.0.1:8000");
   EXPECT_EQ(c->stream, "main");
   EXPECT_EQ(c->watch, (std::vector<std::string>{"main", "0xabc"}));
+  EXPECT_EQ(c->nostr_relays, (std::vector<std::string>{"ws://127.0.0.1:7777", "wss://relay.example/nostr"}));
   EXPECT_EQ(c->ledger, "http://127.0.0.1:8545");
   EXPECT_EQ(c->payments.poll_ms, 250);
   EXPECT_EQ(c->api_token_file, "keys/api-token");
@@ -328,6 +330,11 @@ TEST(NodeConfig, OutOfRangeValuesAreRefusedSayingWhich) {
        "--ingest, --rtmp-listen and --srt-listen exclude each other"},
       {"source without stream", [](NodeConfig& c) { c.srt_listen = "127.0.0.1:9000"; },
        "--ingest, --rtmp-listen and --srt-listen need --stream NAME"},
+      {"nostr relay scheme", [](NodeConfig& c) { c.nostr_relays = {"http://relay.example"}; },
+       "--nostr-relay: relay URL 'http://relay.example': must start with ws:// or wss://"},
+      {"nostr relay port", [](NodeConfig& c) { c.nostr_relays = {"ws://relay.example:0"}; }, "--nostr-relay: relay "},
+      {"nostr relays", [](NodeConfig& c) { c.nostr_relays.assign(17, "ws://relay.example"); },
+       "--nostr-relay: at most 16 relays"},
       {"stream name with a slash", [](NodeConfig& c) { c.stream = "a/b"; }, "--stream: 1-64 characters"},
       {"stream name too long", [](NodeConfig& c) { c.stream = std::string(65, 's'); }, "--stream: 1-64 characters"},
       {"rtmp listen",
