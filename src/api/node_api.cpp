@@ -1,6 +1,7 @@
 #include "api/node_api.h"
 
 #include "api/ledger_link.h"
+#include "api/nostr_client.h"
 #include "core/hex.h"
 
 #include <nlohmann/json.hpp>
@@ -546,13 +547,27 @@ Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
     if (req.path == "/api/payments") return json_response(payments_json(rt, info));
     if (req.path.rfind("/hls/", 0) == 0) return hls(rt, req.path);
     if (req.path == "/api/status") {
-      return json_response({{"address", rt.node().address().to_checksum_hex()},
-                            {"version", info.version},
-                            {"roles", info.roles},
-                            {"p2p", info.p2p_endpoint},
-                            {"api", info.api_endpoint},
-                            {"peers", rt.node().established_count()},
-                            {"uptime_s", rt.uptime_s()}});
+      json status = {{"address", rt.node().address().to_checksum_hex()},
+                     {"version", info.version},
+                     {"roles", info.roles},
+                     {"p2p", info.p2p_endpoint},
+                     {"api", info.api_endpoint},
+                     {"peers", rt.node().established_count()},
+                     {"uptime_s", rt.uptime_s()}};
+      if (info.nostr) {
+        json relays = json::array();
+        for (const auto& r : info.nostr->status()) {
+          relays.push_back({{"url", r.url},
+                            {"connected", r.connected},
+                            {"published", r.published},
+                            {"refused", r.refused},
+                            {"failures", r.failures},
+                            {"last_error", r.last_error},
+                            {"last_ok", r.last_ok}});
+        }
+        status["nostr_relays"] = std::move(relays);
+      }
+      return json_response(status);
     }
     if (req.path == "/api/peers") {
       json list = json::array();
@@ -576,6 +591,21 @@ Handler make_node_api(net::NodeRuntime& rt, const NodeApiInfo& info) {
         e.family("openstreaming_ingest_refused_total", "counter",
                  "RTMP pushes refused for a missing or wrong stream key.");
         e.sample("openstreaming_ingest_refused_total", {}, static_cast<double>(info.ingest_refused->load()));
+        text += e.str();
+      }
+      if (info.nostr) {
+        Exposition e;
+        const auto relays = info.nostr->status();
+        e.family("openstreaming_nostr_published_total", "counter", "Announcements a Nostr relay accepted (OK true).");
+        for (const auto& r : relays)
+          e.sample("openstreaming_nostr_published_total", {{"relay", r.url}}, static_cast<double>(r.published));
+        e.family("openstreaming_nostr_refused_total", "counter", "Announcements a Nostr relay refused (OK false).");
+        for (const auto& r : relays)
+          e.sample("openstreaming_nostr_refused_total", {{"relay", r.url}}, static_cast<double>(r.refused));
+        e.family("openstreaming_nostr_failures_total", "counter",
+                 "Connects or publishes to a Nostr relay that failed (no answer, garbage, closed).");
+        for (const auto& r : relays)
+          e.sample("openstreaming_nostr_failures_total", {{"relay", r.url}}, static_cast<double>(r.failures));
         text += e.str();
       }
       return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", text};

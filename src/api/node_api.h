@@ -13,6 +13,8 @@ namespace openstreaming::api {
 
 class LedgerLink;
 
+class NostrPublisher;
+
 struct NodeApiInfo {
   std::string version;
   std::vector<std::string> roles;
@@ -23,6 +25,7 @@ struct NodeApiInfo {
   // "Authorization: Bearer <api_token>"; empty: every such request is refused.
   std::string api_token;
   const std::atomic<uint64_t>* ingest_refused = nullptr; // pushes refused for a wrong stream key
+  const NostrPublisher* nostr = nullptr;                 // a broadcaster's announcements on Nostr relays
 };
 
 // Builds the request handler over a running node. The runtime must outlive it.

@@ -316,6 +316,7 @@ int run_node(NodeConfig c, const RunOptions& run) {
   };
   if (broadcasting && !relays.empty()) {
     publisher = std::make_unique<api::NostrPublisher>(relays, api::NostrPublisher::Options{});
+    info.nostr = publisher.get();
     boost::asio::post(io, nostr_tick);
   }
 

@@ -102,6 +102,11 @@ TEST(NostrE2e, TheAnnouncementIsOnTheRelayAndAViewerJoinsFromItAlone) {
   EXPECT_EQ(tag(ann, "status"), "live");
   EXPECT_EQ(tag(ann, "openstreaming:endpoint"), b.p2p());
   EXPECT_EQ(tag(ann, "openstreaming:address"), b.address().to_checksum_hex());
+  auto relays = b.get_json("/api/status")["nostr_relays"];
+  ASSERT_EQ(relays.size(), 1u) << relays.dump();
+  EXPECT_EQ(relays[0]["url"], relay.url + "/");
+  EXPECT_GE(relays[0]["published"].get<uint64_t>(), 1u) << relays.dump();
+  EXPECT_GE(b.metric("openstreaming_nostr_published_total"), 1.0);
 
   // A viewer that knows only the relay and the stream's name.
   NodeSpec vs;
@@ -204,6 +209,11 @@ TEST(NostrE2e, RelaysThatNeverAnswerSendGarbageHangUpOrForgeAreClearErrors) {
   ASSERT_TRUE(wait_until([&] { return b.process().err().find("no answer within") != std::string::npos; },
                          std::chrono::seconds(20)))
       << b.process().err();
+  auto silent_status = b.get_json("/api/status")["nostr_relays"];
+  ASSERT_EQ(silent_status.size(), 1u);
+  EXPECT_GE(silent_status[0]["failures"].get<uint64_t>(), 1u) << silent_status.dump();
+  EXPECT_NE(silent_status[0]["last_error"].get<std::string>().find("no answer within"), std::string::npos);
+  EXPECT_EQ(silent_status[0]["published"], 0);
   const std::string playlist =
       "/hls/" + core::to_hex(core::make_stream_id(b.address(), "show"), false) + "/source/index.m3u8";
   EXPECT_TRUE(wait_until(
