@@ -27,6 +27,24 @@ struct StreamsFlags {
   int64_t timeout_ms = 5000;
 };
 
+// Text from a relay, safe to print on a terminal: C0 and C1 control
+// characters (escape sequences could rewrite the screen or set the clipboard;
+// U+009B is a one-character CSI) become '?'.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      out += '?'; // U+0080..U+009F in UTF-8
+      ++i;
+    } else {
+      out += b < 0x20 || b == 0x7f ? '?' : s[i];
+    }
+  }
+  return out;
+}
+
 // A 64-hex key or an npub, as hex.
 Result<std::string> pubkey_of(const std::string& text) {
   if (text.rfind("npub1", 0) == 0) return core::decode_npub(text);
@@ -61,7 +79,10 @@ Result<std::vector<std::string>> read_follows(const std::string& arg, const std:
         continue;
       }
       for (auto& e : q->events)
-        if (e.kind == 3 && e.pubkey == *key && (!newest || e.created_at > newest->created_at)) newest = e;
+        if (e.kind == 3 && e.pubkey == *key &&
+            (!newest || e.created_at > newest->created_at ||
+             (e.created_at == newest->created_at && e.id < newest->id))) // NIP-01: the lowest id wins a tie
+          newest = e;
     }
     if (!newest) {
       std::string why = "--follows: no follow list (kind 3) of " + arg + " on the relays";
@@ -123,6 +144,8 @@ int run_streams(const StreamsFlags& f) {
     }
     filter["authors"] = *follows;
   }
+  const std::set<std::string> authors =
+      filter.contains("authors") ? filter["authors"].get<std::set<std::string>>() : std::set<std::string>{};
   auto found = api::find_live_activities(relays, filter, timeout);
   for (const auto& e : found.errors) std::cerr << "warning: " << e << "\n";
   if (found.errors.size() == relays.size()) {
@@ -134,6 +157,7 @@ int run_streams(const StreamsFlags& f) {
     auto npub = core::encode_npub(ev.pubkey); // the key is 64 hex: verify_event checked it
     const std::string status = core::first_tag(ev, "status").value_or("");
     if (!f.all && status == "ended") continue;
+    if (!authors.empty() && !authors.count(ev.pubkey)) continue; // a relay may send what the filter excludes
     nlohmann::json row = {{"name", core::first_tag(ev, "d").value_or("")},
                           {"title", core::first_tag(ev, "title").value_or("")},
                           {"status", status},
@@ -158,16 +182,15 @@ int run_streams(const StreamsFlags& f) {
   }
   for (const auto& r : rows) {
     const bool ours = r.contains("openstreaming");
-    std::cout << r["name"].get<std::string>() << "  "
-              << (r["status"].get<std::string>().empty() ? "-" : r["status"].get<std::string>()) << "  \""
-              << r["title"].get<std::string>() << "\"  "
-              << (ours ? r["openstreaming"]["broadcaster"].get<std::string>() : r["npub"].get<std::string>());
+    auto field = [](const nlohmann::json& j, const char* key) { return printable(j[key].get<std::string>()); };
+    const std::string status = field(r, "status");
+    std::cout << field(r, "name") << "  " << (status.empty() ? "-" : status) << "  \"" << field(r, "title") << "\"  "
+              << (ours ? field(r["openstreaming"], "broadcaster") : field(r, "npub"));
     if (ours) {
-      std::cout << "  renditions " << r["openstreaming"]["renditions"].get<std::string>();
-      if (!r["openstreaming"]["endpoint"].get<std::string>().empty())
-        std::cout << "  p2p " << r["openstreaming"]["endpoint"].get<std::string>();
+      std::cout << "  renditions " << field(r["openstreaming"], "renditions");
+      if (const std::string ep = field(r["openstreaming"], "endpoint"); !ep.empty()) std::cout << "  p2p " << ep;
     }
-    if (!r["viewers"].get<std::string>().empty()) std::cout << "  viewers " << r["viewers"].get<std::string>();
+    if (const std::string viewers = field(r, "viewers"); !viewers.empty()) std::cout << "  viewers " << viewers;
     std::cout << "\n";
   }
   if (rows.empty()) std::cout << "no live streams\n";

@@ -319,6 +319,12 @@ Result<RelayQuery> NostrRelayClient::query(nlohmann::json filter, milliseconds t
   const auto deadline = Clock::now() + timeout;
   if (auto w = m->write(core::client_req_message(sub, filter), deadline); !w) return w.error();
   RelayQuery out;
+  // What one query may hold, whatever the relay sends: events are counted at
+  // their wire size (a parsed event takes at most ~12x that, for tags of empty
+  // strings), and a query that reaches the budget ends as if the relay had
+  // sent max_events.
+  constexpr std::size_t kQueryBudgetBytes = 2 << 20;
+  std::size_t held = 0;
   auto drop = [&](const std::string& why) {
     if (out.dropped++ == 0) out.first_drop = why;
   };
@@ -334,8 +340,9 @@ Result<RelayQuery> NostrRelayClient::query(nlohmann::json filter, milliseconds t
         drop(v.error().message);
         continue;
       }
+      held += core::client_event_message(ev->event).size();
       out.events.push_back(std::move(ev->event));
-      if (out.events.size() >= limit) break;
+      if (out.events.size() >= limit || held >= kQueryBudgetBytes) break;
     } else if (auto* eose = std::get_if<core::RelayEose>(&*msg); eose && eose->subscription == sub) {
       out.complete = true;
       break;
@@ -386,7 +393,8 @@ LiveActivities find_live_activities(const std::vector<RelayUrl>& relays, nlohman
     if (q->dropped) {
       spdlog::warn("nostr: {}: dropped {} event(s), the first because {}", url.text(), q->dropped, q->first_drop);
     }
-    for (auto& e : q->events) all.push_back(std::move(e));
+    for (auto& e : q->events)
+      if (e.kind == 30311) all.push_back(std::move(e)); // a relay may send what the filter excludes
   }
   out.events = newest_live_activities(all);
   return out;
@@ -440,12 +448,20 @@ void NostrPublisher::offer(const core::NostrEvent& event) {
 }
 
 void NostrPublisher::flush(milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
   std::unique_lock lock(m_mutex);
-  m_urgent = true;
-  m_wake.notify_all();
-  m_idle.wait_for(lock, timeout, [&] {
-    return std::all_of(m_relays.begin(), m_relays.end(), [](const auto& r) { return r->queue.empty(); }) || !m_urgent;
-  });
+  auto drained = [&] {
+    return std::all_of(m_relays.begin(), m_relays.end(), [](const auto& r) { return r->queue.empty(); });
+  };
+  // Pass after pass, backoff or not, until every relay has what is queued or
+  // the time is up (a pass ends early for a relay that failed).
+  while (!drained() && Clock::now() < deadline) {
+    m_urgent = true;
+    m_wake.notify_all();
+    m_idle.wait_until(lock, deadline, [&] { return drained() || !m_urgent; });
+    // Not there yet: a short pause, so a relay that refuses at once is not hammered.
+    m_idle.wait_until(lock, std::min(deadline, Clock::now() + milliseconds(100)), drained);
+  }
 }
 
 std::vector<NostrPublisher::RelayStatus> NostrPublisher::status() const {
@@ -490,12 +506,20 @@ bool NostrPublisher::serve(Relay& r, std::unique_lock<std::mutex>& lock) {
                  std::chrono::duration_cast<milliseconds>(r.next_attempt - Clock::now()).count());
     return false;
   };
-  if (!r.client.connected()) {
+  auto connect = [&]() -> Result<void> {
     lock.unlock();
     auto c = r.client.connect(m_options.timeout);
     lock.lock();
-    if (!c) return failed(c.error().message);
-    r.status.connected = true;
+    if (c) r.status.connected = true;
+    return c;
+  };
+  // A connection that sat idle since the last publish may have been dropped by
+  // the relay or a middlebox without our noticing (we read nothing between
+  // publishes): a publish that fails on one is retried once on a fresh one.
+  bool fresh = false;
+  if (!r.client.connected()) {
+    if (auto c = connect(); !c) return failed(c.error().message);
+    fresh = true;
   }
   while (!r.queue.empty() && !m_stop) {
     const core::NostrEvent ev = r.queue.begin()->second;
@@ -503,6 +527,13 @@ bool NostrPublisher::serve(Relay& r, std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     auto ok = r.client.publish(ev, m_options.timeout);
     lock.lock();
+    if (!ok && !fresh && !r.client.connected() && !m_stop) {
+      fresh = true;
+      if (auto c = connect(); !c) return failed(c.error().message);
+      lock.unlock();
+      ok = r.client.publish(ev, m_options.timeout);
+      lock.lock();
+    }
     // What was published is off the queue unless a newer one replaced it meanwhile.
     auto done = [&] {
       if (auto it = r.queue.find(d); it != r.queue.end() && it->second.id == ev.id) r.queue.erase(it);

@@ -101,13 +101,18 @@ Result<RelayMessage> parse_relay_message(std::string_view text) {
     return RelayMessage{RelayEvent{*sub, std::move(*ev)}};
   }
   if (type == "OK") {
-    if (a.size() != 4) return invalid("OK must have 4 elements");
+    // Relays from before NIP-01 made the message mandatory send 3 elements.
+    if (a.size() != 4 && a.size() != 3) return invalid("OK must have 4 elements");
     auto id = string_at(a, 1, "OK's event id", 64);
     if (!id) return id.error();
     if (!a[2].is_boolean()) return invalid("OK's accepted flag must be true or false");
-    auto msg = string_at(a, 3, "OK's message", kMaxRelayText);
-    if (!msg) return msg.error();
-    return RelayMessage{RelayOk{*id, a[2].get<bool>(), *msg}};
+    std::string message;
+    if (a.size() == 4) {
+      auto msg = string_at(a, 3, "OK's message", kMaxRelayText);
+      if (!msg) return msg.error();
+      message = *msg;
+    }
+    return RelayMessage{RelayOk{*id, a[2].get<bool>(), message}};
   }
   if (type == "EOSE") {
     if (a.size() != 2) return invalid("EOSE must have 2 elements");

@@ -99,7 +99,12 @@ Result<void> bootstrap_from_nostr(const std::vector<api::RelayUrl>& relays, cons
   for (const auto& w : watch) {
     std::vector<std::string> errors;
     for (;;) {
-      auto found = api::find_live_activities(relays, discovery_filter(w), std::chrono::seconds(5));
+      // Each relay gets its share of what patience is left (at least 200 ms, at most 5 s).
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
+      const auto each = std::clamp(left / static_cast<long>(relays.size()), std::chrono::milliseconds(200),
+                                   std::chrono::milliseconds(5000));
+      auto found = api::find_live_activities(relays, discovery_filter(w), each);
       errors = found.errors;
       auto eps = broadcaster_endpoints(found.events, w);
       if (!eps.empty()) {
@@ -228,6 +233,7 @@ int run_node(NodeConfig c, const RunOptions& run) {
   // Media: a broadcaster's ingest thread hands parts to the event loop.
   int exit_code = kOk;
   bool stopping = false;
+  bool forced = false; // a second signal: skip what shutdown would wait for
   std::unique_ptr<media::Ingest> ingest;
   std::function<void()> start_ingest;
   const core::StreamId own_id = core::make_stream_id(key->address(), c.stream);
@@ -324,7 +330,8 @@ int run_node(NodeConfig c, const RunOptions& run) {
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code sec, int sig) {
       if (sec) return;
-      if (stopping) { // a second signal: stop now
+      if (stopping) { // a second signal: stop now, without waiting for the Nostr relays
+        forced = true;
         io.stop();
         return;
       }
@@ -346,9 +353,11 @@ int run_node(NodeConfig c, const RunOptions& run) {
   rt.start();
   io.run();
   if (ingest) ingest->stop();
-  if (publisher) { // the status=ended announcement, so Nostr clients stop listing the stream
+  if (publisher && !forced) { // the status=ended announcement, so Nostr clients stop listing the stream
+    boost::system::error_code ignore;
+    signals.clear(ignore); // a signal now ends the process at once, as it would without the set
     offer_announcement();
-    publisher->flush(std::chrono::seconds(5));
+    publisher->flush(std::chrono::seconds(3)); // then the thread ends within one timeout (5 s) more
     publisher.reset();
   }
   rt.save_memory();

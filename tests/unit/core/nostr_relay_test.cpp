@@ -65,6 +65,10 @@ TEST(NostrRelay, EveryRelayMessageWeReadParses) {
   EXPECT_EQ(std::get<RelayOk>(*ok).event_id, "abc");
   EXPECT_FALSE(std::get<RelayOk>(*ok).accepted);
   EXPECT_EQ(std::get<RelayOk>(*ok).message, "blocked: no");
+  auto legacy = parse_relay_message(R"(["OK","abc",true])");
+  ASSERT_TRUE(legacy) << "a relay from before the message was mandatory";
+  EXPECT_TRUE(std::get<RelayOk>(*legacy).accepted);
+  EXPECT_EQ(std::get<RelayOk>(*legacy).message, "");
   auto eose = parse_relay_message(R"(["EOSE","s1"])");
   ASSERT_TRUE(eose);
   EXPECT_EQ(std::get<RelayEose>(*eose).subscription, "s1");
