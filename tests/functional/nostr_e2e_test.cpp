@@ -79,14 +79,19 @@ uint64_t parts_received(const NodeProcess& n, const std::string& name) {
   return 0;
 }
 
+// A node with fast timing and no peer exchange: it meets only whom it dials.
+NodeSpec fast_node(std::vector<std::string> args) {
+  NodeSpec spec;
+  spec.peer_exchange = false;
+  spec.config_toml = test::kFastTiming;
+  spec.extra_args = std::move(args);
+  return spec;
+}
+
 TEST(NostrE2e, TheAnnouncementIsOnTheRelayAndAViewerJoinsFromItAlone) {
   test::TempDir dir;
   Relay relay;
-  NodeSpec bs;
-  bs.peer_exchange = false;
-  bs.config_toml = test::kFastTiming;
-  bs.extra_args = {"--ingest", "testsrc", "--stream", "show", "--nostr-relay", relay.url};
-  NodeProcess b(dir, "b", 901, bs);
+  NodeProcess b(dir, "b", 901, fast_node({"--ingest", "testsrc", "--stream", "show", "--nostr-relay", relay.url}));
   b.start();
 
   // nostr-tools reads our announcement from the relay and verifies it.
@@ -109,11 +114,7 @@ TEST(NostrE2e, TheAnnouncementIsOnTheRelayAndAViewerJoinsFromItAlone) {
   EXPECT_GE(b.metric("openstreaming_nostr_published_total"), 1.0);
 
   // A viewer that knows only the relay and the stream's name.
-  NodeSpec vs;
-  vs.peer_exchange = false;
-  vs.config_toml = test::kFastTiming;
-  vs.extra_args = {"--watch", "show", "--role", "viewer", "--nostr-relay", relay.url};
-  NodeProcess v(dir, "v", 902, vs);
+  NodeProcess v(dir, "v", 902, fast_node({"--watch", "show", "--role", "viewer", "--nostr-relay", relay.url}));
   v.start();
   ASSERT_TRUE(wait_until([&] { return parts_received(v, "show") >= 8; }, std::chrono::seconds(40)))
       << v.process().err();
@@ -216,11 +217,7 @@ TEST(NostrE2e, RelaysThatNeverAnswerSendGarbageHangUpOrForgeAreClearErrors) {
   // its announcement is not there.
   test::TempDir dir;
   Relay silent({"--misbehave", "no-ok"});
-  NodeSpec bs;
-  bs.peer_exchange = false;
-  bs.config_toml = test::kFastTiming;
-  bs.extra_args = {"--ingest", "testsrc", "--stream", "show", "--nostr-relay", silent.url};
-  NodeProcess b(dir, "b", 903, bs);
+  NodeProcess b(dir, "b", 903, fast_node({"--ingest", "testsrc", "--stream", "show", "--nostr-relay", silent.url}));
   b.start();
   ASSERT_TRUE(wait_until([&] { return b.process().err().find("no answer within") != std::string::npos; },
                          std::chrono::seconds(20)))
